@@ -1,0 +1,128 @@
+"""Every error as application/problem+json (RFC 9457), with a stable slug ending `type`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from app.db.errors import DatabaseUnavailable
+from app.services.errors import ErrorItem, ServiceError
+
+log = logging.getLogger("joinup.api")
+
+MEDIA_TYPE = "application/problem+json"
+STATUS_BY_SLUG = {
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not-found": 404,
+    "validation-error": 422,
+    "malformed-json": 400,
+    "payload-too-large": 413,
+    "unsupported-media-type": 415,
+    "method-not-allowed": 405,
+    "service-unavailable": 503,
+}
+_SLUG_BY_STATUS = {status: slug for slug, status in STATUS_BY_SLUG.items()}
+_TITLES = {
+    "malformed-json": "Malformed JSON",
+    "payload-too-large": "Payload too large",
+    "unsupported-media-type": "Unsupported media type",
+    "method-not-allowed": "Method not allowed",
+    "not-found": "Not found",
+    "service-unavailable": "Service unavailable",
+    "internal-error": "Internal error",
+}
+
+
+def problem_body(
+    slug: str, title: str, status: int, detail: str, errors: Sequence[ErrorItem] = ()
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = [{"loc": list(e.loc), "msg": e.msg} for e in errors]
+    return body
+
+
+def problem(
+    slug: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    title: str | None = None,
+    errors: Sequence[ErrorItem] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    status = status or STATUS_BY_SLUG.get(slug, 409)
+    title = title or _TITLES.get(slug, slug.replace("-", " ").capitalize())
+    body = problem_body(slug, title, status, detail, errors)
+    return Response(orjson.dumps(body), status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def status_of(error: ServiceError) -> int:
+    return STATUS_BY_SLUG.get(error.slug, 409)
+
+
+def from_service_error(error: ServiceError) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if error.slug == "unauthorized" else None
+    return problem(
+        error.slug,
+        error.detail,
+        status=status_of(error),
+        title=error.title,
+        errors=error.errors,
+        headers=headers,
+    )
+
+
+def _validation_items(exc: RequestValidationError) -> list[ErrorItem]:
+    return [ErrorItem(list(e["loc"]), e["msg"]) for e in exc.errors()]
+
+
+async def _on_service_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    return from_service_error(exc)
+
+
+async def _on_validation(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        return problem("malformed-json", "the request body is not valid JSON")
+    detail = "the request does not match what this operation takes"
+    return problem("validation-error", detail, errors=_validation_items(exc))
+
+
+async def _on_http(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    slug = _SLUG_BY_STATUS.get(exc.status_code, "http-error")
+    return problem(slug, str(exc.detail), status=exc.status_code, headers=exc.headers)
+
+
+async def _on_unavailable(_: Request, exc: Exception) -> Response:
+    log.warning("database unavailable: %s", exc)
+    detail = "the database cannot be reached just now; try again shortly"
+    return problem("service-unavailable", detail, headers={"Retry-After": "5"})
+
+
+async def _on_anything(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return problem("internal-error", "something went wrong on our side", status=500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _on_service_error)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(HTTPException, _on_http)
+    app.add_exception_handler(DatabaseUnavailable, _on_unavailable)
+    app.add_exception_handler(Exception, _on_anything)

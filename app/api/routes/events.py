@@ -1,0 +1,160 @@
+"""Posting, reading back and retracting events (CONTRACT §3.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from app.api.body import json_body
+from app.api.deps import ReadConn, RuntimeDep, Submitter, WriteConn
+from app.api.problems import MEDIA_TYPE, from_service_error, problem_body, status_of
+from app.api.responses import JSON, problems
+from app.api.schemas import BatchResult, EventAccepted, EventRead, Retraction
+from app.services import clock, ingest
+from app.services import events as event_service
+from app.services.errors import ErrorItem, Invalid, ServiceError
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+_EVENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventCreate"}}},
+    }
+}
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchCreate"}}},
+    }
+}
+
+
+def _item_json(result: ingest.ItemResult) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "index": result.index,
+        "event_id": result.event_id,
+        "status": result.status,
+    }
+    if result.person_id is not None:
+        item["person_id"] = result.person_id
+    if result.problem is not None:
+        p = result.problem
+        item["problem"] = problem_body(p.slug, p.title, status_of(p), p.detail, p.errors)
+    return item
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=EventAccepted,
+    openapi_extra=_EVENT_BODY,
+    responses={
+        200: {"model": EventAccepted, "description": "The same event again: a duplicate"},
+        **problems(
+            "validation-error",
+            "malformed-json",
+            "unsupported-media-type",
+            "payload-too-large",
+            "identity-conflict",
+        ),
+    },
+    summary="Post one event",
+    description="409 slugs: identity-conflict, event-id-conflict, already-corrected, "
+    "correction-type-mismatch.",
+)
+async def post_event(
+    request: Request, caller: Submitter, conn: WriteConn, rt: RuntimeDep
+) -> Response:
+    item = ingest.parse(await json_body(request), 0, clock.today())
+    outcome = await ingest.ingest(conn, caller, [item], atomic=True, rules=rt.rules)
+    result = outcome.results[0]
+    if result.problem is not None:
+        # Answered, not raised: the transaction still commits the refusal's audit line.
+        return from_service_error(result.problem)
+    status = 201 if result.status == ingest.ACCEPTED else 200
+    body = {"event_id": result.event_id, "status": result.status, "person_id": result.person_id}
+    return JSON(body, status)
+
+
+def _batch_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        raise Invalid(
+            'the body is {"events": [...], "atomic": false}',
+            errors=[ErrorItem(["body", "events"], "a list of events is required")],
+        )
+    unknown = set(body) - {"events", "atomic"}
+    atomic = body.get("atomic", False)
+    if unknown or not isinstance(atomic, bool):
+        raise Invalid(
+            'the body is {"events": [...], "atomic": false}',
+            errors=[ErrorItem(["body", *(sorted(unknown) or ["atomic"])], "not allowed here")],
+        )
+    if len(body["events"]) > max_batch:
+        raise ServiceError(
+            f"a batch holds at most {max_batch} events; this one has {len(body['events'])}",
+            slug="payload-too-large",
+            title="Payload too large",
+        )
+    return body["events"], atomic
+
+
+@router.post(
+    "/batch",
+    response_model=BatchResult,
+    openapi_extra=_BATCH_BODY,
+    responses={
+        422: {
+            "description": "An atomic batch with a refused event: nothing stored. The "
+            "problem carries the per-item results.",
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/BatchResult"}}},
+        },
+        **problems("malformed-json", "unsupported-media-type", "payload-too-large"),
+    },
+    summary="Post a batch of events",
+)
+async def post_batch(request: Request, caller: Submitter, conn: WriteConn, rt: RuntimeDep) -> JSON:
+    raw, atomic = _batch_items(await json_body(request), rt.settings.max_batch)
+    today = clock.today()
+    items = [ingest.parse(event, index, today) for index, event in enumerate(raw)]
+    outcome = await ingest.ingest(conn, caller, items, atomic=atomic, rules=rt.rules)
+    body: dict[str, Any] = {
+        "accepted": outcome.count(ingest.ACCEPTED),
+        "duplicates": outcome.count(ingest.DUPLICATE),
+        "rejected": outcome.count(ingest.REJECTED),
+        "stored": outcome.stored,
+        "results": [_item_json(r) for r in outcome.results],
+    }
+    if outcome.stored:
+        return JSON(body)
+    failure = problem_body(
+        "batch-rejected", "Batch rejected", 422, "an event was refused, so none was stored"
+    )
+    response = JSON({**failure, **body}, 422)
+    response.headers["content-type"] = MEDIA_TYPE
+    return response
+
+
+@router.get(
+    "/{event_id}",
+    response_model=EventRead,
+    responses=problems("not-found"),
+    summary="Read back an event your organisation posted",
+)
+async def get_event(event_id: str, caller: Submitter, conn: ReadConn) -> JSON:
+    return JSON(await event_service.read(conn, caller, event_id))
+
+
+@router.post(
+    "/{event_id}/retraction",
+    response_model=EventRead,
+    responses=problems("not-found", "validation-error", "event-superseded"),
+    summary="Retract an event: it, and all it corrected, stop counting",
+)
+async def retract_event(
+    event_id: str, retraction: Retraction, caller: Submitter, conn: WriteConn, rt: RuntimeDep
+) -> JSON:
+    row = await event_service.retract(conn, caller, event_id, retraction.reason, rt.rules)
+    return JSON(row)

@@ -1,0 +1,189 @@
+"""Response and request shapes, for validation of small bodies and for the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.services.keys import ROLES
+
+Role = Literal["submitter", "probation", "coordinator", "admin"]
+assert set(ROLES) == set(Role.__args__)  # type: ignore[attr-defined]
+
+
+class Problem(BaseModel):
+    type: str = Field(description="Ends in a stable slug, e.g. /problems/identity-conflict")
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="For validation errors: [{loc, msg}]"
+    )
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    org: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    roles: list[Role] = Field(min_length=1)
+    label: str = Field(default="", max_length=200)
+
+
+class KeyRead(BaseModel):
+    key_id: str
+    org: str
+    roles: list[Role]
+    label: str
+    created_at: datetime
+
+
+class KeyCreated(BaseModel):
+    key_id: str
+    secret: str = Field(description="Shown once, now; only its hash is stored")
+    org: str
+    roles: list[Role]
+    label: str
+
+
+class EventAccepted(BaseModel):
+    event_id: str
+    status: Literal["accepted", "duplicate"]
+    person_id: str
+
+
+class BatchItem(BaseModel):
+    index: int
+    event_id: str | None
+    status: Literal["accepted", "duplicate", "rejected"]
+    person_id: str | None = None
+    problem: Problem | None = None
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    stored: bool = Field(description="False when an atomic batch was refused: nothing stored")
+    results: list[BatchItem]
+
+
+class Retraction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class EventRead(BaseModel):
+    event_id: str
+    type: str
+    occurred_on: date
+    person: dict[str, str]
+    data: dict[str, Any]
+    corrects: str | None
+    person_id: str
+    received_at: datetime
+    superseded_by: str | None
+    retracted: bool
+    retracted_at: datetime | None
+    retraction_reason: str | None
+
+
+class FlagRead(BaseModel):
+    code: Literal["no_ost", "no_naloxone", "no_licence_condition", "no_referral", "not_picked_up"]
+    raised_on: date
+    resolved_on: date | None
+    open: bool
+
+
+class JoinUpRecordRead(BaseModel):
+    release_id: str
+    person_id: str
+    identifiers: dict[str, str]
+    released_on: date
+    prison: str
+    release_type: str
+    local_authority: str | None
+    probation_region: str | None
+    community_provider: str | None
+    in_treatment_at_release: bool
+    substance_group: str | None
+    on_ost: bool | None
+    stage: Literal[
+        "not_in_cohort",
+        "excluded",
+        "awaiting_pickup",
+        "not_picked_up",
+        "in_treatment",
+        "disengaged",
+        "retained_12w",
+    ]
+    excluded_reason: str | None
+    pickup_due_by: date
+    picked_up_on: date | None
+    late_pickup_on: date | None
+    retention_due_on: date | None
+    retained_12w: bool | None
+    flags: list[FlagRead]
+    as_of: date
+
+
+class PersonView(BaseModel):
+    person_id: str
+    identifiers: dict[str, str]
+    as_of: date
+    releases: list[JoinUpRecordRead] = Field(description="Newest release first")
+
+
+class TimelineEvent(BaseModel):
+    event_id: str
+    org: str
+    type: str
+    occurred_on: date
+    data: dict[str, Any]
+    corrects: str | None
+    received_at: datetime
+
+
+class Timeline(BaseModel):
+    person_id: str
+    identifiers: dict[str, str]
+    events: list[TimelineEvent] = Field(description="Counting events, oldest first")
+
+
+class ReleasePage(BaseModel):
+    items: list[JoinUpRecordRead]
+    next_cursor: str | None
+
+
+class Counts(BaseModel):
+    released_in_treatment: int
+    excluded: int
+    awaiting_pickup: int
+    pickup_due: int
+    picked_up: int
+    pickup_rate: float | None
+    retention_due: int
+    retained_12w: int
+    retention_rate: float | None
+    on_ost: int
+    no_ost: int
+    opiate: int
+    no_naloxone: int
+    supervised: int
+    no_licence_condition: int
+    no_referral: int
+
+
+class GroupCounts(Counts):
+    group: str | None
+
+
+class Metrics(BaseModel):
+    as_of: date
+    released_from: date | None
+    released_to: date | None
+    group_by: str | None
+    rows: list[GroupCounts]
+    total: Counts

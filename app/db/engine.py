@@ -1,0 +1,121 @@
+"""Engines and transactions, with the differences between SQLite and PostgreSQL hidden here.
+
+Every unit of work is one transaction: `Database.read()` for answers, `Database.write()` for
+changes. On SQLite a write transaction starts with BEGIN IMMEDIATE, so two writers queue for the
+lock instead of failing when a read transaction tries to upgrade; on PostgreSQL both are plain
+READ COMMITTED transactions and writers serialise per person with row and advisory locks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from app.db.errors import DatabaseUnavailable
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
+_SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+
+
+def _with_driver(url: str, drivers: dict[str, str]) -> URL:
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend not in drivers:
+        raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    return parsed.set(drivername=drivers[backend])
+
+
+def async_url(url: str) -> URL:
+    return _with_driver(url, _ASYNC_DRIVERS)
+
+
+def sync_url(url: str) -> URL:
+    """The URL for synchronous tools (Alembic) on the same database."""
+    return _with_driver(url, _SYNC_DRIVERS)
+
+
+def ensure_sqlite_directory(url: URL) -> None:
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Take transaction control away from the sqlite3 module, which would otherwise issue its
+    # own BEGINs (and break SAVEPOINT); the "begin" listeners below start each transaction.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        "busy_timeout=30000",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _make_engine(url: URL, pool_size: int, *, immediate: bool) -> AsyncEngine:
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    # One writer connection per process: SQLite takes one writer at a time anyway, and queueing
+    # in the pool is cheaper than spinning on the database lock.
+    engine = create_async_engine(
+        url, pool_size=1 if immediate else pool_size, max_overflow=0, pool_timeout=300
+    )
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+    return engine
+
+
+@asynccontextmanager
+async def _unavailable_on_disconnect() -> AsyncIterator[None]:
+    # Operational errors are the database's state (down, restarting, locked too long), not the
+    # request's fault; the caller answers 503 and the pool reconnects on the next checkout.
+    try:
+        yield
+    except (exc.OperationalError, exc.InterfaceError) as error:
+        raise DatabaseUnavailable(str(error.orig)) from error
+    except (OSError, exc.TimeoutError) as error:
+        raise DatabaseUnavailable(str(error)) from error
+
+
+class Database:
+    """The process's connection pools, created in the app's lifespan and disposed with it."""
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.url = async_url(url)
+        ensure_sqlite_directory(self.url)
+        self.dialect = self.url.get_backend_name()
+        self._reader = _make_engine(self.url, pool_size, immediate=False)
+        self._writer = (
+            _make_engine(self.url, pool_size, immediate=True)
+            if self.dialect == "sqlite"
+            else self._reader
+        )
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with _unavailable_on_disconnect(), self._reader.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        async with _unavailable_on_disconnect(), self._writer.begin() as conn:
+            yield conn
+
+    async def ping(self) -> None:
+        async with _unavailable_on_disconnect(), self._reader.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    async def dispose(self) -> None:
+        await self._reader.dispose()
+        if self._writer is not self._reader:
+            await self._writer.dispose()

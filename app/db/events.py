@@ -1,0 +1,106 @@
+"""Queries on stored events."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.tables import EventRow, table
+
+event = table(EventRow)
+
+
+async def find(conn: AsyncConnection, org: str, event_ids: Collection[str]) -> list[Row[Any]]:
+    """The stored events of `org` named by `event_ids`, and those that correct one of them."""
+    if not event_ids:
+        return []
+    ids = list(event_ids)
+    query = select(event).where(
+        event.c.org == org, or_(event.c.event_id.in_(ids), event.c.corrects.in_(ids))
+    )
+    return list((await conn.execute(query)).all())
+
+
+async def get(conn: AsyncConnection, org: str, event_id: str) -> Row[Any] | None:
+    query = select(event).where(event.c.org == org, event.c.event_id == event_id)
+    return (await conn.execute(query)).first()
+
+
+async def insert_many(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(event), list(rows))
+
+
+async def mark_superseded(conn: AsyncConnection, org: str, superseded: Mapping[str, str]) -> None:
+    """Mark each stored event `old` of `org` as replaced by the event `superseded[old]`."""
+    for old, new in superseded.items():
+        await conn.execute(
+            update(event)
+            .where(event.c.org == org, event.c.event_id == old)
+            .values(superseded_by=new)
+        )
+
+
+async def people_of_chains(conn: AsyncConnection, org: str, roots: Collection[str]) -> set[str]:
+    """The people with stored events in the correction chains that start at `roots`."""
+    if not roots:
+        return set()
+    query = select(event.c.person_id).where(
+        event.c.org == org, event.c.root_event_id.in_(list(roots))
+    )
+    return set((await conn.execute(query)).scalars())
+
+
+async def move_lineage(conn: AsyncConnection, org: str, moves: Mapping[str, str]) -> None:
+    """Events whose chain root was `old` now trace back to `moves[old]` (a late arrival)."""
+    for old, new in moves.items():
+        await conn.execute(
+            update(event)
+            .where(event.c.org == org, event.c.root_event_id == old)
+            .values(root_event_id=new)
+        )
+
+
+async def retract(
+    conn: AsyncConnection, org: str, event_id: str, at: datetime, reason: str
+) -> None:
+    await conn.execute(
+        update(event)
+        .where(event.c.org == org, event.c.event_id == event_id, event.c.retracted_at.is_(None))
+        .values(retracted_at=at, retraction_reason=reason)
+    )
+
+
+def _counting() -> Any:
+    return and_(event.c.superseded_by.is_(None), event.c.retracted_at.is_(None))
+
+
+async def counting_of_people(conn: AsyncConnection, person_ids: Iterable[str]) -> Sequence[Any]:
+    """Every event that counts (neither superseded nor retracted) of these people."""
+    ids = list(person_ids)
+    if not ids:
+        return []
+    query = select(
+        event.c.seq,
+        event.c.org,
+        event.c.root_event_id,
+        event.c.person_id,
+        event.c.type,
+        event.c.occurred_on,
+        event.c.data,
+    ).where(event.c.person_id.in_(ids), _counting())
+    return (await conn.execute(query)).all()
+
+
+async def timeline(
+    conn: AsyncConnection, person_id: str, as_of: date | None = None
+) -> list[Row[Any]]:
+    """A person's counting events, oldest first (then in the order they were received)."""
+    query = select(event).where(event.c.person_id == person_id, _counting())
+    if as_of is not None:
+        query = query.where(event.c.occurred_on <= as_of)
+    return list((await conn.execute(query.order_by(event.c.occurred_on, event.c.seq))).all())

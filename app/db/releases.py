@@ -1,0 +1,160 @@
+"""Release records over time: one row per release per range of as-of dates.
+
+Gap lists and metrics for any as-of date D read the row of each release whose range covers D
+(`valid_from <= D < valid_until`), so they are plain indexed queries, on any day, with no job
+moving records on as time passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.tables import ReleaseVersionRow, table
+
+version = table(ReleaseVersionRow)
+
+FLAG_BITS: Final = {
+    "no_ost": 1,
+    "no_naloxone": 2,
+    "no_licence_condition": 4,
+    "no_referral": 8,
+    "not_picked_up": 16,
+}
+COUNT_COLUMNS: Final = (
+    "released_in_treatment",
+    "excluded",
+    "awaiting_pickup",
+    "picked_up",
+    "retention_due",
+    "retained_12w",
+    "on_ost",
+    "no_ost",
+    "opiate",
+    "no_naloxone",
+    "supervised",
+    "no_licence_condition",
+    "no_referral",
+)
+
+
+@dataclass(frozen=True)
+class ReleaseFilter:
+    as_of: date
+    stage: str | None = None
+    open_flags: frozenset[str] = frozenset()
+    prison: str | None = None
+    probation_region: str | None = None
+    local_authority: str | None = None
+    community_provider: str | None = None
+    released_from: date | None = None
+    released_to: date | None = None
+
+
+@dataclass(frozen=True)
+class PageKey:
+    """A position in the gap-list order: released_on descending, then release_id."""
+
+    released_on: date
+    release_id: str
+
+
+def flag_mask(codes: Iterable[str]) -> int:
+    mask = 0
+    for code in codes:
+        mask |= FLAG_BITS[code]
+    return mask
+
+
+async def replace_for_people(
+    conn: AsyncConnection, person_ids: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Make `rows` the whole stored history of these people's releases."""
+    if person_ids:
+        await conn.execute(delete(version).where(version.c.person_id.in_(list(person_ids))))
+    if rows:
+        await conn.execute(insert(version), list(rows))
+
+
+def _covering(as_of: date) -> ColumnElement[bool]:
+    return and_(
+        version.c.valid_from <= as_of,
+        or_(version.c.valid_until.is_(None), version.c.valid_until > as_of),
+    )
+
+
+def _where(query: Select[Any], where: ReleaseFilter) -> Select[Any]:
+    query = query.where(_covering(where.as_of))
+    for name in ("stage", "prison", "probation_region", "local_authority", "community_provider"):
+        value = getattr(where, name)
+        if value is not None:
+            query = query.where(version.c[name] == value)
+    if where.open_flags:
+        mask = flag_mask(where.open_flags)
+        query = query.where(version.c.open_flags.op("&")(mask) == mask)
+    if where.released_from is not None:
+        query = query.where(version.c.released_on >= where.released_from)
+    if where.released_to is not None:
+        query = query.where(version.c.released_on <= where.released_to)
+    return query
+
+
+def _after(key: PageKey) -> ColumnElement[bool]:
+    return or_(
+        version.c.released_on < key.released_on,
+        and_(version.c.released_on == key.released_on, version.c.release_id > key.release_id),
+    )
+
+
+async def page(
+    conn: AsyncConnection, where: ReleaseFilter, after: PageKey | None, limit: int
+) -> list[tuple[str, str, date]]:
+    """(release_id, person_id, released_on) of the next `limit` matching releases."""
+    query = _where(select(version.c.release_id, version.c.person_id, version.c.released_on), where)
+    if after is not None:
+        query = query.where(_after(after))
+    query = query.order_by(version.c.released_on.desc(), version.c.release_id).limit(limit)
+    return [(r.release_id, r.person_id, r.released_on) for r in await conn.execute(query)]
+
+
+async def walk(
+    conn: AsyncConnection, where: ReleaseFilter, chunk: int
+) -> AsyncIterator[list[tuple[str, str, date]]]:
+    """Every matching release, a chunk at a time, in gap-list order."""
+    after: PageKey | None = None
+    while True:
+        rows = await page(conn, where, after, chunk)
+        if not rows:
+            return
+        yield rows
+        release_id, _, released_on = rows[-1]
+        after = PageKey(released_on, release_id)
+
+
+def _group_column(conn: AsyncConnection, group_by: str) -> ColumnElement[Any]:
+    if group_by != "month":
+        return version.c[group_by]
+    if conn.dialect.name == "postgresql":
+        return func.to_char(version.c.released_on, "YYYY-MM")
+    return func.strftime("%Y-%m", version.c.released_on)
+
+
+async def sums(
+    conn: AsyncConnection, where: ReleaseFilter, group_by: str | None
+) -> list[tuple[Any, dict[str, int]]]:
+    """The count columns summed over the matching releases, per group (or one None group)."""
+    totals = [func.coalesce(func.sum(version.c[name]), 0).label(name) for name in COUNT_COLUMNS]
+    if group_by is None:
+        row = (await conn.execute(_where(select(*totals), where))).one()
+        return [(None, {name: int(row._mapping[name]) for name in COUNT_COLUMNS})]
+    group = _group_column(conn, group_by).label("grp")
+    query = _where(select(group, *totals), where).group_by(group).order_by(group)
+    return [
+        (row.grp, {name: int(row._mapping[name]) for name in COUNT_COLUMNS})
+        for row in await conn.execute(query)
+    ]

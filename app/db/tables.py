@@ -1,0 +1,148 @@
+"""The tables. Migrations are written by hand from these and checked against them by a test."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only makes an INTEGER PRIMARY KEY an alias of the rowid (and so autoincrementing).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table of a mapped class, for the repositories' Core statements."""
+    found = model.__table__
+    assert isinstance(found, Table)
+    return found
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_key"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org: Mapped[str] = mapped_column(String(64))
+    roles: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PersonRow(Base):
+    __tablename__ = "person"
+
+    person_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IdentifierRow(Base):
+    __tablename__ = "identifier"
+
+    scheme: Mapped[str] = mapped_column(String(8), primary_key=True)
+    value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.person_id"), index=True)
+
+
+class EventRow(Base):
+    __tablename__ = "event"
+    __table_args__ = (
+        UniqueConstraint("org", "event_id"),
+        # An event can be corrected once: a second correction of it cannot be stored.
+        UniqueConstraint("org", "corrects"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(128))
+    root_event_id: Mapped[str] = mapped_column(String(128))
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.person_id"), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    person: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    corrects: Mapped[str | None] = mapped_column(String(128))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    superseded_by: Mapped[str | None] = mapped_column(String(128))
+    retracted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retraction_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReleaseVersionRow(Base):
+    """One release's join-up record over a range of as-of dates [valid_from, valid_until)."""
+
+    __tablename__ = "release_version"
+    __table_args__ = (
+        Index("ix_release_version_order", "released_on", "release_id"),
+        Index("ix_release_version_valid_until", "valid_until"),
+    )
+
+    release_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.person_id"), index=True)
+    released_on: Mapped[date] = mapped_column(Date)
+    prison: Mapped[str] = mapped_column(String(16))
+    release_type: Mapped[str] = mapped_column(String(32))
+    local_authority: Mapped[str | None] = mapped_column(String(64))
+    probation_region: Mapped[str | None] = mapped_column(String(100))
+    community_provider: Mapped[str | None] = mapped_column(String(100))
+    stage: Mapped[str] = mapped_column(String(20))
+    open_flags: Mapped[int] = mapped_column(SmallInteger)
+    released_in_treatment: Mapped[int] = mapped_column(SmallInteger)
+    excluded: Mapped[int] = mapped_column(SmallInteger)
+    awaiting_pickup: Mapped[int] = mapped_column(SmallInteger)
+    picked_up: Mapped[int] = mapped_column(SmallInteger)
+    retention_due: Mapped[int] = mapped_column(SmallInteger)
+    retained_12w: Mapped[int] = mapped_column(SmallInteger)
+    on_ost: Mapped[int] = mapped_column(SmallInteger)
+    no_ost: Mapped[int] = mapped_column(SmallInteger)
+    opiate: Mapped[int] = mapped_column(SmallInteger)
+    no_naloxone: Mapped[int] = mapped_column(SmallInteger)
+    supervised: Mapped[int] = mapped_column(SmallInteger)
+    no_licence_condition: Mapped[int] = mapped_column(SmallInteger)
+    no_referral: Mapped[int] = mapped_column(SmallInteger)
+
+
+class AuditRow(Base):
+    """Append-only: the application inserts audit rows and never updates or deletes them."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    org: Mapped[str | None] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

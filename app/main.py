@@ -1,0 +1,112 @@
+"""The app factory: `create_app(settings)`. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import TypeAdapter
+
+from app.api import problems
+from app.api.deps import Runtime
+from app.api.limits import BodyLimit
+from app.api.routes import events, health, keys, people, releases
+from app.api.schemas import BatchResult
+from app.db.engine import Database
+from app.domain.rules import Rules
+from app.schemas.events import EventCreate
+from app.services import keys as key_service
+from app.settings import Settings
+
+log = logging.getLogger("joinup")
+
+DESCRIPTION = """
+joinup keeps one join-up record per release of a person leaving prison with a drug or alcohol
+treatment need: were they in treatment at release, picked up by community treatment within the
+pickup window, still in treatment at 12 weeks, and what went missing on the way.
+
+Providers post events (`/v1/events`); probation reads a person's handover view
+(`/v1/people/{scheme}/{value}`); coordinators pull gap lists (`/v1/releases`) and continuity
+metrics (`/v1/metrics/continuity`). Every `/v1` call carries `Authorization: Bearer <key>`.
+Every error is `application/problem+json`; its `type` ends in a stable slug.
+"""
+
+
+def rules_of(settings: Settings) -> Rules:
+    return Rules(
+        pickup_window_days=settings.pickup_window_days,
+        retention_days=settings.retention_days,
+        ost_grace_days=settings.ost_grace_days,
+    )
+
+
+async def _bootstrap(db: Database, settings: Settings) -> None:
+    configured = settings.admin_key.get_secret_value() if settings.admin_key else None
+    async with db.write() as conn:
+        issued = await key_service.bootstrap_admin(conn, configured)
+    if issued is not None:
+        # Shown once, on the console of the first start; only its hash is stored.
+        sys.stderr.write(
+            f"\njoinup: no API keys existed, so an admin key was made.\n"
+            f"joinup: key_id {issued.key_id}, secret (shown only now): {issued.secret}\n\n"
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url, settings.pool_size)
+        await _bootstrap(db, settings)
+        app.state.runtime = Runtime(settings, db, rules_of(settings))
+        yield
+        await db.dispose()
+
+    app = FastAPI(
+        title="joinup",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for module in (health, keys, events, people, releases):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _document_event_bodies(app)
+    return app
+
+
+def _document_event_bodies(app: FastAPI) -> None:
+    """Add the event schemas that the raw-body routes reference to the OpenAPI document."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = original()
+        ref = "#/components/schemas/{model}"
+        event_schema = TypeAdapter(EventCreate).json_schema(ref_template=ref)
+        batch_schema = BatchResult.model_json_schema(ref_template=ref)
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in (event_schema.pop("$defs", {}) | batch_schema.pop("$defs", {})).items():
+            schemas.setdefault(name, schema)
+        schemas["EventCreate"] = event_schema
+        schemas.setdefault("BatchResult", batch_schema)
+        schemas["BatchCreate"] = {
+            "type": "object",
+            "required": ["events"],
+            "additionalProperties": False,
+            "properties": {
+                "events": {"type": "array", "items": {"$ref": "#/components/schemas/EventCreate"}},
+                "atomic": {"type": "boolean", "default": False},
+            },
+        }
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,66 @@
+"""From stored events to the rules' input, and keeping stored release records up to date."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import events as event_store
+from app.db import releases as release_store
+from app.domain.events import OST_PRESCRIBED, Event
+from app.domain.rules import Rules
+from app.domain.versions import RecordVersion, versions
+
+_RELEASE_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4c1b-9d47-3b1f0e9a7c21")
+
+
+def lineage(org: str, root_event_id: str) -> str:
+    """The stable id of a correction chain; a release takes the id of its first chain."""
+    return str(uuid.uuid5(_RELEASE_NAMESPACE, f"{org}/{root_event_id}"))
+
+
+def to_domain(row: Any) -> Event:
+    data = dict(row.data)
+    if row.type == OST_PRESCRIBED:
+        data["first_dose_on"] = date.fromisoformat(data["first_dose_on"])
+    return Event(row.seq, row.type, row.occurred_on, data, lineage(row.org, row.root_event_id))
+
+
+def group_by_person(rows: Iterable[Any]) -> dict[str, list[Event]]:
+    grouped: dict[str, list[Event]] = defaultdict(list)
+    for row in rows:
+        grouped[row.person_id].append(to_domain(row))
+    return grouped
+
+
+def _version_row(person_id: str, v: RecordVersion) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "release_id": v.release_id,
+        "valid_from": v.valid_from,
+        "valid_until": v.valid_until,
+        "person_id": person_id,
+        "released_on": v.released_on,
+        "prison": v.prison,
+        "release_type": v.release_type,
+        "local_authority": v.local_authority,
+        "probation_region": v.probation_region,
+        "community_provider": v.community_provider,
+        "stage": v.stage,
+        "open_flags": release_store.flag_mask(v.open_flags),
+    }
+    for name in release_store.COUNT_COLUMNS:
+        row[name] = getattr(v.tally, name)
+    return row
+
+
+async def refresh(conn: AsyncConnection, person_ids: Collection[str], rules: Rules) -> None:
+    """Re-derive the stored release records of these people from their counting events."""
+    ids = sorted(person_ids)
+    events = group_by_person(await event_store.counting_of_people(conn, ids))
+    rows = [_version_row(p, v) for p in ids for v in versions(events.get(p, []), rules)]
+    await release_store.replace_for_people(conn, ids, rows)

@@ -1,0 +1,73 @@
+"""Reading back and retracting the events an organisation posted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import audit, locks
+from app.db import events as event_store
+from app.domain.rules import Rules
+from app.services import clock, derivation
+from app.services.errors import Conflict, NotFound
+from app.services.keys import Principal
+
+
+def view(row: Any) -> dict[str, Any]:
+    return {
+        "event_id": row.event_id,
+        "type": row.type,
+        "occurred_on": row.occurred_on,
+        "person": row.person,
+        "data": row.data,
+        "corrects": row.corrects,
+        "person_id": row.person_id,
+        "received_at": row.received_at,
+        "superseded_by": row.superseded_by,
+        "retracted": row.retracted_at is not None,
+        "retracted_at": row.retracted_at,
+        "retraction_reason": row.retraction_reason,
+    }
+
+
+async def _own(conn: AsyncConnection, principal: Principal, event_id: str) -> Any:
+    row = await event_store.get(conn, principal.org, event_id)
+    if row is None:
+        raise NotFound(f"your organisation has posted no event {event_id!r}")
+    return row
+
+
+async def read(conn: AsyncConnection, principal: Principal, event_id: str) -> dict[str, Any]:
+    return view(await _own(conn, principal, event_id))
+
+
+async def retract(
+    conn: AsyncConnection, principal: Principal, event_id: str, reason: str, rules: Rules
+) -> dict[str, Any]:
+    """Make an event (and all it corrected) stop counting; retracting twice changes nothing."""
+    await locks.lock(conn, [locks.event_key(principal.org, event_id)])
+    row = await _own(conn, principal, event_id)
+    if row.superseded_by is not None:
+        raise Conflict(
+            f"event {event_id!r} has been corrected by {row.superseded_by!r}; "
+            "retract the correction instead",
+            slug="event-superseded",
+        )
+    if row.retracted_at is None:
+        await locks.lock(conn, [locks.person_key(row.person_id)])
+        at = clock.now()
+        await event_store.retract(conn, principal.org, event_id, at, reason)
+        await derivation.refresh(conn, [row.person_id], rules)
+        await audit.record(
+            conn,
+            at=at,
+            key_id=principal.key_id,
+            org=principal.org,
+            action="events.retract",
+            outcome="stored",
+            subject=event_id,
+            detail={"reason": reason},
+        )
+        row = await _own(conn, principal, event_id)
+    return view(row)

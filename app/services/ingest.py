@@ -1,0 +1,343 @@
+"""Posting events: validation, idempotency, identity, corrections, and re-derivation.
+
+A post (one event or a batch) is handled set-wise: lock what it touches, load what is stored
+about it in a few queries, decide every item in memory, then write everything in a few
+statements and re-derive each affected person once. Every refusal is decided before anything is
+written, so a refused event leaves no trace but its audit line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import audit, locks, people
+from app.db import events as event_store
+from app.domain.rules import Rules
+from app.schemas.events import EVENT_ADAPTER, EventCreate
+from app.services import clock, derivation
+from app.services.errors import Conflict, ErrorItem, Invalid, ServiceError
+from app.services.keys import Principal
+
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One posted item: the parsed event, or the reason it could not be parsed."""
+
+    index: int
+    event_id: str | None
+    event: EventCreate | None = None
+    problem: ServiceError | None = None
+
+
+@dataclass
+class ItemResult:
+    index: int
+    event_id: str | None
+    status: str
+    person_id: str | None = None
+    problem: ServiceError | None = None
+
+
+@dataclass
+class Outcome:
+    results: list[ItemResult]
+    stored: bool = True
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+
+def _error_items(exc: ValidationError) -> list[ErrorItem]:
+    items = []
+    for error in exc.errors():
+        loc = [part for part in error["loc"] if not (isinstance(part, str) and "." in part)]
+        items.append(ErrorItem(loc or ["type"], error["msg"]))
+    return items
+
+
+def parse(raw: Any, index: int, today: date) -> Submission:
+    """Validate one posted event against the contract's envelope and its type's data."""
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    event_id = event_id if isinstance(event_id, str) else None
+    try:
+        event = EVENT_ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        problem = Invalid("the event does not match the contract", errors=_error_items(exc))
+        return Submission(index, event_id, problem=problem)
+    if event.occurred_on > today + timedelta(days=1):
+        problem = Invalid(
+            "occurred_on is more than one day after today",
+            errors=[ErrorItem(["occurred_on"], f"must be on or before {today + timedelta(1)}")],
+        )
+        return Submission(index, event_id, problem=problem)
+    if event.corrects == event.event_id:
+        problem = Invalid(
+            "an event cannot correct itself",
+            errors=[ErrorItem(["corrects"], "names the event itself")],
+        )
+        return Submission(index, event_id, problem=problem)
+    return Submission(index, event.event_id, event=event)
+
+
+def content_hash(event: EventCreate) -> str:
+    canonical = orjson.dumps(event.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+@dataclass
+class _Known:
+    """An event of the caller's organisation: stored already, or accepted earlier in this post."""
+
+    type: str
+    content_hash: str
+    person_id: str
+    root: str
+    stored: bool
+
+
+@dataclass
+class _Plan:
+    org: str
+    known: dict[str, _Known]
+    corrector_of: dict[str, str]
+    owners: dict[tuple[str, str], str]
+    results: list[ItemResult] = field(default_factory=list)
+    new_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    new_people: list[str] = field(default_factory=list)
+    new_identifiers: dict[tuple[str, str], str] = field(default_factory=dict)
+    supersede: dict[str, str] = field(default_factory=dict)
+    moves: dict[str, str] = field(default_factory=dict)
+    affected: set[str] = field(default_factory=set)
+    existing_touched: set[str] = field(default_factory=set)
+
+
+def _round_one_keys(org: str, events: Sequence[EventCreate]) -> list[str]:
+    keys = []
+    for event in events:
+        keys.append(locks.event_key(org, event.event_id))
+        if event.corrects:
+            keys.append(locks.event_key(org, event.corrects))
+        keys.extend(locks.identifier_key(s, v) for s, v in event.person.known().items())
+    return keys
+
+
+async def _load(conn: AsyncConnection, org: str, events: Sequence[EventCreate]) -> _Plan:
+    ids = {e.event_id for e in events} | {e.corrects for e in events if e.corrects}
+    stored = await event_store.find(conn, org, ids)
+    known = {
+        row.event_id: _Known(row.type, row.content_hash, row.person_id, row.root_event_id, True)
+        for row in stored
+    }
+    corrector_of = {row.corrects: row.event_id for row in stored if row.corrects}
+    wanted = {key for e in events for key in e.person.known().items()}
+    owners = await people.owners(conn, wanted)
+    return _Plan(org, known, corrector_of, owners)
+
+
+def _refuse(plan: _Plan, item: Submission, problem: ServiceError) -> None:
+    plan.results.append(ItemResult(item.index, item.event_id, REJECTED, problem=problem))
+
+
+def _correction_problem(plan: _Plan, event: EventCreate) -> ServiceError | None:
+    target = event.corrects
+    if target is not None:
+        if target in plan.corrector_of:
+            return Conflict(
+                f"event {target!r} has already been corrected by "
+                f"{plan.corrector_of[target]!r}; correct that correction instead",
+                slug="already-corrected",
+            )
+        if target in plan.known and plan.known[target].type != event.type:
+            return Conflict(
+                f"event {target!r} is a {plan.known[target].type}; a correction must be of the "
+                "same type",
+                slug="correction-type-mismatch",
+            )
+    corrector = plan.corrector_of.get(event.event_id)
+    if corrector in plan.known and plan.known[corrector].type != event.type:
+        return Conflict(
+            f"this event is corrected by {corrector!r}, a {plan.known[corrector].type}; "
+            "a correction must be of the same type",
+            slug="correction-type-mismatch",
+        )
+    return None
+
+
+def _resolve_person(plan: _Plan, event: EventCreate) -> str | ServiceError:
+    keys = list(event.person.known().items())
+    named = {plan.owners[k] for k in keys if k in plan.owners}
+    if len(named) > 1:
+        return Conflict(
+            "the identifiers of this event belong to different people", slug="identity-conflict"
+        )
+    if named:
+        person_id = named.pop()
+        if person_id not in plan.new_people:
+            plan.existing_touched.add(person_id)
+    else:
+        person_id = str(uuid.uuid4())
+        plan.new_people.append(person_id)
+    for key in keys:
+        if key not in plan.owners:
+            plan.owners[key] = person_id
+            plan.new_identifiers[key] = person_id
+    return person_id
+
+
+def _decide(plan: _Plan, item: Submission, event: EventCreate, received: Any) -> None:
+    digest = content_hash(event)
+    seen = plan.known.get(event.event_id)
+    if seen is not None:
+        if seen.content_hash == digest:
+            plan.results.append(
+                ItemResult(item.index, item.event_id, DUPLICATE, person_id=seen.person_id)
+            )
+        else:
+            conflict = Conflict(
+                f"event {event.event_id!r} was posted before with different content",
+                slug="event-id-conflict",
+            )
+            _refuse(plan, item, conflict)
+        return
+    problem = _correction_problem(plan, event)
+    person = problem or _resolve_person(plan, event)
+    if isinstance(person, ServiceError):
+        _refuse(plan, item, person)
+        return
+    _accept(plan, event, digest, person, received)
+    plan.results.append(ItemResult(item.index, item.event_id, ACCEPTED, person_id=person))
+
+
+def _accept(plan: _Plan, event: EventCreate, digest: str, person_id: str, received: Any) -> None:
+    target, own = event.corrects, event.event_id
+    root = own
+    if target is not None:
+        root = plan.known[target].root if target in plan.known else target
+        plan.corrector_of[target] = own
+        if target in plan.known:
+            _supersede(plan, target, own)
+    corrector = plan.corrector_of.get(own)
+    if corrector is not None and corrector != own:
+        # A late arrival: its correction came first. Its chain now starts where it does.
+        _move_lineage(plan, own, root)
+    plan.known[own] = _Known(event.type, digest, person_id, root, False)
+    plan.new_rows[own] = {
+        "org": plan.org,
+        "event_id": own,
+        "root_event_id": root,
+        "person_id": person_id,
+        "type": event.type,
+        "occurred_on": event.occurred_on,
+        "person": event.person.known(),
+        "data": event.data.model_dump(mode="json"),
+        "corrects": target,
+        "content_hash": digest,
+        "received_at": received,
+        "superseded_by": corrector if corrector != own else None,
+    }
+    plan.affected.add(person_id)
+
+
+def _supersede(plan: _Plan, target: str, by: str) -> None:
+    old = plan.known[target]
+    plan.affected.add(old.person_id)
+    if old.stored:
+        plan.supersede[target] = by
+        plan.existing_touched.add(old.person_id)
+    else:
+        plan.new_rows[target]["superseded_by"] = by
+
+
+def _move_lineage(plan: _Plan, old_root: str, new_root: str) -> None:
+    if old_root == new_root:
+        return
+    plan.moves[old_root] = new_root
+    for key, known in plan.known.items():
+        if known.root == old_root:
+            known.root = new_root
+            if key in plan.new_rows:
+                plan.new_rows[key]["root_event_id"] = new_root
+            plan.affected.add(known.person_id)
+
+
+async def _write(conn: AsyncConnection, plan: _Plan, rules: Rules) -> None:
+    await people.create(conn, plan.new_people, plan.new_identifiers, clock.now())
+    await event_store.insert_many(conn, list(plan.new_rows.values()))
+    await event_store.mark_superseded(conn, plan.org, plan.supersede)
+    await event_store.move_lineage(conn, plan.org, plan.moves)
+    await derivation.refresh(conn, plan.affected, rules)
+
+
+def _not_stored(outcome: list[ItemResult]) -> list[ItemResult]:
+    """Results of an atomic post that was refused: nothing of it is stored."""
+    aborted = Conflict(
+        "not stored: another event of this atomic batch was refused", slug="batch-not-stored"
+    )
+    return [
+        r if r.status != ACCEPTED else ItemResult(r.index, r.event_id, REJECTED, problem=aborted)
+        for r in outcome
+    ]
+
+
+async def ingest(
+    conn: AsyncConnection,
+    principal: Principal,
+    items: Sequence[Submission],
+    *,
+    atomic: bool,
+    rules: Rules,
+) -> Outcome:
+    """Store the acceptable events of a post (all or none of them when `atomic`)."""
+    events = [item.event for item in items if item.event is not None]
+    await locks.lock(conn, _round_one_keys(principal.org, events))
+    plan = await _load(conn, principal.org, events)
+    received = clock.now()
+    for item in items:
+        if item.event is None:
+            assert item.problem is not None
+            _refuse(plan, item, item.problem)
+        else:
+            _decide(plan, item, item.event, received)
+    outcome = Outcome(sorted(plan.results, key=lambda r: r.index))
+    if atomic and outcome.count(REJECTED):
+        outcome = Outcome(_not_stored(outcome.results), stored=False)
+    else:
+        moved = await event_store.people_of_chains(conn, principal.org, plan.moves)
+        plan.affected |= moved
+        await locks.lock(conn, map(locks.person_key, plan.existing_touched | moved))
+        await _write(conn, plan, rules)
+    await _audit(conn, principal, outcome, received)
+    return outcome
+
+
+async def _audit(conn: AsyncConnection, principal: Principal, outcome: Outcome, at: Any) -> None:
+    detail: dict[str, list[Any]] = {
+        status: [r.event_id for r in outcome.results if r.status == status]
+        for status in (ACCEPTED, DUPLICATE)
+    }
+    detail["refused"] = [
+        {"index": r.index, "event_id": r.event_id, "problem": r.problem.slug}
+        for r in outcome.results
+        if r.problem is not None
+    ]
+    await audit.record(
+        conn,
+        at=at,
+        key_id=principal.key_id,
+        org=principal.org,
+        action="events.post",
+        outcome="stored" if outcome.stored else "refused",
+        subject=None,
+        detail=detail,
+    )

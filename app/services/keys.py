@@ -1,0 +1,106 @@
+"""API keys: creation, authentication, revocation, and the first admin key."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import keys as key_store
+from app.db import locks
+from app.services import clock
+from app.services.errors import Forbidden, NotFound, Unauthorized
+
+ROLES: Final = ("submitter", "probation", "coordinator", "admin")
+ADMIN_ORG: Final = "JOINUP-ADMIN"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key, its organisation and its roles."""
+
+    key_id: str
+    org: str
+    roles: frozenset[str]
+
+    def require(self, *roles: str) -> None:
+        if not self.roles.intersection(roles):
+            raise Forbidden(f"this key has none of the roles {', '.join(roles)}")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    secret: str
+    org: str
+    roles: list[str]
+    label: str
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_secret() -> str:
+    return "jk_" + secrets.token_urlsafe(32)
+
+
+async def create(
+    conn: AsyncConnection,
+    org: str,
+    roles: Sequence[str],
+    label: str,
+    secret: str | None = None,
+) -> IssuedKey:
+    secret = secret or _new_secret()
+    key_id = secrets.token_hex(8)
+    ordered: list[str] = [role for role in ROLES if role in roles]
+    await key_store.add(conn, key_id, org, ordered, label, hash_secret(secret), clock.now())
+    return IssuedKey(key_id, secret, org, ordered, label)
+
+
+async def authenticate(conn: AsyncConnection, secret: str | None) -> Principal:
+    if not secret:
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    row = await key_store.by_hash(conn, hash_secret(secret))
+    if row is None:
+        raise Unauthorized("this API key is unknown or has been revoked")
+    return Principal(row.key_id, row.org, frozenset(row.roles.split(",")))
+
+
+async def listing(conn: AsyncConnection) -> list[dict[str, Any]]:
+    return [
+        {
+            "key_id": row.key_id,
+            "org": row.org,
+            "roles": row.roles.split(","),
+            "label": row.label,
+            "created_at": row.created_at,
+        }
+        for row in await key_store.all_active(conn)
+    ]
+
+
+async def revoke(conn: AsyncConnection, key_id: str) -> None:
+    if not await key_store.revoke(conn, key_id, clock.now()):
+        raise NotFound(f"there is no active key {key_id!r}")
+
+
+async def bootstrap_admin(conn: AsyncConnection, configured: str | None) -> IssuedKey | None:
+    """Register the configured admin secret, or make one on a first start with no keys at all.
+
+    Returns the key only when it was generated here, so that its secret can be shown once.
+    """
+    await locks.lock(conn, ["bootstrap"])
+    if configured:
+        # A configured key that an admin has since revoked stays revoked.
+        if await key_store.by_hash(conn, hash_secret(configured), revoked_too=True) is None:
+            await create(conn, ADMIN_ORG, ["admin"], "from JOINUP_ADMIN_KEY", configured)
+        return None
+    if await key_store.count_active(conn) > 0:
+        return None
+    return await create(conn, ADMIN_ORG, ["admin"], "generated on first start")

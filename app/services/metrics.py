@@ -1,0 +1,36 @@
+"""Continuity metrics over a release-date range, as of a date, optionally grouped."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import releases as release_store
+from app.db.releases import ReleaseFilter
+from app.domain.metrics import with_rates
+
+
+async def continuity(
+    conn: AsyncConnection,
+    as_of: date,
+    released_from: date | None,
+    released_to: date | None,
+    group_by: str | None,
+) -> dict[str, Any]:
+    where = ReleaseFilter(as_of=as_of, released_from=released_from, released_to=released_to)
+    total = (await release_store.sums(conn, where, None))[0][1]
+    rows = []
+    if group_by is not None:
+        groups = await release_store.sums(conn, where, group_by)
+        groups.sort(key=lambda item: (item[0] is None, str(item[0])))
+        rows = [{"group": group, **with_rates(counts)} for group, counts in groups]
+    return {
+        "as_of": as_of,
+        "released_from": released_from,
+        "released_to": released_to,
+        "group_by": group_by,
+        "rows": rows,
+        "total": with_rates(total),
+    }

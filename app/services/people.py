@@ -1,0 +1,76 @@
+"""Probation's handover view and a person's timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import events as event_store
+from app.db import people
+from app.domain import identifiers
+from app.domain.records import JoinUpRecord, derive
+from app.domain.rules import Rules
+from app.services import derivation
+from app.services.errors import NotFound
+
+
+def record_view(record: JoinUpRecord, person_id: str, known: Mapping[str, str]) -> dict[str, Any]:
+    """A join-up record as the contract shows it (§5), with the person it belongs to."""
+    fields = asdict(record)
+    release_id = fields.pop("release_id")
+    return {"release_id": release_id, "person_id": person_id, "identifiers": dict(known), **fields}
+
+
+async def find(conn: AsyncConnection, scheme: str, value: str) -> str:
+    """The person an identifier names."""
+    if scheme not in identifiers.SCHEMES:
+        raise NotFound(f"{scheme!r} is not an identifier scheme: use nomis, crn, nhs or pnc")
+    key = (scheme, identifiers.normalise(value))
+    owner = (await people.owners(conn, [key])).get(key)
+    if owner is None:
+        raise NotFound(f"no person is known by {scheme} {key[1]}")
+    return owner
+
+
+async def handover(
+    conn: AsyncConnection, scheme: str, value: str, as_of: date, rules: Rules
+) -> dict[str, Any]:
+    person_id = await find(conn, scheme, value)
+    known = (await people.identifiers_of(conn, [person_id]))[person_id]
+    rows = await event_store.counting_of_people(conn, [person_id])
+    events = [derivation.to_domain(row) for row in rows]
+    records = reversed(derive(events, as_of, rules))
+    return {
+        "person_id": person_id,
+        "identifiers": known,
+        "as_of": as_of,
+        "releases": [record_view(r, person_id, known) for r in records],
+    }
+
+
+async def timeline(
+    conn: AsyncConnection, scheme: str, value: str, as_of: date | None
+) -> dict[str, Any]:
+    person_id = await find(conn, scheme, value)
+    known = (await people.identifiers_of(conn, [person_id]))[person_id]
+    rows = await event_store.timeline(conn, person_id, as_of)
+    return {
+        "person_id": person_id,
+        "identifiers": known,
+        "events": [
+            {
+                "event_id": row.event_id,
+                "org": row.org,
+                "type": row.type,
+                "occurred_on": row.occurred_on,
+                "data": row.data,
+                "corrects": row.corrects,
+                "received_at": row.received_at,
+            }
+            for row in rows
+        ],
+    }

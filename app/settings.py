@@ -1,0 +1,24 @@
+"""The one place that reads the environment: every JOINUP_* setting."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/joinup.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JOINUP_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=1, ge=1)
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_key: SecretStr | None = None
+    pickup_window_days: int = Field(default=21, ge=1)
+    retention_days: int = Field(default=84, ge=1)
+    ost_grace_days: int = Field(default=1, ge=0)
+    max_batch: int = Field(default=1000, ge=1)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    pool_size: int = Field(default=10, ge=1)

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from tests.support.api import Api
+
+
+def released(event_id: str = "rel-1", nomis: str = "A1234BC") -> dict[str, object]:
+    return {
+        "event_id": event_id,
+        "type": "prison.released",
+        "occurred_on": "2026-03-02",
+        "person": {"nomis": nomis},
+        "data": {"prison": "MDI", "release_type": "conditional_release"},
+    }
+
+
+def test_post_and_read(api: Api) -> None:
+    answer = api.post(released())
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["status"] == "accepted"
+    again = api.post(released())
+    assert again.status_code == 200
+    assert again.json()["status"] == "duplicate"
+    view = api.person("nomis", "a1234bc", as_of="2026-03-05")
+    assert view.status_code == 200, view.text
+    assert view.json()["releases"][0]["stage"] == "not_in_cohort"

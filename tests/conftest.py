@@ -1,0 +1,67 @@
+"""Fixtures shared by the database, API and end-to-end suites: one migrated database per backend.
+
+Every test that takes `database_url` runs twice, on SQLite and on PostgreSQL, against a schema
+built by the real migrations and emptied before the test. PostgreSQL comes from
+JOINUP_TEST_POSTGRES_URL; when it cannot be reached the tests fail, they do not skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.cli import migrate
+from app.db.engine import sync_url
+from app.settings import Settings
+
+POSTGRES_URL = os.environ.get(
+    "JOINUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+TABLES = ("release_version", "event", "identifier", "person", "audit", "api_key")
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engine]]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'joinup.db'}"
+    migrate(Settings(database_url=url))
+    engine = create_engine(sync_url(url))
+    yield url, engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[tuple[str, Engine]]:
+    admin = create_engine(sync_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"joinup_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    migrate(Settings(database_url=url))
+    engine = create_engine(sync_url(url))
+    yield url, engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def empty(engine: Engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """An empty, migrated database on each backend in turn."""
+    url, engine = request.getfixturevalue(f"{request.param}_database")
+    empty(engine)
+    return str(url)

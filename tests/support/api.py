@@ -1,0 +1,78 @@
+"""A thin client for the API tests: keys for each role, and the calls the contract names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Any
+
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from app.main import create_app
+from app.settings import Settings
+
+ADMIN_SECRET = "test-admin-secret-0123456789"
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+class Api:
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.admin = bearer(ADMIN_SECRET)
+
+    def key(self, org: str, *roles: str) -> dict[str, str]:
+        answer = self.client.post(
+            "/v1/keys", json={"org": org, "roles": list(roles)}, headers=self.admin
+        )
+        assert answer.status_code == 201, answer.text
+        return bearer(answer.json()["secret"])
+
+    @cached_property
+    def submitter(self) -> dict[str, str]:
+        return self.key("PROVIDER-A", "submitter")
+
+    @cached_property
+    def other_submitter(self) -> dict[str, str]:
+        return self.key("PROVIDER-B", "submitter")
+
+    @cached_property
+    def probation(self) -> dict[str, str]:
+        return self.key("PROBATION-NW", "probation")
+
+    @cached_property
+    def coordinator(self) -> dict[str, str]:
+        return self.key("COORD-NW", "coordinator")
+
+    def post(self, event: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+        return self.client.post("/v1/events", json=event, headers=headers or self.submitter)
+
+    def batch(
+        self,
+        events: list[Any],
+        atomic: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        body = {"events": events, "atomic": atomic}
+        return self.client.post("/v1/events/batch", json=body, headers=headers or self.submitter)
+
+    def person(self, scheme: str, value: str, **params: str) -> Response:
+        path = f"/v1/people/{scheme}/{value}"
+        return self.client.get(path, params=params, headers=self.probation)
+
+    def releases(self, **params: Any) -> Response:
+        return self.client.get("/v1/releases", params=params, headers=self.coordinator)
+
+    def metrics(self, **params: Any) -> Response:
+        return self.client.get("/v1/metrics/continuity", params=params, headers=self.coordinator)
+
+
+@contextmanager
+def running(database_url: str, **settings: Any) -> Iterator[Api]:
+    app = create_app(Settings(database_url=database_url, admin_key=ADMIN_SECRET, **settings))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client)
