@@ -1,4 +1,4 @@
-"""The `joinup` command: migrate the database, manage keys, print the OpenAPI document."""
+"""The `joinup` command: migrate, manage keys, load the demonstration year, print the OpenAPI."""
 
 from __future__ import annotations
 
@@ -6,16 +6,36 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 
 from app.db.engine import Database
-from app.services import keys
+from app.services import clock, demo_data, keys, loading, metrics
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+FUNNEL = (
+    "released_in_treatment",
+    "excluded",
+    "pickup_due",
+    "picked_up",
+    "pickup_rate",
+    "retention_due",
+    "retained_12w",
+    "retention_rate",
+    "on_ost",
+    "no_ost",
+    "opiate",
+    "no_naloxone",
+    "supervised",
+    "no_licence_condition",
+    "no_referral",
+)
+T = TypeVar("T")
 
 
 def alembic_config(database_url: str) -> Config:
@@ -36,9 +56,65 @@ async def _create_key(settings: Settings, org: str, roles: list[str], label: str
             issued = await keys.create(conn, org, roles, label)
     finally:
         await db.dispose()
+    answer = {"key_id": issued.key_id, "secret": issued.secret, "org": org, "roles": roles}
+    print(json.dumps(answer))
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _progress(done: int, total: int, width: int = 40) -> None:
+    filled = width * done // max(total, 1)
+    bar = "#" * filled + "-" * (width - filled)
+    end = "\n" if done >= total else ""
+    print(f"\r[{bar}] {done:,}/{total:,} people", end=end, file=sys.stderr, flush=True)
+
+
+async def load_demo(settings: Settings, scale: float) -> dict[str, Any]:
+    """Load the demonstration year; answer the metrics for its releases as of today."""
+    from app.main import rules_of
+
+    rules, totals = rules_of(settings), loading.Totals()
+    total = demo_data.people_count(scale)
+    db = Database(settings.database_url, settings.pool_size)
+    try:
+        done = 0
+        for chunk in _chunks(demo_data.people(scale), 100):
+            async with db.write() as conn:
+                postings = [posting for person in chunk for posting in person]
+                await loading.post_as_organisations(conn, postings, rules, totals)
+            done += len(chunk)
+            _progress(done, total)
+        async with db.read() as conn:
+            first, last = demo_data.FIRST_DAY, demo_data.LAST_DAY
+            answer = await metrics.continuity(conn, clock.today(), first, last, None)
+    finally:
+        await db.dispose()
     print(
-        json.dumps({"key_id": issued.key_id, "secret": issued.secret, "org": org, "roles": roles})
+        f"events: {totals.accepted:,} stored, {totals.duplicates:,} already stored, "
+        f"{totals.rejected:,} refused"
     )
+    return answer
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if isinstance(value, float) else f"{value:,}"
+
+
+def print_funnel(answer: dict[str, Any]) -> None:
+    print(f"releases {answer['released_from']} to {answer['released_to']}, as of {answer['as_of']}")
+    for name in FUNNEL:
+        print(f"  {name.replace('_', ' '):<24}{_shown(answer['total'][name]):>10}")
 
 
 def _openapi() -> None:
@@ -59,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--org", required=True)
     create.add_argument("--role", action="append", required=True, choices=keys.ROLES)
     create.add_argument("--label", default="made with joinup keys create")
+    demo = sub.add_parser("demo", help="load the synthetic 2019-20 national year")
+    demo.add_argument("--scale", type=float, default=1.0, help="shrink the year (e.g. 0.01)")
     sub.add_parser("openapi", help="print the OpenAPI document")
     return parser
 
@@ -70,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         migrate(settings)
     elif args.command == "keys":
         asyncio.run(_create_key(settings, args.org, args.role, args.label))
+    elif args.command == "demo":
+        migrate(settings)
+        print_funnel(asyncio.run(load_demo(settings, args.scale)))
     elif args.command == "openapi":
         _openapi()
     return 0

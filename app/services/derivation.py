@@ -38,7 +38,7 @@ def group_by_person(rows: Iterable[Any]) -> dict[str, list[Event]]:
     return grouped
 
 
-def _version_row(person_id: str, v: RecordVersion) -> dict[str, Any]:
+def version_row(person_id: str, v: RecordVersion) -> dict[str, Any]:
     row: dict[str, Any] = {
         "release_id": v.release_id,
         "valid_from": v.valid_from,
@@ -62,5 +62,5 @@ async def refresh(conn: AsyncConnection, person_ids: Collection[str], rules: Rul
     """Re-derive the stored release records of these people from their counting events."""
     ids = sorted(person_ids)
     events = group_by_person(await event_store.counting_of_people(conn, ids))
-    rows = [_version_row(p, v) for p in ids for v in versions(events.get(p, []), rules)]
+    rows = [version_row(p, v) for p in ids for v in versions(events.get(p, []), rules)]
     await release_store.replace_for_people(conn, ids, rows)
