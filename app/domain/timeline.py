@@ -1,0 +1,119 @@
+"""One person's events as of a date, indexed for the interval questions the rules ask.
+
+Every window is half-open, [start, stop), with None for an unbounded side; the closed and
+open ends of §4 are written with `after(day)`, the first day after `day`: "(p, r]" is
+`[after(p), after(r))`, "[r, r+W]" is `[r, after(r + W))`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from itertools import groupby
+from typing import Final, overload
+
+from app.domain.events import OST_PRESCRIBED, PRISON_RELEASED, Event
+
+ONE_DAY: Final = timedelta(days=1)
+RELEASE_FIELDS: Final = (
+    "prison",
+    "release_type",
+    "local_authority",
+    "probation_region",
+    "community_provider",
+)
+
+
+def arrival_order(event: Event) -> tuple[date, int]:
+    """Date first, then arrival: the only order the rules ever look at."""
+    return event.occurred_on, event.seq
+
+
+@overload
+def after(day: date) -> date: ...
+@overload
+def after(day: None) -> None: ...
+def after(day: date | None) -> date | None:
+    """The first day after `day`; None (an unbounded side) stays unbounded."""
+    return None if day is None else day + ONE_DAY
+
+
+def between(days: Sequence[date], start: date | None, stop: date | None) -> tuple[int, int]:
+    """The index range of the sorted `days` that lie in [start, stop)."""
+    low = 0 if start is None else bisect_left(days, start)
+    high = len(days) if stop is None else bisect_left(days, stop)
+    return low, max(low, high)
+
+
+class Timeline:
+    """The events dated on or before `as_of`, by type, each list in date-then-arrival order.
+
+    Sorting once and answering every window with a binary search keeps a derivation at
+    O(n log n) for a person's whole history, however many releases it has.
+    """
+
+    def __init__(self, events: Iterable[Event], as_of: date) -> None:
+        by_type: defaultdict[str, list[Event]] = defaultdict(list)
+        for event in sorted((e for e in events if e.occurred_on <= as_of), key=arrival_order):
+            by_type[event.type].append(event)
+        self._events = dict(by_type)
+        self._days = {kind: [e.occurred_on for e in found] for kind, found in by_type.items()}
+        doses = (e.data["first_dose_on"] for e in by_type.get(OST_PRESCRIBED, ()))
+        self._first_doses: list[date] = sorted(doses)
+
+    def of(self, kind: str, start: date | None = None, stop: date | None = None) -> list[Event]:
+        """The events of `kind` dated in [start, stop), oldest first."""
+        low, high = between(self._days.get(kind, []), start, stop)
+        return self._events.get(kind, [])[low:high]
+
+    def first(self, kind: str, start: date | None, stop: date | None) -> date | None:
+        """The date of the first event of `kind` in [start, stop), if any."""
+        found = self.of(kind, start, stop)
+        return found[0].occurred_on if found else None
+
+    def has(self, kind: str, start: date | None, stop: date | None) -> bool:
+        return bool(self.of(kind, start, stop))
+
+    def first_dose(self, start: date | None, stop: date | None) -> date | None:
+        """The earliest `first_dose_on` in [start, stop) among the prescriptions known."""
+        low, high = between(self._first_doses, start, stop)
+        return self._first_doses[low] if low < high else None
+
+    def releases(self) -> list[Release]:
+        """The person's releases, oldest first; release events of one date are one release."""
+        by_day = [list(g) for _, g in groupby(self.of(PRISON_RELEASED), lambda e: e.occurred_on)]
+        days: list[date | None] = [None, *(group[0].occurred_on for group in by_day), None]
+        return [
+            Release(group[0].lineage, group[0].occurred_on, _merge(group), days[i], days[i + 2])
+            for i, group in enumerate(by_day)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One release and its neighbours: the frame every window of §4 is drawn in.
+
+    `release_id` is the lineage of the earliest-received event of the date, so it survives
+    corrections (which keep the lineage) and later same-date events alike.
+    """
+
+    release_id: str
+    on: date
+    fields: dict[str, str | None]
+    previous: date | None
+    next: date | None
+
+    @property
+    def release_type(self) -> str:
+        return str(self.fields["release_type"])
+
+
+def _merge(group: list[Event]) -> dict[str, str | None]:
+    """The later-received non-null value of each field wins (§3.3's one order exception)."""
+    merged: dict[str, str | None] = dict.fromkeys(RELEASE_FIELDS)
+    for event in group:  # in arrival order, so later values overwrite earlier ones
+        merged.update((k, event.data[k]) for k in RELEASE_FIELDS if event.data.get(k) is not None)
+    return merged

@@ -1,0 +1,134 @@
+"""The history of every record of a person over as-of dates, as a few dated versions.
+
+A store keeps these rows so that "the records as of D" is a lookup, `valid_from <= D <
+valid_until`, instead of a derivation per person per question.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from app.domain.events import (
+    COMMUNITY_TREATMENT_STARTED,
+    OST_PRESCRIBED,
+    PRISON_RELEASED,
+    Event,
+)
+from app.domain.metrics import Tally, tally
+from app.domain.records import JoinUpRecord, derive
+from app.domain.rules import Rules
+from app.domain.timeline import ONE_DAY, arrival_order
+
+
+@dataclass(frozen=True, slots=True)
+class RecordVersion:
+    """A release's record state on every as-of date in [valid_from, valid_until)."""
+
+    release_id: str
+    released_on: date
+    prison: str
+    release_type: str
+    local_authority: str | None
+    probation_region: str | None
+    community_provider: str | None
+    valid_from: date
+    valid_until: date | None  # exclusive; None: for every later date
+    stage: str
+    open_flags: frozenset[str]
+    tally: Tally
+
+    def covers(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_until is None or day < self.valid_until)
+
+
+def versions(events: Iterable[Event], rules: Rules) -> list[RecordVersion]:
+    """Every version of every release's record, by release date then `valid_from`.
+
+    A release's first version starts on its release date; consecutive versions of a release
+    differ in stage, open flags or tally, and the last one is open-ended.
+    """
+    ordered = sorted(events, key=arrival_order)
+    days = [event.occurred_on for event in ordered]
+    points = breakpoints(ordered, rules)
+    stops: list[date | None] = [*points[1:], None] if points else []
+    chains: dict[date, list[RecordVersion]] = {}
+    for start, stop in zip(points, stops, strict=True):
+        # One derivation per breakpoint serves all of the person's releases at once.
+        for record in derive(ordered[: bisect_right(days, start)], start, rules):
+            _extend(chains.setdefault(record.released_on, []), _version(record, start, stop))
+    return [version for day in sorted(chains) for version in chains[day]]
+
+
+def breakpoints(events: Sequence[Event], rules: Rules) -> list[date]:
+    """The as-of dates on which some record can change, from the first release on.
+
+    Why the set is complete: on [b, b') between two consecutive breakpoints every derivation
+    gives the same stage, open flags and tally.
+    1. It sees the same events, those dated <= D, since every event date is a breakpoint. The
+       cohort, release fields, p and n, picked_up_on, late_pickup_on, excluded_reason, every
+       flag's raised_on and resolved_on, and "in treatment on P+K" are functions of those
+       events alone, so they do not move either.
+    2. The rest reads D only by comparing it with dates drawn from the events:
+       - D <= r+W (awaiting_pickup vs not_picked_up, retained_12w None vs False) flips at
+         r+W+1;
+       - D < P+K (in_treatment/disengaged vs retained_12w, retention_due) flips at P+K, P
+         being a community start;
+       - a flag is listed from raised_on (r or r+W+1) and open until resolved_on (an event
+         date or a first_dose_on);
+       - "in treatment on D" asks for a start S <= D and a terminator t with S <= t < D, so it
+         flips at S or at t+1.
+    Every one of those dates, and each one's next day, is added below; extra dates only cost
+    a derivation, after which equal neighbours are merged.
+    """
+    releases = [e.occurred_on for e in events if e.type == PRISON_RELEASED]
+    if not releases:
+        return []
+    edges: set[date] = set()
+    for event in events:
+        edges.update(_edges(event, rules))
+    first_release = min(releases)
+    return sorted({d for edge in edges for d in (edge, edge + ONE_DAY) if d >= first_release})
+
+
+def _edges(event: Event, rules: Rules) -> list[date]:
+    if event.type == PRISON_RELEASED:
+        return [event.occurred_on, event.occurred_on + timedelta(days=rules.pickup_window_days)]
+    if event.type == COMMUNITY_TREATMENT_STARTED:
+        # Any start may turn out to be the pickup P, so every S+K is a candidate.
+        return [event.occurred_on, event.occurred_on + timedelta(days=rules.retention_days)]
+    if event.type == OST_PRESCRIBED:
+        return [event.occurred_on, event.data["first_dose_on"]]
+    return [event.occurred_on]
+
+
+def _version(record: JoinUpRecord, start: date, stop: date | None) -> RecordVersion:
+    return RecordVersion(
+        release_id=record.release_id,
+        released_on=record.released_on,
+        prison=record.prison,
+        release_type=record.release_type,
+        local_authority=record.local_authority,
+        probation_region=record.probation_region,
+        community_provider=record.community_provider,
+        valid_from=start,
+        valid_until=stop,
+        stage=record.stage,
+        open_flags=frozenset(flag.code for flag in record.flags if flag.open),
+        tally=tally(record),
+    )
+
+
+def _extend(chain: list[RecordVersion], version: RecordVersion) -> None:
+    """Append `version`, or stretch the last one over it when nothing visible changed."""
+    last = chain[-1] if chain else None
+    if last is not None and _state(last) == _state(version):
+        chain[-1] = replace(last, valid_until=version.valid_until)
+    else:
+        chain.append(version)
+
+
+def _state(version: RecordVersion) -> tuple[str, frozenset[str], Tally]:
+    return version.stage, version.open_flags, version.tally

@@ -1,0 +1,1 @@
+"""Test helpers shared by every suite: hand-built histories and hypothesis strategies."""
