@@ -1,24 +1,35 @@
 """Transaction-scoped locks that serialise concurrent writers on PostgreSQL.
 
-Writers take the locks of everything they are about to look up or change (event ids,
-identifiers) in one statement, then the locks of the people involved in a second one; each set
-is taken in one global order, and no transaction asks for a first-round lock while it holds a
-second-round one, so writers queue instead of deadlocking. SQLite needs none of this: its write
+A writer first locks the stripes of everything it will look up or create by key (event ids,
+identifiers), all at once and in stripe order; then, knowing whom its events are about, it
+locks those people's rows, again all at once and in order. No writer asks for a stripe while
+holding a person, so writers queue instead of deadlocking.
+
+Keys map onto a fixed number of stripes because PostgreSQL's shared lock table is small (64
+locks per connection by default): a batch of a thousand events takes at most STRIPES advisory
+locks, however many keys it has. The price is that two writers whose keys share a stripe wait
+for each other though they touch different things. SQLite needs none of this: its write
 transactions start with BEGIN IMMEDIATE and so never overlap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import zlib
+from collections.abc import Collection, Iterable
+from typing import Final
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.tables import PersonRow, table
+
+STRIPES: Final = 64
+_NAMESPACE: Final = 0x6A75  # the first key of joinup's two-key advisory locks ("ju")
 _LOCK = text(
-    "SELECT count(pg_advisory_xact_lock(h)) FROM ("
-    " SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k"
-    " ORDER BY h) AS ordered"
+    "SELECT count(pg_advisory_xact_lock(:namespace, s)) FROM"
+    " (SELECT s FROM unnest(CAST(:stripes AS integer[])) AS s ORDER BY s) AS ordered"
 )
+person = table(PersonRow)
 
 
 def event_key(org: str, event_id: str) -> str:
@@ -29,12 +40,25 @@ def identifier_key(scheme: str, value: str) -> str:
     return f"i|{scheme}|{value}"
 
 
-def person_key(person_id: str) -> str:
-    return f"p|{person_id}"
+def stripe(key: str) -> int:
+    # crc32, not hash(): every process must put a key on the same stripe.
+    return zlib.crc32(key.encode()) % STRIPES
 
 
 async def lock(conn: AsyncConnection, keys: Iterable[str]) -> None:
-    """Block until this transaction holds the lock of every key (PostgreSQL only)."""
-    ordered = sorted(set(keys))
-    if ordered and conn.dialect.name == "postgresql":
-        await conn.execute(_LOCK, {"keys": ordered})
+    """Block until this transaction holds the stripes of every key (PostgreSQL only)."""
+    stripes = sorted({stripe(key) for key in keys})
+    if stripes and conn.dialect.name == "postgresql":
+        await conn.execute(_LOCK, {"namespace": _NAMESPACE, "stripes": stripes})
+
+
+async def lock_people(conn: AsyncConnection, person_ids: Collection[str]) -> None:
+    """Block until this transaction holds these people's rows (PostgreSQL only)."""
+    if person_ids and conn.dialect.name == "postgresql":
+        query = (
+            select(person.c.person_id)
+            .where(person.c.person_id.in_(sorted(person_ids)))
+            .order_by(person.c.person_id)
+            .with_for_update()
+        )
+        await conn.execute(query)

@@ -86,13 +86,13 @@ def _choose(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
     return rng.choices(names, weights=[weight for _, weight in weighted])[0]
 
 
-def _nomis(i: int) -> str:
+def nomis(i: int) -> str:
     letters = "ABCDEFGHJKLMNPQRTUVWXYZ"
     return f"{letters[i // 10_000 % 23]}{i % 10_000:04d}{letters[i // 230_000 % 23]}D"
 
 
 def _crn(i: int) -> str:
-    return f"D{i:06d}"
+    return f"{'DEFGHJKLMN'[i // 1_000_000 % 10]}{i % 1_000_000:06d}"
 
 
 class _Person:
@@ -104,7 +104,7 @@ class _Person:
         self.prison, self.region, authorities = rng.choice(PRISONS)
         self.local_authority = rng.choice(authorities)
         self.provider = f"PROVIDER-{self.local_authority}"
-        self.person = {"nomis": _nomis(index), "crn": _crn(index)}
+        self.person = {"nomis": nomis(index), "crn": _crn(index)}
         self.postings: list[Posting] = []
 
     def post(self, org: str, kind: str, on: date, data: dict[str, Any]) -> None:
@@ -213,17 +213,18 @@ def _outside_person(index: int, rng: random.Random) -> _Person:
     return p
 
 
-def people(scale: float = 1.0, seed: int = 2020) -> Iterator[list[Posting]]:
-    """Each person's postings, cohort first. `scale` shrinks every count alike (for tests)."""
+def people(scale: float = 1.0, seed: int = 2020, first: int = 0) -> Iterator[list[Posting]]:
+    """Each person's postings, cohort first. `scale` shrinks or grows every count alike;
+    `first` numbers the people from there (another batch of people for the benchmark)."""
     rng = random.Random(seed)
     cohort, picked, kept = (round(n * scale) for n in (COHORT, PICKED_UP, RETAINED))
     order = list(range(cohort))
     rng.shuffle(order)
     picked_up, retained = set(order[:picked]), set(order[:kept])
-    for index in range(cohort):
-        yield _cohort_person(index, rng, index in picked_up, index in retained).postings
-    for index in range(cohort, cohort + round(OUTSIDE_COHORT * scale)):
-        yield _outside_person(index, rng).postings
+    for n in range(cohort):
+        yield _cohort_person(first + n, rng, n in picked_up, n in retained).postings
+    for n in range(cohort, cohort + round(OUTSIDE_COHORT * scale)):
+        yield _outside_person(first + n, rng).postings
 
 
 def expected(scale: float = 1.0) -> dict[str, int]:

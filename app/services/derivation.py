@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,6 +20,7 @@ from app.domain.versions import RecordVersion, versions
 _RELEASE_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4c1b-9d47-3b1f0e9a7c21")
 
 
+@lru_cache(maxsize=1 << 16)
 def lineage(org: str, root_event_id: str) -> str:
     """The stable id of a correction chain; a release takes the id of its first chain."""
     return str(uuid.uuid5(_RELEASE_NAMESPACE, f"{org}/{root_event_id}"))

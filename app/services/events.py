@@ -55,7 +55,7 @@ async def retract(
             slug="event-superseded",
         )
     if row.retracted_at is None:
-        await locks.lock(conn, [locks.person_key(row.person_id)])
+        await locks.lock_people(conn, [row.person_id])
         at = clock.now()
         await event_store.retract(conn, principal.org, event_id, at, reason)
         await derivation.refresh(conn, [row.person_id], rules)

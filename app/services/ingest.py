@@ -315,7 +315,7 @@ async def ingest(
     else:
         moved = await event_store.people_of_chains(conn, principal.org, plan.moves)
         plan.affected |= moved
-        await locks.lock(conn, map(locks.person_key, plan.existing_touched | moved))
+        await locks.lock_people(conn, plan.existing_touched | moved)
         await _write(conn, plan, rules)
     await _audit(conn, principal, outcome, received)
     return outcome

@@ -1,0 +1,1 @@
+"""scripts/bench: joinup's figures, and this machine's limits measured in the same run."""
