@@ -1,4 +1,4 @@
-"""The `joinup` command: migrate, manage keys, load the demonstration year, print the OpenAPI."""
+"""The `joinup` command: migrate, manage keys, load the demo year, import events, print OpenAPI."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 
 from app.db.engine import Database
-from app.services import clock, demo_data, keys, loading, metrics
+from app.services import clock, demo_data, importing, keys, loading, metrics
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +105,47 @@ async def load_demo(settings: Settings, scale: float) -> dict[str, Any]:
     return answer
 
 
+def _file_progress(done: int, total: int, width: int = 40) -> None:
+    filled = width * done // max(total, 1)
+    bar = "#" * filled + "-" * (width - filled)
+    print(f"\r[{bar}] {done:,}/{total:,} bytes", end="", file=sys.stderr, flush=True)
+
+
+async def import_events(settings: Settings, path: Path, org: str | None = None) -> importing.Report:
+    """Post a file's events, one transaction per chunk, so a re-run after a stop is safe."""
+    from app.main import rules_of
+
+    rules, report = rules_of(settings), importing.Report()
+    db = Database(settings.database_url, settings.pool_size)
+    try:
+        with importing.Source(path, org) as source:
+            for chunk in _chunks(source.lines(), importing.CHUNK):
+                async with db.write() as conn:
+                    await importing.post(conn, chunk, rules, report)
+                _file_progress(source.position(), source.size)
+            print(file=sys.stderr)
+    finally:
+        await db.dispose()
+    return report
+
+
+def _import(settings: Settings, path: Path, org: str | None) -> int:
+    try:
+        report = asyncio.run(import_events(settings, path, org))
+    except (importing.UnreadableFile, OSError) as error:
+        print(f"joinup import: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"accepted {report.accepted:,}, duplicates {report.duplicates:,}, "
+        f"rejected {report.rejected:,}"
+    )
+    for number, reason in report.reasons:
+        print(f"  line {number}: {reason}")
+    if report.rejected > len(report.reasons):
+        print(f"  and {report.rejected - len(report.reasons):,} more rejected")
+    return 1 if report.rejected else 0
+
+
 def _shown(value: Any) -> str:
     if value is None:
         return "-"
@@ -137,6 +178,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--label", default="made with joinup keys create")
     demo = sub.add_parser("demo", help="load the synthetic 2019-20 national year")
     demo.add_argument("--scale", type=float, default=1.0, help="shrink the year (e.g. 0.01)")
+    imports = sub.add_parser("import", help="post the events of an .ndjson/.jsonl or .csv file")
+    imports.add_argument("file", type=Path)
+    imports.add_argument("--org", help="the posting organisation of every line")
     sub.add_parser("openapi", help="print the OpenAPI document")
     return parser
 
@@ -151,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "demo":
         migrate(settings)
         print_funnel(asyncio.run(load_demo(settings, args.scale)))
+    elif args.command == "import":
+        return _import(settings, args.file, args.org)
     elif args.command == "openapi":
         _openapi()
     return 0

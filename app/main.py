@@ -11,10 +11,11 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
-from app.api import problems
+from app.api import observability, problems
 from app.api.deps import Runtime
 from app.api.limits import BodyLimit
-from app.api.routes import events, health, keys, people, releases
+from app.api.prometheus import Metrics
+from app.api.routes import events, health, keys, monitoring, people, releases
 from app.api.schemas import BatchResult
 from app.db.engine import Database
 from app.domain.rules import Rules
@@ -74,9 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, keys, events, people, releases):
+    for module in (health, keys, events, people, releases, monitoring):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    observability.configure_logging()
+    observability.install(app, Metrics())
     _document_event_bodies(app)
     return app
 

@@ -60,6 +60,8 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
         secret = credentials.credentials if credentials else None
         async with runtime(request).db.read() as conn:
             principal = await keys.authenticate(conn, secret)
+        # For the access log: the caller's organisation, never its key.
+        request.state.org = principal.org
         principal.require(*roles)
         return principal
 

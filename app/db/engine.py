@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from app.db.errors import DatabaseUnavailable
 
@@ -87,6 +88,23 @@ async def _unavailable_on_disconnect() -> AsyncIterator[None]:
         raise DatabaseUnavailable(str(error)) from error
 
 
+@dataclass(frozen=True)
+class PoolStatus:
+    """One connection pool at a moment: its steady size, connections lent out, extra ones open."""
+
+    size: int
+    checked_out: int
+    overflow: int
+
+
+def _status(engine: AsyncEngine) -> PoolStatus:
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return PoolStatus(0, 0, 0)
+    # QueuePool counts overflow from -size upwards while it is still filling; below 0 means none.
+    return PoolStatus(pool.size(), pool.checkedout(), max(pool.overflow(), 0))
+
+
 class Database:
     """The process's connection pools, created in the app's lifespan and disposed with it."""
 
@@ -110,6 +128,12 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncConnection]:
         async with _unavailable_on_disconnect(), self._writer.begin() as conn:
             yield conn
+
+    def pool_status(self) -> dict[str, PoolStatus]:
+        """Each pool of this process by name: `read` and `write` on SQLite, `main` on PostgreSQL."""
+        if self._writer is self._reader:
+            return {"main": _status(self._reader)}
+        return {"read": _status(self._reader), "write": _status(self._writer)}
 
     async def ping(self) -> None:
         async with _unavailable_on_disconnect(), self._reader.connect() as conn:

@@ -38,13 +38,21 @@ class Totals:
 
 async def post_as_organisations(
     conn: AsyncConnection, postings: Iterable[Posting], rules: Rules, totals: Totals
-) -> None:
-    """Post each organisation's events as one non-atomic batch of that organisation."""
-    by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for posting in postings:
-        by_org[posting.org].append(posting.event)
+) -> list[ingest.ItemResult]:
+    """Post each organisation's events as one non-atomic batch of that organisation.
+
+    Answers each posting's result in the order given (an import reports refusals by line).
+    """
+    given = list(postings)
+    by_org: dict[str, list[int]] = defaultdict(list)
+    for position, posting in enumerate(given):
+        by_org[posting.org].append(position)
     today = clock.today()
-    for org, events in sorted(by_org.items()):
+    results: dict[int, ingest.ItemResult] = {}
+    for org, positions in sorted(by_org.items()):
         principal = Principal(key_id="loader", org=org, roles=frozenset({"submitter"}))
-        items = [ingest.parse(event, i, today) for i, event in enumerate(events)]
-        totals.add(await ingest.ingest(conn, principal, items, atomic=False, rules=rules))
+        items = [ingest.parse(given[p].event, i, today) for i, p in enumerate(positions)]
+        outcome = await ingest.ingest(conn, principal, items, atomic=False, rules=rules)
+        totals.add(outcome)
+        results.update((positions[r.index], r) for r in outcome.results)
+    return [results[position] for position in range(len(given))]

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from app.api.body import json_body
 from app.api.deps import ReadConn, RuntimeDep, Submitter, WriteConn
 from app.api.problems import MEDIA_TYPE, from_service_error, problem_body, status_of
+from app.api.prometheus import MetricsDep
 from app.api.responses import JSON, problems
 from app.api.schemas import BatchResult, EventAccepted, EventRead, Retraction
 from app.services import clock, ingest
@@ -66,10 +67,12 @@ def _item_json(result: ingest.ItemResult) -> dict[str, Any]:
     "correction-type-mismatch.",
 )
 async def post_event(
-    request: Request, caller: Submitter, conn: WriteConn, rt: RuntimeDep
+    request: Request, caller: Submitter, conn: WriteConn, rt: RuntimeDep, metrics: MetricsDep
 ) -> Response:
     item = ingest.parse(await json_body(request), 0, clock.today())
-    outcome = await ingest.ingest(conn, caller, [item], atomic=True, rules=rt.rules)
+    with metrics.timed("event"):
+        outcome = await ingest.ingest(conn, caller, [item], atomic=True, rules=rt.rules)
+    metrics.count_events(caller.org, [item], outcome)
     result = outcome.results[0]
     if result.problem is not None:
         # Answered, not raised: the transaction still commits the refusal's audit line.
@@ -115,11 +118,15 @@ def _batch_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
     },
     summary="Post a batch of events",
 )
-async def post_batch(request: Request, caller: Submitter, conn: WriteConn, rt: RuntimeDep) -> JSON:
+async def post_batch(
+    request: Request, caller: Submitter, conn: WriteConn, rt: RuntimeDep, metrics: MetricsDep
+) -> JSON:
     raw, atomic = _batch_items(await json_body(request), rt.settings.max_batch)
     today = clock.today()
     items = [ingest.parse(event, index, today) for index, event in enumerate(raw)]
-    outcome = await ingest.ingest(conn, caller, items, atomic=atomic, rules=rt.rules)
+    with metrics.timed("batch"):
+        outcome = await ingest.ingest(conn, caller, items, atomic=atomic, rules=rt.rules)
+    metrics.count_events(caller.org, items, outcome)
     body: dict[str, Any] = {
         "accepted": outcome.count(ingest.ACCEPTED),
         "duplicates": outcome.count(ingest.DUPLICATE),
@@ -154,7 +161,13 @@ async def get_event(event_id: str, caller: Submitter, conn: ReadConn) -> JSON:
     summary="Retract an event: it, and all it corrected, stop counting",
 )
 async def retract_event(
-    event_id: str, retraction: Retraction, caller: Submitter, conn: WriteConn, rt: RuntimeDep
+    event_id: str,
+    retraction: Retraction,
+    caller: Submitter,
+    conn: WriteConn,
+    rt: RuntimeDep,
+    metrics: MetricsDep,
 ) -> JSON:
-    row = await event_service.retract(conn, caller, event_id, retraction.reason, rt.rules)
+    with metrics.timed("retraction"):
+        row = await event_service.retract(conn, caller, event_id, retraction.reason, rt.rules)
     return JSON(row)

@@ -1,0 +1,130 @@
+"""Prometheus metrics: requests, posted events, ingest time, and the database pools.
+
+Each app has a registry of its own, so that the tests can build many apps in one process. With
+several uvicorn workers each process counts for itself; when `PROMETHEUS_MULTIPROC_DIR` names a
+directory, prometheus_client keeps every process's counters in files there and `/metrics` (in any
+worker) adds them up. The pool gauges are read when scraped, from the process that answers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import generate_latest as _generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from app.db.engine import Database
+from app.services import ingest
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+_HTTP_LABELS = ("method", "route", "status")
+# A batch of 1,000 events with its re-derivation takes seconds, so the buckets reach further
+# than the HTTP defaults.
+_INGEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_POOL_GAUGES = {
+    "size": "Connections the pool keeps open",
+    "checked_out": "Connections in use now",
+    "overflow": "Connections open beyond the pool's size",
+}
+
+
+class Metrics:
+    """The service's counters and histograms."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "joinup_http_requests",
+            "HTTP requests answered, by route template",
+            _HTTP_LABELS,
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "joinup_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            _HTTP_LABELS,
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "joinup_events",
+            "Posted events by outcome: accepted, duplicate or rejected",
+            ("org", "type", "status"),
+            registry=self.registry,
+        )
+        self.ingest = Histogram(
+            "joinup_ingest_duration_seconds",
+            "Time to store a post or a retraction, re-derivation of the records included",
+            ("operation",),
+            buckets=_INGEST_BUCKETS,
+            registry=self.registry,
+        )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        labels = (method, route, str(status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(seconds)
+
+    def count_events(
+        self, org: str, items: Sequence[ingest.Submission], outcome: ingest.Outcome
+    ) -> None:
+        types = {item.index: item.event.type if item.event else "invalid" for item in items}
+        tally: dict[tuple[str, str], int] = {}
+        for result in outcome.results:
+            key = (types[result.index], result.status)
+            tally[key] = tally.get(key, 0) + 1
+        for (type_, status), count in tally.items():
+            self.events.labels(org, type_, status).inc(count)
+
+    @contextmanager
+    def timed(self, operation: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ingest.labels(operation).observe(time.perf_counter() - started)
+
+    def exposition(self, db: Database) -> bytes:
+        """A scrape's text: the counters (every worker's, in multiprocess mode), then the pools."""
+        scrape = CollectorRegistry()
+        scrape.register(self._counters())
+        scrape.register(_Pools(db))
+        return _generate_latest(scrape)
+
+    def _counters(self) -> Collector:
+        # prometheus_client chose its storage from this variable when it was imported; follow it.
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return MultiProcessCollector(None)  # type: ignore[no-untyped-call]  # untyped upstream
+        return self.registry
+
+
+class _Pools:
+    """The connections of this process's database pools, read at scrape time."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterable[Metric]:
+        families = {
+            field: GaugeMetricFamily(f"joinup_db_pool_{field}", help_text, labels=["pool"])
+            for field, help_text in _POOL_GAUGES.items()
+        }
+        for pool, status in self.db.pool_status().items():
+            for field, family in families.items():
+                family.add_metric([pool], getattr(status, field))
+        return families.values()
+
+
+def metrics(request: Request) -> Metrics:
+    value: Metrics = request.app.state.metrics
+    return value
+
+
+MetricsDep = Annotated[Metrics, Depends(metrics)]

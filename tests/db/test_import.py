@@ -1,0 +1,169 @@
+"""`joinup import FILE`: NDJSON and CSV files posted the loaders' way, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app.cli import import_events, main
+from app.db.engine import sync_url
+from app.services import importing
+from app.settings import Settings
+from tests.support.envelopes import event, nomis
+
+ORG = "HMP-MDI-HC"
+
+
+def stored(database_url: str) -> list[tuple[str, str]]:
+    engine = create_engine(sync_url(database_url))
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT org, event_id FROM event ORDER BY org, event_id"))
+        answer = [(row.org, row.event_id) for row in rows]
+    engine.dispose()
+    return answer
+
+
+def run(database_url: str, path: Path, org: str | None = None) -> importing.Report:
+    return asyncio.run(import_events(Settings(database_url=database_url), path, org))
+
+
+def released(n: int, **fields: Any) -> dict[str, Any]:
+    return {**event(event_id=f"ev-{n}", person={"nomis": nomis(n)}), **fields}
+
+
+def write_ndjson(path: Path, lines: list[Any]) -> Path:
+    path.write_text(
+        "".join(f"{line}\n" if isinstance(line, str) else f"{json.dumps(line)}\n" for line in lines)
+    )
+    return path
+
+
+def test_ndjson_imports_and_a_second_run_finds_every_event_duplicate(
+    database_url: str, tmp_path: Path
+) -> None:
+    path = write_ndjson(
+        tmp_path / "events.ndjson",
+        [
+            released(1, org=ORG),
+            released(2, org=ORG),
+            '{"event_id": "ev-3", "type": ',  # line 3: cut off
+            "",
+            released(4, org="PROVIDER-WIGAN"),
+            released(5, org=ORG, person={"nomis": "not-a-nomis"}),
+        ],
+    )
+    first = run(database_url, path)
+    assert (first.accepted, first.duplicates, first.rejected) == (3, 0, 2)
+    assert [number for number, _ in first.reasons] == [3, 6]
+    assert first.reasons[0][1].startswith("not valid JSON")
+    assert first.reasons[1][1].startswith("validation-error") and "nomis" in first.reasons[1][1]
+    expected = [(ORG, "ev-1"), (ORG, "ev-2"), ("PROVIDER-WIGAN", "ev-4")]
+    assert stored(database_url) == expected
+    second = run(database_url, path)
+    assert (second.accepted, second.duplicates, second.rejected) == (0, 3, 2)
+    assert stored(database_url) == expected
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    columns = [*importing.CSV_COLUMNS, "corrects"]
+    with path.open("w", newline="") as sink:
+        writer = csv.DictWriter(sink, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _row(n: int, **cells: str) -> dict[str, str]:
+    envelope = released(n)
+    row = {
+        "org": "",
+        "event_id": envelope["event_id"],
+        "type": envelope["type"],
+        "occurred_on": envelope["occurred_on"],
+        "nomis": nomis(n),
+        "data": json.dumps(envelope["data"]),
+    }
+    return {**row, **cells}
+
+
+def test_csv_imports_with_org_given_and_a_correction(database_url: str, tmp_path: Path) -> None:
+    path = _write_csv(
+        tmp_path / "events.csv",
+        [
+            _row(1),
+            _row(2, data='{"prison": "MDI", '),  # line 3: data is not JSON
+            _row(3, event_id="ev-1b", nomis=nomis(1), corrects="ev-1"),
+            _row(4, crn="X000004", nomis=""),
+        ],
+    )
+    first = run(database_url, path, org=ORG)
+    assert (first.accepted, first.duplicates, first.rejected) == (3, 0, 1)
+    assert first.reasons == [(3, first.reasons[0][1])]
+    assert first.reasons[0][1].startswith("data is not valid JSON")
+    assert stored(database_url) == [(ORG, "ev-1"), (ORG, "ev-1b"), (ORG, "ev-4")]
+    second = run(database_url, path, org=ORG)
+    assert (second.accepted, second.duplicates, second.rejected) == (0, 3, 1)
+
+
+def test_an_interrupted_import_run_again_posts_only_the_rest(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of two: the first, cut-short file commits in two transactions.
+    monkeypatch.setattr(importing, "CHUNK", 2)
+    lines = [released(n) for n in range(1, 8)]
+    partial = run(database_url, write_ndjson(tmp_path / "part.ndjson", lines[:3]), ORG)
+    whole = run(database_url, write_ndjson(tmp_path / "all.ndjson", lines), ORG)
+    assert (partial.accepted, whole.accepted, whole.duplicates) == (3, 4, 3)
+    assert len(stored(database_url)) == 7
+
+
+def test_lines_without_an_org_or_with_another_one_are_rejected(
+    database_url: str, tmp_path: Path
+) -> None:
+    lines = [released(1), released(2, org="PROVIDER-WIGAN"), released(3, org="HMP MDI")]
+    path = write_ndjson(tmp_path / "e.jsonl", lines)
+    alone = run(database_url, path)
+    assert [n for n, _ in alone.reasons] == [1, 3]
+    assert "no organisation" in alone.reasons[0][1]
+    assert "is not 1-64 of" in alone.reasons[1][1]
+    given = run(database_url, path, org=ORG)
+    assert [n for n, _ in given.reasons] == [2, 3]
+    assert "differs from --org" in given.reasons[0][1]
+    assert stored(database_url) == [(ORG, "ev-1"), ("PROVIDER-WIGAN", "ev-2")]
+
+
+def test_a_file_of_another_kind_or_a_bad_csv_header_is_refused_whole(
+    database_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "events.json").write_text("[]")
+    with pytest.raises(importing.UnreadableFile, match="ndjson"):
+        run(database_url, tmp_path / "events.json")
+    (tmp_path / "events.csv").write_text("org,event_id,type,nhs_number\n")
+    with pytest.raises(importing.UnreadableFile, match=r"missing: occurred_on.*unknown: nhs_"):
+        run(database_url, tmp_path / "events.csv")
+    header = ",".join(importing.CSV_COLUMNS).encode()
+    (tmp_path / "latin.csv").write_bytes(header + b"\nHMP-MDI-HC,caf\xe9,,,,,,,\n")
+    with pytest.raises(importing.UnreadableFile, match="not UTF-8"):
+        run(database_url, tmp_path / "latin.csv")
+
+
+def test_the_command_prints_a_summary_and_fails_when_lines_were_rejected(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("JOINUP_DATABASE_URL", database_url)
+    path = write_ndjson(tmp_path / "events.ndjson", [released(1), "not json"])
+    assert main(["import", str(path), "--org", ORG]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "accepted 1, duplicates 0, rejected 1"
+    assert out.splitlines()[1].startswith("  line 2: not valid JSON")
+    assert f"{path.stat().st_size:,}/{path.stat().st_size:,} bytes" in err
+    assert main(["import", str(tmp_path / "missing.csv")]) == 2
