@@ -12,8 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from app.domain.events import (
+    COMMUNITY_TREATMENT_EXITED,
     COMMUNITY_TREATMENT_STARTED,
     OST_PRESCRIBED,
+    PERSON_DIED,
+    PRISON_RECEPTION,
     PRISON_RELEASED,
     Event,
 )
@@ -72,36 +75,39 @@ def breakpoints(events: Sequence[Event], rules: Rules) -> list[date]:
        flag's raised_on and resolved_on, and "in treatment on P+K" are functions of those
        events alone, so they do not move either.
     2. The rest reads D only by comparing it with dates drawn from the events:
-       - D <= r+W (awaiting_pickup vs not_picked_up, retained_12w None vs False) flips at
-         r+W+1;
+       - D <= r+W (awaiting_pickup vs not_picked_up, retained_12w None vs False, the
+         not_picked_up flag raised) flips at r+W+1;
        - D < P+K (in_treatment/disengaged vs retained_12w, retention_due) flips at P+K, P
          being a community start;
        - a flag is listed from raised_on (r or r+W+1) and open until resolved_on (an event
-         date or a first_dose_on);
-       - "in treatment on D" asks for a start S <= D and a terminator t with S <= t < D, so it
-         flips at S or at t+1.
-    Every one of those dates, and each one's next day, is added below; extra dates only cost
-    a derivation, after which equal neighbours are merged.
+         date or a first_dose_on), flipping on those very days;
+       - "in treatment on D" asks for a start S <= D and no terminator t with S <= t < D, so
+         it flips at S or at t+1.
+    Each of those dates is a breakpoint; equal neighbouring versions are merged afterwards.
     """
     releases = [e.occurred_on for e in events if e.type == PRISON_RELEASED]
     if not releases:
         return []
-    edges: set[date] = set()
-    for event in events:
-        edges.update(_edges(event, rules))
     first_release = min(releases)
-    return sorted({d for edge in edges for d in (edge, edge + ONE_DAY) if d >= first_release})
+    edges = {day for event in events for day in _edges(event, rules)}
+    return sorted(day for day in edges if day >= first_release)
 
 
-def _edges(event: Event, rules: Rules) -> list[date]:
+def _edges(event: Event, rules: Rules) -> tuple[date, ...]:
+    on = event.occurred_on
     if event.type == PRISON_RELEASED:
-        return [event.occurred_on, event.occurred_on + timedelta(days=rules.pickup_window_days)]
+        return on, on + timedelta(days=rules.pickup_window_days) + ONE_DAY
     if event.type == COMMUNITY_TREATMENT_STARTED:
         # Any start may turn out to be the pickup P, so every S+K is a candidate.
-        return [event.occurred_on, event.occurred_on + timedelta(days=rules.retention_days)]
+        return on, on + timedelta(days=rules.retention_days)
     if event.type == OST_PRESCRIBED:
-        return [event.occurred_on, event.data["first_dose_on"]]
-    return [event.occurred_on]
+        return on, event.data["first_dose_on"]
+    if event.type in _TERMINATORS:
+        return on, on + ONE_DAY
+    return (on,)
+
+
+_TERMINATORS = (COMMUNITY_TREATMENT_EXITED, PERSON_DIED, PRISON_RECEPTION)
 
 
 def _version(record: JoinUpRecord, start: date, stop: date | None) -> RecordVersion:
