@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
-from app.api import observability, problems
+from app.api import body, observability, problems
 from app.api.deps import Runtime
 from app.api.limits import BodyLimit
 from app.api.prometheus import Metrics
@@ -99,6 +99,10 @@ def _document_event_bodies(app: FastAPI) -> None:
         for name, schema in (event_schema.pop("$defs", {}) | batch_schema.pop("$defs", {})).items():
             schemas.setdefault(name, schema)
         schemas["EventCreate"] = event_schema
+        for model in body.DOCUMENTED:
+            model_schema = model.model_json_schema(ref_template=ref)
+            schemas.update(model_schema.pop("$defs", {}))
+            schemas[model.__name__] = model_schema
         schemas.setdefault("BatchResult", batch_schema)
         schemas["BatchCreate"] = {
             "type": "object",

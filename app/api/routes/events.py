@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from app.api.body import json_body
+from app.api.body import documented_body, json_body, model_body
 from app.api.deps import ReadConn, RuntimeDep, Submitter, WriteConn
 from app.api.problems import MEDIA_TYPE, from_service_error, problem_body, status_of
 from app.api.prometheus import MetricsDep
@@ -31,6 +31,25 @@ _BATCH_BODY = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchCreate"}}},
     }
 }
+
+
+# Bodies are parsed and validated by dependencies declared before the write transaction's, so
+# that this (CPU-bound) work is done before a connection, and on SQLite the write lock, is held.
+async def _one_event(request: Request, caller: Submitter) -> ingest.Submission:
+    return ingest.parse(await json_body(request), 0, clock.today())
+
+
+async def _batch(
+    request: Request, caller: Submitter, rt: RuntimeDep
+) -> tuple[list[ingest.Submission], bool]:
+    raw, atomic = _batch_items(await json_body(request), rt.settings.max_batch)
+    today = clock.today()
+    return [ingest.parse(event, index, today) for index, event in enumerate(raw)], atomic
+
+
+RetractionBody = Annotated[Retraction, Depends(model_body(Retraction))]
+OneEvent = Annotated[ingest.Submission, Depends(_one_event)]
+Batch = Annotated[tuple[list[ingest.Submission], bool], Depends(_batch)]
 
 
 def _item_json(result: ingest.ItemResult) -> dict[str, Any]:
@@ -67,9 +86,8 @@ def _item_json(result: ingest.ItemResult) -> dict[str, Any]:
     "correction-type-mismatch.",
 )
 async def post_event(
-    request: Request, caller: Submitter, conn: WriteConn, rt: RuntimeDep, metrics: MetricsDep
+    caller: Submitter, item: OneEvent, conn: WriteConn, rt: RuntimeDep, metrics: MetricsDep
 ) -> Response:
-    item = ingest.parse(await json_body(request), 0, clock.today())
     with metrics.timed("event"):
         outcome = await ingest.ingest(conn, caller, [item], atomic=True, rules=rt.rules)
     metrics.count_events(caller.org, [item], outcome)
@@ -119,11 +137,9 @@ def _batch_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
     summary="Post a batch of events",
 )
 async def post_batch(
-    request: Request, caller: Submitter, conn: WriteConn, rt: RuntimeDep, metrics: MetricsDep
+    caller: Submitter, batch: Batch, conn: WriteConn, rt: RuntimeDep, metrics: MetricsDep
 ) -> JSON:
-    raw, atomic = _batch_items(await json_body(request), rt.settings.max_batch)
-    today = clock.today()
-    items = [ingest.parse(event, index, today) for index, event in enumerate(raw)]
+    items, atomic = batch
     with metrics.timed("batch"):
         outcome = await ingest.ingest(conn, caller, items, atomic=atomic, rules=rt.rules)
     metrics.count_events(caller.org, items, outcome)
@@ -157,13 +173,20 @@ async def get_event(event_id: str, caller: Submitter, conn: ReadConn) -> JSON:
 @router.post(
     "/{event_id}/retraction",
     response_model=EventRead,
-    responses=problems("not-found", "validation-error", "event-superseded"),
+    responses=problems(
+        "not-found",
+        "validation-error",
+        "malformed-json",
+        "unsupported-media-type",
+        "event-superseded",
+    ),
+    openapi_extra=documented_body(Retraction),
     summary="Retract an event: it, and all it corrected, stop counting",
 )
 async def retract_event(
     event_id: str,
-    retraction: Retraction,
     caller: Submitter,
+    retraction: RetractionBody,
     conn: WriteConn,
     rt: RuntimeDep,
     metrics: MetricsDep,
