@@ -74,6 +74,9 @@ class ApiKeyRow(Base):
     roles: Mapped[str] = mapped_column(String(100))
     label: Mapped[str] = mapped_column(String(200))
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # None: the key sees everything its roles allow. Otherwise {"prisons": [...],
+    # "probation_regions": [...], "local_authorities": [...], "community_providers": [...]}.
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
@@ -165,5 +168,7 @@ class AuditRow(Base):
     org: Mapped[str | None] = mapped_column(String(64), index=True)
     action: Mapped[str] = mapped_column(String(40))
     outcome: Mapped[str] = mapped_column(String(40))
-    subject: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(200), index=True)
+    subject_type: Mapped[str | None] = mapped_column(String(20))
+    request_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
