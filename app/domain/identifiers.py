@@ -10,7 +10,9 @@ SCHEMES: Final = ("nomis", "crn", "nhs", "pnc")
 _NOMIS = re.compile(r"[A-Z][0-9]{4}[A-Z]{2}")
 _CRN = re.compile(r"[A-Z][0-9]{6}")
 _NHS = re.compile(r"[0-9]{10}")
-_PNC = re.compile(r"(?P<year>[0-9]{2}|[0-9]{4})/(?P<serial>[0-9]+)(?P<check>[A-Z])")
+# The serial is "N+" (CONTRACT §3.1); real ones have at most 7 digits. Capped at 26 so that every
+# valid value fits the 32 characters an identifier is stored in.
+_PNC = re.compile(r"(?P<year>[0-9]{2}|[0-9]{4})/(?P<serial>[0-9]{1,26})(?P<check>[A-Z])")
 _PNC_LETTERS: Final = "ZABCDEFGHJKLMNPQRTUVWXY"
 
 

@@ -98,7 +98,11 @@ def derive(events: Iterable[Event], as_of: date, rules: Rules) -> list[JoinUpRec
     `events` are the person's counting events, in any order; the answer does not depend on
     their order, and `seq` only breaks ties between events of the same date.
     """
-    timeline = Timeline(events, as_of)
+    return derive_timeline(Timeline(events, as_of), as_of, rules)
+
+
+def derive_timeline(timeline: Timeline, as_of: date, rules: Rules) -> list[JoinUpRecord]:
+    """`derive` over a timeline already cut at `as_of` (see `Timeline.until`)."""
     return [_record(timeline, release, as_of, rules) for release in timeline.releases()]
 
 

@@ -7,7 +7,7 @@ open ends of §4 are written with `after(day)`, the first day after `day`: "(p, 
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -63,6 +63,18 @@ class Timeline:
         self._days = {kind: [e.occurred_on for e in found] for kind, found in by_type.items()}
         doses = (e.data["first_dose_on"] for e in by_type.get(OST_PRESCRIBED, ()))
         self._first_doses: list[date] = sorted(doses)
+
+    def until(self, as_of: date) -> Timeline:
+        """The same person's timeline as it stood on `as_of`, without sorting again."""
+        cut = object.__new__(Timeline)
+        cut._events, cut._days = {}, {}
+        for kind, found in self._events.items():
+            high = bisect_right(self._days[kind], as_of)
+            if high:
+                cut._events[kind], cut._days[kind] = found[:high], self._days[kind][:high]
+        doses = (e.data["first_dose_on"] for e in cut._events.get(OST_PRESCRIBED, ()))
+        cut._first_doses = sorted(doses)
+        return cut
 
     def of(self, kind: str, start: date | None = None, stop: date | None = None) -> list[Event]:
         """The events of `kind` dated in [start, stop), oldest first."""

@@ -6,7 +6,6 @@ valid_until`, instead of a derivation per person per question.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -21,9 +20,9 @@ from app.domain.events import (
     Event,
 )
 from app.domain.metrics import Tally, tally
-from app.domain.records import JoinUpRecord, derive
+from app.domain.records import JoinUpRecord, derive_timeline
 from app.domain.rules import Rules
-from app.domain.timeline import ONE_DAY, arrival_order
+from app.domain.timeline import ONE_DAY, Timeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +52,14 @@ def versions(events: Iterable[Event], rules: Rules) -> list[RecordVersion]:
     A release's first version starts on its release date; consecutive versions of a release
     differ in stage, open flags or tally, and the last one is open-ended.
     """
-    ordered = sorted(events, key=arrival_order)
-    days = [event.occurred_on for event in ordered]
-    points = breakpoints(ordered, rules)
+    given = list(events)
+    points = breakpoints(given, rules)
     stops: list[date | None] = [*points[1:], None] if points else []
+    whole = Timeline(given, date.max)
     chains: dict[date, list[RecordVersion]] = {}
     for start, stop in zip(points, stops, strict=True):
         # One derivation per breakpoint serves all of the person's releases at once.
-        for record in derive(ordered[: bisect_right(days, start)], start, rules):
+        for record in derive_timeline(whole.until(start), start, rules):
             _extend(chains.setdefault(record.released_on, []), _version(record, start, stop))
     return [version for day in sorted(chains) for version in chains[day]]
 
