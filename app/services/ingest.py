@@ -115,6 +115,7 @@ class _Plan:
     results: list[ItemResult] = field(default_factory=list)
     new_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     new_people: list[str] = field(default_factory=list)
+    new_set: set[str] = field(default_factory=set)
     new_identifiers: dict[tuple[str, str], str] = field(default_factory=dict)
     supersede: dict[str, str] = field(default_factory=dict)
     moves: dict[str, str] = field(default_factory=dict)
@@ -183,11 +184,12 @@ def _resolve_person(plan: _Plan, event: EventCreate) -> str | ServiceError:
         )
     if named:
         person_id = named.pop()
-        if person_id not in plan.new_people:
+        if person_id not in plan.new_set:
             plan.existing_touched.add(person_id)
     else:
         person_id = str(uuid.uuid4())
         plan.new_people.append(person_id)
+        plan.new_set.add(person_id)
     for key in keys:
         if key not in plan.owners:
             plan.owners[key] = person_id
