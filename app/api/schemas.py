@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
+from app.schemas.events import PrisonCode, Text
 from app.services.keys import ROLES
+from app.services.scope import Scope, scope_of
 
 Role = Literal["submitter", "probation", "coordinator", "admin"]
+# Free text may hold any character but NUL, which PostgreSQL cannot store.
+NO_NUL = r"^[^\x00]*$"
 assert set(ROLES) == set(Role.__args__)  # type: ignore[attr-defined]
 
 
@@ -23,12 +27,49 @@ class Problem(BaseModel):
     )
 
 
+def _not_empty(values: list[str]) -> list[str]:
+    if not values:
+        raise ValueError("a key that can see nothing is a mistake: leave the dimension out instead")
+    return values
+
+
+# minItems documents what `_not_empty` checks (min_length would give pydantic's own message).
+_LIMITS = Field(max_length=1000, json_schema_extra={"minItems": 1})
+PrisonCodes = Annotated[list[PrisonCode], _LIMITS, AfterValidator(_not_empty)]
+ScopeValues = Annotated[list[Text], _LIMITS, AfterValidator(_not_empty)]
+
+
+class KeyScope(BaseModel):
+    """The releases a key may read; a dimension left out (or null) is not limited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prisons: PrisonCodes | None = Field(default=None, description="3-letter codes")
+    probation_regions: ScopeValues | None = None
+    local_authorities: ScopeValues | None = Field(default=None, description="ONS codes")
+    community_providers: ScopeValues | None = None
+
+    def to_scope(self) -> Scope | None:
+        return scope_of(self.model_dump())
+
+
+_SCOPE_DOC = (
+    "A release is in scope when, in every dimension given, its value is one of those listed "
+    "(AND across dimensions, OR within one). Null: unscoped, the key sees all its roles allow."
+)
+
+
+class ScopeUpdate(RootModel[KeyScope | None]):
+    """A key's new scope, or null to unscope it."""
+
+
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     org: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     roles: list[Role] = Field(min_length=1)
-    label: str = Field(default="", max_length=200)
+    label: str = Field(default="", max_length=200, pattern=NO_NUL)
+    scope: KeyScope | None = Field(default=None, description=_SCOPE_DOC)
 
 
 class KeyRead(BaseModel):
@@ -36,6 +77,7 @@ class KeyRead(BaseModel):
     org: str
     roles: list[Role]
     label: str
+    scope: KeyScope | None = Field(description=_SCOPE_DOC)
     created_at: datetime
 
 
@@ -45,6 +87,7 @@ class KeyCreated(BaseModel):
     org: str
     roles: list[Role]
     label: str
+    scope: KeyScope | None = Field(description=_SCOPE_DOC)
 
 
 class EventAccepted(BaseModel):
@@ -72,7 +115,7 @@ class BatchResult(BaseModel):
 class Retraction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(min_length=1, max_length=1000, pattern=NO_NUL)
 
 
 class EventRead(BaseModel):

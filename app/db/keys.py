@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, func, insert, null, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import ApiKeyRow, table
@@ -21,6 +21,7 @@ async def add(
     label: str,
     secret_hash: str,
     at: datetime,
+    scope: dict[str, list[str]] | None = None,
 ) -> None:
     await conn.execute(
         insert(api_key).values(
@@ -29,9 +30,15 @@ async def add(
             roles=",".join(roles),
             label=label,
             secret_hash=secret_hash,
+            scope=_stored(scope),
             created_at=at,
         )
     )
+
+
+def _stored(scope: dict[str, list[str]] | None) -> Any:
+    # SQL NULL rather than the JSON value null, for an unscoped key.
+    return scope if scope is not None else null()
 
 
 async def by_hash(
@@ -62,3 +69,16 @@ async def revoke(conn: AsyncConnection, key_id: str, at: datetime) -> bool:
         .returning(api_key.c.key_id)
     )
     return result.first() is not None
+
+
+async def set_scope(
+    conn: AsyncConnection, key_id: str, scope: dict[str, list[str]] | None
+) -> Row[Any] | None:
+    """Replace an active key's scope; the key, or None when there is no such active key."""
+    result = await conn.execute(
+        update(api_key)
+        .where(api_key.c.key_id == key_id, api_key.c.revoked_at.is_(None))
+        .values(scope=_stored(scope))
+        .returning(*api_key.c)
+    )
+    return result.first()

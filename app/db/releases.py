@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import ReleaseVersionRow, table
@@ -42,6 +42,29 @@ COUNT_COLUMNS: Final = (
     "no_referral",
 )
 
+# A scope's dimensions and the release column each one limits.
+SCOPE_COLUMNS: Final = {
+    "prisons": "prison",
+    "probation_regions": "probation_region",
+    "local_authorities": "local_authority",
+    "community_providers": "community_provider",
+}
+
+
+@dataclass(frozen=True)
+class ReleaseScope:
+    """The releases a scoped key may see.
+
+    Each dimension is None (no limit) or the values allowed in it. A release is in scope when,
+    in every limited dimension, its value is one of those allowed; a release with no value in a
+    limited dimension is not.
+    """
+
+    prisons: frozenset[str] | None = None
+    probation_regions: frozenset[str] | None = None
+    local_authorities: frozenset[str] | None = None
+    community_providers: frozenset[str] | None = None
+
 
 @dataclass(frozen=True)
 class ReleaseFilter:
@@ -54,6 +77,7 @@ class ReleaseFilter:
     community_provider: str | None = None
     released_from: date | None = None
     released_to: date | None = None
+    scope: ReleaseScope | None = None
 
 
 @dataclass(frozen=True)
@@ -88,8 +112,20 @@ def _covering(as_of: date) -> ColumnElement[bool]:
     )
 
 
+def _in_scope(scope: ReleaseScope) -> ColumnElement[bool]:
+    """The one place a key's scope becomes SQL: AND across dimensions, OR within one."""
+    limits = [
+        version.c[column].in_(sorted(allowed))
+        for dimension, column in SCOPE_COLUMNS.items()
+        if (allowed := getattr(scope, dimension)) is not None
+    ]
+    return and_(true(), *limits)
+
+
 def _where(query: Select[Any], where: ReleaseFilter) -> Select[Any]:
     query = query.where(_covering(where.as_of))
+    if where.scope is not None:
+        query = query.where(_in_scope(where.scope))
     for name in ("stage", "prison", "probation_region", "local_authority", "community_provider"):
         value = getattr(where, name)
         if value is not None:
@@ -102,6 +138,17 @@ def _where(query: Select[Any], where: ReleaseFilter) -> Select[Any]:
     if where.released_to is not None:
         query = query.where(version.c.released_on <= where.released_to)
     return query
+
+
+async def in_scope_of_person(
+    conn: AsyncConnection, person_id: str, scope: ReleaseScope, as_of: date | None
+) -> set[str]:
+    """The ids of a person's releases that `scope` admits: as of `as_of`, or ever when None."""
+    query = select(version.c.release_id).distinct()
+    query = query.where(version.c.person_id == person_id, _in_scope(scope))
+    if as_of is not None:
+        query = query.where(_covering(as_of))
+    return set((await conn.execute(query)).scalars())
 
 
 def _after(key: PageKey) -> ColumnElement[bool]:

@@ -1,8 +1,16 @@
-"""API keys: creation, authentication, revocation, and the first admin key."""
+"""API keys: creation, authentication, revocation, and the first admin key.
+
+Only the SHA-256 of a secret is stored, and a key is found by looking up the hash of the secret
+presented. How long that lookup takes depends on the hash, which the caller cannot steer bit by
+bit, never on how much of a stored secret the presented one matches, so timing reveals nothing
+about stored secrets. The found row's hash is compared again with `hmac.compare_digest` all the
+same: the check does not then rest on how the database compares strings.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +22,7 @@ from app.db import keys as key_store
 from app.db import locks
 from app.services import clock
 from app.services.errors import Forbidden, NotFound, Unauthorized
+from app.services.scope import Scope, scope_of, stored
 
 ROLES: Final = ("submitter", "probation", "coordinator", "admin")
 ADMIN_ORG: Final = "JOINUP-ADMIN"
@@ -21,11 +30,12 @@ ADMIN_ORG: Final = "JOINUP-ADMIN"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key, its organisation and its roles."""
+    """Who is calling: the key, its organisation, its roles and its scope (None: unscoped)."""
 
     key_id: str
     org: str
     roles: frozenset[str]
+    scope: Scope | None = None
 
     def require(self, *roles: str) -> None:
         if not self.roles.intersection(roles):
@@ -39,6 +49,7 @@ class IssuedKey:
     org: str
     roles: list[str]
     label: str
+    scope: dict[str, list[str]] | None = None
 
 
 def hash_secret(secret: str) -> str:
@@ -55,34 +66,47 @@ async def create(
     roles: Sequence[str],
     label: str,
     secret: str | None = None,
+    scope: Scope | None = None,
 ) -> IssuedKey:
     secret = secret or _new_secret()
     key_id = secrets.token_hex(8)
     ordered: list[str] = [role for role in ROLES if role in roles]
-    await key_store.add(conn, key_id, org, ordered, label, hash_secret(secret), clock.now())
-    return IssuedKey(key_id, secret, org, ordered, label)
+    limits = stored(scope)
+    await key_store.add(conn, key_id, org, ordered, label, hash_secret(secret), clock.now(), limits)
+    return IssuedKey(key_id, secret, org, ordered, label, limits)
 
 
 async def authenticate(conn: AsyncConnection, secret: str | None) -> Principal:
     if not secret:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
-    row = await key_store.by_hash(conn, hash_secret(secret))
-    if row is None:
+    digest = hash_secret(secret)
+    row = await key_store.by_hash(conn, digest)
+    if row is None or not hmac.compare_digest(row.secret_hash, digest):
         raise Unauthorized("this API key is unknown or has been revoked")
-    return Principal(row.key_id, row.org, frozenset(row.roles.split(",")))
+    return Principal(row.key_id, row.org, frozenset(row.roles.split(",")), scope_of(row.scope))
+
+
+def _listed(row: Any) -> dict[str, Any]:
+    return {
+        "key_id": row.key_id,
+        "org": row.org,
+        "roles": row.roles.split(","),
+        "label": row.label,
+        "scope": stored(scope_of(row.scope)),
+        "created_at": row.created_at,
+    }
 
 
 async def listing(conn: AsyncConnection) -> list[dict[str, Any]]:
-    return [
-        {
-            "key_id": row.key_id,
-            "org": row.org,
-            "roles": row.roles.split(","),
-            "label": row.label,
-            "created_at": row.created_at,
-        }
-        for row in await key_store.all_active(conn)
-    ]
+    return [_listed(row) for row in await key_store.all_active(conn)]
+
+
+async def set_scope(conn: AsyncConnection, key_id: str, scope: Scope | None) -> dict[str, Any]:
+    """Replace an active key's scope (None: unscoped); it applies from the key's next request."""
+    row = await key_store.set_scope(conn, key_id, stored(scope))
+    if row is None:
+        raise NotFound(f"there is no active key {key_id!r}")
+    return _listed(row)
 
 
 async def revoke(conn: AsyncConnection, key_id: str) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db import releases as release_store
 from app.db.releases import ReleaseFilter
 from app.domain.metrics import with_rates
+from app.services.scope import Scope
 
 
 async def continuity(
@@ -18,8 +19,12 @@ async def continuity(
     released_from: date | None,
     released_to: date | None,
     group_by: str | None,
+    scope: Scope | None = None,
 ) -> dict[str, Any]:
-    where = ReleaseFilter(as_of=as_of, released_from=released_from, released_to=released_to)
+    """The counts over the releases `scope` admits (all of them when None)."""
+    where = ReleaseFilter(
+        as_of=as_of, released_from=released_from, released_to=released_to, scope=scope
+    )
     total = (await release_store.sums(conn, where, None))[0][1]
     rows = []
     if group_by is not None:

@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import events as event_store
 from app.db import people
+from app.db import releases as release_store
 from app.domain import identifiers
 from app.domain.records import JoinUpRecord, derive
 from app.domain.rules import Rules
 from app.services import derivation
 from app.services.errors import NotFound
+from app.services.scope import Scope
 
 _RECORD_FIELDS = tuple(
     f.name for f in fields(JoinUpRecord) if f.name not in ("release_id", "flags")
@@ -46,18 +48,48 @@ async def find(conn: AsyncConnection, scheme: str, value: str) -> str:
     key = (scheme, identifiers.normalise(value))
     owner = (await people.owners(conn, [key])).get(key)
     if owner is None:
-        raise NotFound(f"no person is known by {scheme} {key[1]}")
+        raise _unknown(*key)
     return owner
 
 
-async def handover(
-    conn: AsyncConnection, scheme: str, value: str, as_of: date, rules: Rules
-) -> dict[str, Any]:
+def _unknown(scheme: str, value: str) -> NotFound:
+    return NotFound(f"no person is known by {scheme} {value}")
+
+
+async def find_in_scope(
+    conn: AsyncConnection, scheme: str, value: str, scope: Scope | None, as_of: date | None
+) -> tuple[str, set[str] | None]:
+    """The person an identifier names, and the ids of their releases in `scope` (None: all).
+
+    In scope means as of `as_of`, or on any date when it is None. A person with no release in
+    scope is not found, exactly as an unknown one is: a scoped key learns nothing of them.
+    """
     person_id = await find(conn, scheme, value)
+    if scope is None:
+        return person_id, None
+    admitted = await release_store.in_scope_of_person(conn, person_id, scope, as_of)
+    if not admitted:
+        raise _unknown(scheme, identifiers.normalise(value))
+    return person_id, admitted
+
+
+async def handover(
+    conn: AsyncConnection,
+    scheme: str,
+    value: str,
+    as_of: date,
+    rules: Rules,
+    scope: Scope | None = None,
+) -> dict[str, Any]:
+    person_id, admitted = await find_in_scope(conn, scheme, value, scope, as_of)
     known = (await people.identifiers_of(conn, [person_id]))[person_id]
     rows = await event_store.counting_of_people(conn, [person_id])
     events = [derivation.to_domain(row) for row in rows]
-    records = reversed(derive(events, as_of, rules))
+    records = [
+        record
+        for record in reversed(derive(events, as_of, rules))
+        if admitted is None or record.release_id in admitted
+    ]
     return {
         "person_id": person_id,
         "identifiers": known,
@@ -67,9 +99,14 @@ async def handover(
 
 
 async def timeline(
-    conn: AsyncConnection, scheme: str, value: str, as_of: date | None
+    conn: AsyncConnection,
+    scheme: str,
+    value: str,
+    as_of: date | None,
+    scope: Scope | None = None,
 ) -> dict[str, Any]:
-    person_id = await find(conn, scheme, value)
+    """Every counting event of the person, for a scoped key too once the person is in scope."""
+    person_id, _ = await find_in_scope(conn, scheme, value, scope, None)
     known = (await people.identifiers_of(conn, [person_id]))[person_id]
     rows = await event_store.timeline(conn, person_id, as_of)
     return {

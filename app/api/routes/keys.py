@@ -11,11 +11,23 @@ from starlette.responses import Response
 from app.api.body import documented_body, model_body
 from app.api.deps import Admin, ReadConn, WriteConn
 from app.api.responses import JSON, problems
-from app.api.schemas import KeyCreate, KeyCreated, KeyRead
+from app.api.schemas import KeyCreate, KeyCreated, KeyRead, ScopeUpdate
 from app.services import keys
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 NewKey = Annotated[KeyCreate, Depends(model_body(KeyCreate))]
+NewScope = Annotated[ScopeUpdate, Depends(model_body(ScopeUpdate))]
+
+_SCOPE_RULES = (
+    "A scope limits what the key reads to releases, and the people behind them, in the "
+    "prisons, probation regions, local authorities and/or community providers it lists: in "
+    "every dimension given, the release's value must be one of those listed (AND across "
+    "dimensions, OR within one; prisons compare upper-cased; a release with no value in a "
+    "limited dimension is out of scope). Every read is scoped: handover views, timelines, gap "
+    "lists, CSV and metrics. An empty list is refused (422): leave the dimension out instead. "
+    "A key without a scope sees everything its roles allow. Scope matters only for reading "
+    "roles, but any key may carry one."
+)
 
 
 @router.post(
@@ -25,15 +37,36 @@ NewKey = Annotated[KeyCreate, Depends(model_body(KeyCreate))]
     openapi_extra=documented_body(KeyCreate),
     responses=problems("validation-error"),
     summary="Create a key; its secret is shown once, in this answer",
+    description="`scope` is optional. " + _SCOPE_RULES,
 )
 async def create_key(caller: Admin, body: NewKey, conn: WriteConn) -> JSON:
-    issued = await keys.create(conn, body.org, list(body.roles), body.label)
+    scope = body.scope.to_scope() if body.scope else None
+    issued = await keys.create(conn, body.org, list(body.roles), body.label, scope=scope)
     return JSON(asdict(issued), 201)
 
 
-@router.get("", response_model=list[KeyRead], responses=problems(), summary="List active keys")
+@router.get(
+    "",
+    response_model=list[KeyRead],
+    responses=problems(),
+    summary="List active keys, with each key's scope (null when unscoped)",
+)
 async def list_keys(caller: Admin, conn: ReadConn) -> JSON:
     return JSON(await keys.listing(conn))
+
+
+@router.put(
+    "/{key_id}/scope",
+    response_model=KeyRead,
+    openapi_extra=documented_body(ScopeUpdate),
+    responses=problems("not-found", "validation-error"),
+    summary="Replace a key's scope, or unscope it with null; it applies at once",
+    description="The body is the whole new scope (it replaces the old one), or `null`. "
+    + _SCOPE_RULES,
+)
+async def set_scope(key_id: str, caller: Admin, body: NewScope, conn: WriteConn) -> JSON:
+    scope = body.root.to_scope() if body.root else None
+    return JSON(await keys.set_scope(conn, key_id, scope))
 
 
 @router.delete(

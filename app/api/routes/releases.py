@@ -44,7 +44,8 @@ def _wants_csv(request: Request, format: str | None) -> bool:
     summary="Gap list: releases as of a date, filtered, newest release first",
     description="Filters combine with AND; `flag` may repeat and every flag named must be "
     "open. Page with `cursor` (it keeps the as-of date of the first page). With "
-    "`Accept: text/csv` or `format=csv` the whole filtered list streams as CSV.",
+    "`Accept: text/csv` or `format=csv` the whole filtered list streams as CSV. A scoped key "
+    "sees only the releases in its scope, in pages and CSV alike.",
 )
 async def list_releases(
     request: Request,
@@ -78,6 +79,7 @@ async def list_releases(
         community_provider=community_provider,
         released_from=released_from,
         released_to=released_to,
+        scope=caller.scope,
     )
     if _wants_csv(request, format):
         return _csv(rt, where)
@@ -101,6 +103,7 @@ def _csv(rt: RuntimeDep, where: ReleaseFilter) -> StreamingResponse:
     response_model=Metrics,
     responses=problems("validation-error"),
     summary="Continuity metrics for releases dated in a range, as of a date",
+    description="A scoped key's counts cover only the releases in its scope.",
 )
 async def continuity(
     caller: Coordinator,
@@ -111,6 +114,6 @@ async def continuity(
     group_by: GroupBy | None = None,
 ) -> JSON:
     answer = await metrics.continuity(
-        conn, as_of_or_today(as_of), released_from, released_to, group_by
+        conn, as_of_or_today(as_of), released_from, released_to, group_by, caller.scope
     )
     return JSON(answer)

@@ -1,0 +1,239 @@
+"""Who may call what: every endpoint x every caller (each role, scoped and unscoped, no key, a
+revoked key) -> 401, 403, or served, and for a scoped reader, served only what its scope admits.
+
+One data set per database serves the whole module (posting it for each of the hundreds of cases
+would be most of the run). The cases that write keep clear of it: they post events about a
+person with no release, retract one of that person's events (harmless to repeat) and revoke or
+re-scope keys made for the case.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from httpx import Response
+
+from tests.conftest import empty
+from tests.support.api import Api, running
+from tests.support.envelopes import assert_problem, event, nomis
+from tests.support.scoped import (
+    AS_OF,
+    BOTH,
+    LPI_ONLY,
+    RELEASES,
+    SUBMITTER_ORG,
+    pairs,
+    post_all,
+    scoped_key,
+)
+
+ROLES = ("submitter", "probation", "coordinator", "admin")
+SCOPE = {"prisons": ["MDI"]}
+BYSTANDER = nomis(90)  # no release: writes about this person change no read of the data set
+ALL_PAIRS = sorted((prison, on) for _, prison, on, _ in RELEASES)
+MDI_PAIRS = sorted(p for p in ALL_PAIRS if p[0] == "MDI")
+
+
+@dataclass
+class World:
+    api: Api
+    callers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    url, engine = request.getfixturevalue(f"{request.param}_database")
+    empty(engine)
+    with running(url) as api:
+        post_all(api)
+        bystander = event("naloxone.issued", "bystander-nal", person={"nomis": BYSTANDER})
+        assert api.post(bystander).status_code == 201
+        yield World(api, _callers(api))
+
+
+def _callers(api: Api) -> dict[str, dict[str, str]]:
+    callers: dict[str, dict[str, str]] = {"none": {}}
+    for role in ROLES:
+        org = SUBMITTER_ORG if role == "submitter" else f"ORG-{role.upper()}"
+        callers[role] = scoped_key(api, None, role, org=org)[1]
+        callers[f"scoped {role}"] = scoped_key(api, SCOPE, role, org=org)[1]
+    for name, scope in (("revoked", None), ("scoped revoked", SCOPE)):
+        key_id, callers[name] = scoped_key(api, scope, *ROLES, org=SUBMITTER_ORG)
+        assert api.client.delete(f"/v1/keys/{key_id}", headers=api.admin).status_code == 204
+    return callers
+
+
+# -- what a served answer must hold, for an unscoped and a scoped caller ------------------------
+
+
+def _listed(answer: Response, scoped: bool) -> None:
+    assert sorted(pairs(answer.json()["items"])) == (MDI_PAIRS if scoped else ALL_PAIRS)
+
+
+def _csv(answer: Response, scoped: bool) -> None:
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = csv.DictReader(io.StringIO(answer.text))
+    assert sorted((r["prison"], r["released_on"]) for r in rows) == (
+        MDI_PAIRS if scoped else ALL_PAIRS
+    )
+
+
+def _counted(answer: Response, scoped: bool) -> None:
+    cohort = [p for p in RELEASES if p[3] and (not scoped or p[1] == "MDI")]
+    assert answer.json()["total"]["released_in_treatment"] == len(cohort)
+
+
+def _handover(answer: Response, scoped: bool) -> None:
+    mdi = [("MDI", "2026-01-10")]
+    assert pairs(answer.json()["releases"]) == (mdi if scoped else [("LPI", "2026-04-01"), *mdi])
+
+
+def _timeline(answer: Response, scoped: bool) -> None:
+    assert len(answer.json()["events"]) == 5
+
+
+def _batch(answer: Response, scoped: bool) -> None:
+    assert answer.json()["accepted"] == 1
+
+
+def _scope_set(answer: Response, scoped: bool) -> None:
+    assert answer.json()["scope"] == {"prisons": ["LPI"]}
+
+
+def _keys_listed(answer: Response, scoped: bool) -> None:
+    assert SCOPE in [key["scope"] for key in answer.json()]
+
+
+# -- the endpoints ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # {key_id}: a key made for the case; {event_id}: an event id new to the case
+    roles: tuple[str, ...]  # the roles that are served
+    status: int
+    check: Callable[[Response, bool], None] | None = None
+    body: Callable[[str], Any] | None = None
+    # The answer to a scoped caller when the scope hides what the path names.
+    hidden: bool = False
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def _one_event(event_id: str) -> dict[str, Any]:
+    return event("naloxone.issued", event_id, person={"nomis": BYSTANDER})
+
+
+READERS = ("probation", "coordinator")
+ENDPOINTS = {
+    "post event": Endpoint("POST", "/v1/events", ("submitter",), 201, body=_one_event),
+    "post batch": Endpoint(
+        "POST",
+        "/v1/events/batch",
+        ("submitter",),
+        200,
+        _batch,
+        body=lambda event_id: {"events": [_one_event(event_id)]},
+    ),
+    "get event": Endpoint("GET", "/v1/events/mdi-rel", ("submitter",), 200),
+    "retract event": Endpoint(
+        "POST",
+        "/v1/events/bystander-nal/retraction",
+        ("submitter",),
+        200,
+        body=lambda _: {"reason": "posted for the wrong person"},
+    ),
+    "handover": Endpoint("GET", f"/v1/people/nomis/{BOTH}", READERS, 200, _handover),
+    "handover out of scope": Endpoint(
+        "GET", f"/v1/people/nomis/{LPI_ONLY}", READERS, 200, hidden=True
+    ),
+    "timeline": Endpoint("GET", f"/v1/people/nomis/{BOTH}/timeline", READERS, 200, _timeline),
+    "timeline out of scope": Endpoint(
+        "GET", f"/v1/people/nomis/{LPI_ONLY}/timeline", READERS, 200, hidden=True
+    ),
+    "releases json": Endpoint("GET", "/v1/releases", ("coordinator",), 200, _listed),
+    "releases csv": Endpoint(
+        "GET", "/v1/releases", ("coordinator",), 200, _csv, params={"format": "csv"}
+    ),
+    "metrics": Endpoint("GET", "/v1/metrics/continuity", ("coordinator",), 200, _counted),
+    "create key": Endpoint(
+        "POST", "/v1/keys", ("admin",), 201, body=lambda _: {"org": "X", "roles": ["probation"]}
+    ),
+    "list keys": Endpoint("GET", "/v1/keys", ("admin",), 200, _keys_listed),
+    "revoke key": Endpoint("DELETE", "/v1/keys/{key_id}", ("admin",), 204),
+    "set scope": Endpoint(
+        "PUT",
+        "/v1/keys/{key_id}/scope",
+        ("admin",),
+        200,
+        _scope_set,
+        body=lambda _: {"prisons": ["LPI"]},
+    ),
+}
+CALLERS = (*ROLES, *(f"scoped {role}" for role in ROLES), "none", "revoked", "scoped revoked")
+
+
+def expected(endpoint: Endpoint, caller: str) -> int:
+    """The status the matrix requires: 401 without a working key, 403 without the role."""
+    role = caller.removeprefix("scoped ")
+    if role in ("none", "revoked"):
+        return 401
+    if role not in endpoint.roles:
+        return 403
+    if endpoint.hidden and caller.startswith("scoped "):
+        return 404
+    return endpoint.status
+
+
+MATRIX = [(name, caller) for name in ENDPOINTS for caller in CALLERS]
+
+
+@pytest.mark.parametrize(("name", "caller"), MATRIX, ids=[f"{n}-{c}" for n, c in MATRIX])
+def test_access(world: World, name: str, caller: str) -> None:
+    endpoint = ENDPOINTS[name]
+    answer = _call(world, endpoint, world.callers[caller])
+    status = expected(endpoint, caller)
+    if status >= 400:
+        slug = {401: "unauthorized", 403: "forbidden", 404: "not-found"}[status]
+        assert_problem(answer, status, slug)
+    else:
+        assert answer.status_code == status, answer.text
+        if endpoint.check is not None:
+            endpoint.check(answer, caller.startswith("scoped "))
+
+
+def _call(world: World, endpoint: Endpoint, headers: dict[str, str]) -> Response:
+    api = world.api
+    path = endpoint.path
+    if "{key_id}" in path:
+        path = path.format(key_id=scoped_key(api, SCOPE, "probation")[0])
+    body = endpoint.body(f"case-{uuid.uuid4().hex[:12]}") if endpoint.body else None
+    params = {"as_of": AS_OF, **endpoint.params} if endpoint.method == "GET" else {}
+    answer: Response = api.client.request(
+        endpoint.method, path, json=body, params=params, headers=headers
+    )
+    return answer
+
+
+def test_the_matrix_covers_every_v1_operation(world: World) -> None:
+    spec = world.api.client.get("/openapi.json").json()
+    operations = {
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        if path.startswith("/v1/")
+        for method in item
+    }
+    covered = {
+        (method, path)
+        for method, path in operations
+        for e in ENDPOINTS.values()
+        if e.method == method and re.fullmatch(re.sub(r"{[^}]+}", "[^/]+", path), e.path)
+    }
+    assert covered == operations
