@@ -62,13 +62,21 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.close()
 
 
+# hide_parameters: a database error's message (logged with a 500) then names the statement but
+# not its values, which may be a person's identifiers or health data.
 def _make_engine(url: URL, pool_size: int, *, immediate: bool) -> AsyncEngine:
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        return create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
+        )
     # One writer connection per process: SQLite takes one writer at a time anyway, and queueing
     # in the pool is cheaper than spinning on the database lock.
     engine = create_async_engine(
-        url, pool_size=1 if immediate else pool_size, max_overflow=0, pool_timeout=300
+        url,
+        pool_size=1 if immediate else pool_size,
+        max_overflow=0,
+        pool_timeout=300,
+        hide_parameters=True,
     )
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)

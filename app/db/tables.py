@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -121,6 +122,16 @@ class EventRow(Base):
     retraction_reason: Mapped[str | None] = mapped_column(Text)
 
 
+OPEN_INCLUDES = (
+    "valid_from",
+    "prison",
+    "probation_region",
+    "local_authority",
+    "community_provider",
+    "tally",
+)
+
+
 class ReleaseVersionRow(Base):
     """One release's join-up record over a range of as-of dates [valid_from, valid_until)."""
 
@@ -128,6 +139,15 @@ class ReleaseVersionRow(Base):
     __table_args__ = (
         Index("ix_release_version_order", "released_on", "release_id"),
         Index("ix_release_version_valid_until", "valid_until"),
+        # Most releases' record as of today is their last, open-ended version: metrics over a
+        # year read those from this index alone.
+        Index(
+            "ix_release_version_open",
+            "released_on",
+            postgresql_include=[*OPEN_INCLUDES],
+            postgresql_where=text("valid_until IS NULL"),
+            sqlite_where=text("valid_until IS NULL"),
+        ),
     )
 
     release_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -142,19 +162,9 @@ class ReleaseVersionRow(Base):
     community_provider: Mapped[str | None] = mapped_column(String(100))
     stage: Mapped[str] = mapped_column(String(20))
     open_flags: Mapped[int] = mapped_column(SmallInteger)
-    released_in_treatment: Mapped[int] = mapped_column(SmallInteger)
-    excluded: Mapped[int] = mapped_column(SmallInteger)
-    awaiting_pickup: Mapped[int] = mapped_column(SmallInteger)
-    picked_up: Mapped[int] = mapped_column(SmallInteger)
-    retention_due: Mapped[int] = mapped_column(SmallInteger)
-    retained_12w: Mapped[int] = mapped_column(SmallInteger)
-    on_ost: Mapped[int] = mapped_column(SmallInteger)
-    no_ost: Mapped[int] = mapped_column(SmallInteger)
-    opiate: Mapped[int] = mapped_column(SmallInteger)
-    no_naloxone: Mapped[int] = mapped_column(SmallInteger)
-    supervised: Mapped[int] = mapped_column(SmallInteger)
-    no_licence_condition: Mapped[int] = mapped_column(SmallInteger)
-    no_referral: Mapped[int] = mapped_column(SmallInteger)
+    # The record's 0/1 contributions to the metrics, one bit each (see app/db/releases.py):
+    # metrics count releases per (group, tally), a single cheap aggregate.
+    tally: Mapped[int] = mapped_column(Integer)
 
 
 class AuditRow(Base):

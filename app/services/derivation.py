@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from dataclasses import asdict
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -41,7 +42,8 @@ def group_by_person(rows: Iterable[Any]) -> dict[str, list[Event]]:
 
 
 def version_row(person_id: str, v: RecordVersion) -> dict[str, Any]:
-    row: dict[str, Any] = {
+    """The stored form of one version of a release's record."""
+    return {
         "release_id": v.release_id,
         "valid_from": v.valid_from,
         "valid_until": v.valid_until,
@@ -54,10 +56,8 @@ def version_row(person_id: str, v: RecordVersion) -> dict[str, Any]:
         "community_provider": v.community_provider,
         "stage": v.stage,
         "open_flags": release_store.flag_mask(v.open_flags),
+        "tally": release_store.tally_bits(asdict(v.tally)),
     }
-    for name in release_store.COUNT_COLUMNS:
-        row[name] = getattr(v.tally, name)
-    return row
 
 
 async def refresh(conn: AsyncConnection, person_ids: Collection[str], rules: Rules) -> None:

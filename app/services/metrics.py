@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import releases as release_store
 from app.db.releases import ReleaseFilter
-from app.domain.metrics import with_rates
+from app.domain.metrics import COUNT_NAMES, with_rates
 from app.services.scope import Scope
 
 
@@ -25,17 +25,16 @@ async def continuity(
     where = ReleaseFilter(
         as_of=as_of, released_from=released_from, released_to=released_to, scope=scope
     )
-    total = (await release_store.sums(conn, where, None))[0][1]
-    rows = []
-    if group_by is not None:
-        groups = await release_store.sums(conn, where, group_by)
-        groups.sort(key=lambda item: (item[0] is None, str(item[0])))
-        rows = [{"group": group, **with_rates(counts)} for group, counts in groups]
+    groups = await release_store.sums(conn, where, group_by)
+    groups.sort(key=lambda item: (item[0] is None, str(item[0])))
+    # The total is the groups added up: one pass over the releases serves both.
+    total = {name: sum(counts[name] for _, counts in groups) for name in COUNT_NAMES}
+    rows = [{"group": group, **with_rates(counts)} for group, counts in groups]
     return {
         "as_of": as_of,
         "released_from": released_from,
         "released_to": released_to,
         "group_by": group_by,
-        "rows": rows,
+        "rows": rows if group_by is not None else [],
         "total": with_rates(total),
     }
