@@ -155,6 +155,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small volumes, short runs")
     parser.add_argument("--people", type=int, default=100_000, help="people posted through the API")
     parser.add_argument("--releases", type=int, default=1_000_000, help="national-scale releases")
+    parser.add_argument(
+        "--national-url", help="a database loaded by an earlier national run: time its reads only"
+    )
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument(
         "--skip",
@@ -190,7 +193,7 @@ def main() -> None:
         with sqlite_database() as url:
             _joinup(report, "SQLite", url, args, {})
     if "national" not in args.skip:
-        national.run(report, args.releases)
+        national.run(report, args.releases, args.national_url)
     report.print()
 
 
