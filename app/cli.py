@@ -14,27 +14,12 @@ from alembic import command
 from alembic.config import Config
 
 from app.db.engine import Database
+from app.domain.metrics import SUMMARY_NAMES
 from app.services import clock, demo_data, importing, keys, loading, metrics
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNNEL = (
-    "released_in_treatment",
-    "excluded",
-    "pickup_due",
-    "picked_up",
-    "pickup_rate",
-    "retention_due",
-    "retained_12w",
-    "retention_rate",
-    "on_ost",
-    "no_ost",
-    "opiate",
-    "no_naloxone",
-    "supervised",
-    "no_licence_condition",
-    "no_referral",
-)
+FUNNEL = SUMMARY_NAMES
 T = TypeVar("T")
 
 

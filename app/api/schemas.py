@@ -12,6 +12,16 @@ from app.services.keys import ROLES
 from app.services.scope import Scope, scope_of
 
 Role = Literal["submitter", "probation", "coordinator", "admin"]
+Stage = Literal[
+    "not_in_cohort",
+    "excluded",
+    "awaiting_pickup",
+    "not_picked_up",
+    "in_treatment",
+    "disengaged",
+    "retained_12w",
+]
+FlagCode = Literal["no_ost", "no_naloxone", "no_licence_condition", "no_referral", "not_picked_up"]
 # Free text may hold any character but NUL, which PostgreSQL cannot store.
 NO_NUL = r"^[^\x00]*$"
 assert set(ROLES) == set(Role.__args__)  # type: ignore[attr-defined]
@@ -134,7 +144,7 @@ class EventRead(BaseModel):
 
 
 class FlagRead(BaseModel):
-    code: Literal["no_ost", "no_naloxone", "no_licence_condition", "no_referral", "not_picked_up"]
+    code: FlagCode
     raised_on: date
     resolved_on: date | None
     open: bool
@@ -153,15 +163,7 @@ class JoinUpRecordRead(BaseModel):
     in_treatment_at_release: bool
     substance_group: str | None
     on_ost: bool | None
-    stage: Literal[
-        "not_in_cohort",
-        "excluded",
-        "awaiting_pickup",
-        "not_picked_up",
-        "in_treatment",
-        "disengaged",
-        "retained_12w",
-    ]
+    stage: Stage
     excluded_reason: str | None
     pickup_due_by: date
     picked_up_on: date | None

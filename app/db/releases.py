@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, s
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import ReleaseVersionRow, table
+from app.domain.metrics import COUNT_NAMES
 
 version = table(ReleaseVersionRow)
 
@@ -26,21 +27,8 @@ FLAG_BITS: Final = {
     "no_referral": 8,
     "not_picked_up": 16,
 }
-COUNT_COLUMNS: Final = (
-    "released_in_treatment",
-    "excluded",
-    "awaiting_pickup",
-    "picked_up",
-    "retention_due",
-    "retained_12w",
-    "on_ost",
-    "no_ost",
-    "opiate",
-    "no_naloxone",
-    "supervised",
-    "no_licence_condition",
-    "no_referral",
-)
+# Bit i of a version's `tally` is COUNT_COLUMNS[i] (migration 0003 fixed this order).
+COUNT_COLUMNS: Final = COUNT_NAMES
 
 # A scope's dimensions and the release column each one limits.
 SCOPE_COLUMNS: Final = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 
 import pytest
@@ -10,8 +11,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from app.cli import alembic_config
+from app.cli import ROOT, alembic_config
 from app.db.engine import sync_url
+from app.db.releases import COUNT_COLUMNS
 from app.db.tables import Base
 
 
@@ -47,3 +49,13 @@ def test_migrated_schema_matches_the_tables(database_url: str) -> None:
     finally:
         engine.dispose()
     assert differences == []
+
+
+def test_stored_tally_bits_keep_the_order_migration_0003_packed() -> None:
+    # Reordering Tally's fields would silently misread every stored record's metric bits.
+    path = ROOT / "migrations" / "versions" / "2026-11-26_release_tally_bits.py"
+    spec = importlib.util.spec_from_file_location("migration_0003", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.COUNTS == COUNT_COLUMNS

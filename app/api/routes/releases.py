@@ -11,22 +11,12 @@ from starlette.responses import Response, StreamingResponse
 
 from app.api.deps import Coordinator, ReadConn, RuntimeDep, as_of_or_today
 from app.api.responses import JSON, problems
-from app.api.schemas import Metrics, ReleasePage
+from app.api.schemas import FlagCode, Metrics, ReleasePage, Stage
 from app.services import metrics, releases
 from app.services.releases import ReleaseFilter
 
 router = APIRouter(prefix="/v1", tags=["coordinators"])
 
-Stage = Literal[
-    "not_in_cohort",
-    "excluded",
-    "awaiting_pickup",
-    "not_picked_up",
-    "in_treatment",
-    "disengaged",
-    "retained_12w",
-]
-FlagCode = Literal["no_ost", "no_naloxone", "no_licence_condition", "no_referral", "not_picked_up"]
 GroupBy = Literal["prison", "probation_region", "local_authority", "month"]
 
 
