@@ -32,4 +32,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 
 # exec: uvicorn is PID 1 and gets the SIGTERM of `docker stop` itself, then finishes in-flight
 # requests for up to 30 s (give `docker stop` a longer timeout than its default 10 s).
-CMD ["sh", "-c", "exec uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000 --workers \"${JOINUP_WORKERS:-1}\" --timeout-graceful-shutdown 30 --no-access-log"]
+CMD ["sh", "-c", "exec uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000 --workers \"${JOINUP_WORKERS:-1}\" --timeout-graceful-shutdown 30 --no-access-log --no-server-header"]

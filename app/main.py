@@ -11,12 +11,15 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
-from app.api import body, observability, problems
+from app.api import body, headers, observability, problems
 from app.api.deps import Runtime
 from app.api.limits import BodyLimit
 from app.api.prometheus import Metrics
-from app.api.routes import events, health, keys, monitoring, people, releases
+from app.api.ratelimit import RateLimiter
+from app.api.responses import document_problems
+from app.api.routes import audit, events, health, keys, monitoring, people, releases
 from app.api.schemas import BatchResult
+from app.api.urls import ControlCharacters
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.schemas.events import EventCreate
@@ -64,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, settings.pool_size)
         await _bootstrap(db, settings)
-        app.state.runtime = Runtime(settings, db, rules_of(settings))
+        limiter = RateLimiter(settings.rate_limit_per_minute)
+        app.state.runtime = Runtime(settings, db, rules_of(settings), limiter)
         yield
         await db.dispose()
 
@@ -75,11 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, keys, events, people, releases, monitoring):
+    for module in (health, keys, events, people, releases, audit, monitoring):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ControlCharacters)
     observability.configure_logging()
     observability.install(app, Metrics())
+    headers.install(app)
     _document_event_bodies(app)
     return app
 
@@ -113,6 +119,7 @@ def _document_event_bodies(app: FastAPI) -> None:
                 "atomic": {"type": "boolean", "default": False},
             },
         }
+        document_problems(spec)
         app.openapi_schema = spec
         return spec
 

@@ -22,3 +22,5 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=1000, ge=1)
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     pool_size: int = Field(default=10, ge=1)
+    # Requests a minute per API key, per process (app/api/ratelimit.py); 0 turns the limit off.
+    rate_limit_per_minute: int = Field(default=6000, ge=0)

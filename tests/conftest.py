@@ -36,13 +36,14 @@ def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[tuple[str, Engine]]:
-    admin = create_engine(sync_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    # pool_pre_ping: tests/e2e/test_faults.py restarts the server under these engines.
+    admin = create_engine(sync_url(POSTGRES_URL), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     name = f"joinup_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     migrate(Settings(database_url=url))
-    engine = create_engine(sync_url(url))
+    engine = create_engine(sync_url(url), pool_pre_ping=True)
     yield url, engine
     engine.dispose()
     with admin.connect() as conn:

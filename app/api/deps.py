@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.api.observability import current_request_id
+from app.api.ratelimit import RateLimiter
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.services import clock, keys
+from app.services.errors import NotFound
 from app.services.keys import Principal
 from app.settings import Settings
 
@@ -25,6 +28,7 @@ class Runtime:
     settings: Settings
     db: Database
     rules: Rules
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
 
 
 def runtime(request: Request) -> Runtime:
@@ -45,9 +49,22 @@ async def _write(request: Request) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
+async def _audited(request: Request) -> AsyncIterator[AsyncConnection]:
+    # A read that writes its audit row: a write transaction (on SQLite a read transaction cannot
+    # safely take the write lock half way), committed even when the lookup was refused as not
+    # found, whose row records the attempt. Services raise NotFound before writing anything else.
+    async with runtime(request).db.write() as conn:
+        try:
+            yield conn
+        except NotFound:
+            await conn.commit()
+            raise
+
+
 # The request is the unit of work: one transaction, committed before the response is sent.
 ReadConn = Annotated[AsyncConnection, Depends(_read, scope="function")]
 WriteConn = Annotated[AsyncConnection, Depends(_write, scope="function")]
+AuditedConn = Annotated[AsyncConnection, Depends(_audited, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -59,13 +76,21 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     async def caller(request: Request, credentials: Credentials) -> Principal:
         secret = credentials.credentials if credentials else None
         async with runtime(request).db.read() as conn:
-            principal = await keys.authenticate(conn, secret)
+            principal = await keys.authenticate(conn, secret, current_request_id.get())
         # For the access log: the caller's organisation, never its key.
         request.state.org = principal.org
+        _within_rate_limit(request, principal)
         principal.require(*roles)
         return principal
 
     return caller
+
+
+def _within_rate_limit(request: Request, principal: Principal) -> None:
+    wait = runtime(request).limiter.take(principal.key_id)
+    if wait:
+        detail = f"this key has made too many requests; try again in {wait} s"
+        raise HTTPException(429, detail, headers={"Retry-After": str(wait)})
 
 
 Submitter = Annotated[Principal, Depends(require("submitter"))]

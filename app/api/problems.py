@@ -28,6 +28,7 @@ STATUS_BY_SLUG = {
     "unsupported-media-type": 415,
     "method-not-allowed": 405,
     "service-unavailable": 503,
+    "rate-limited": 429,
 }
 _SLUG_BY_STATUS = {status: slug for slug, status in STATUS_BY_SLUG.items()}
 _TITLES = {
@@ -38,12 +39,19 @@ _TITLES = {
     "not-found": "Not found",
     "service-unavailable": "Service unavailable",
     "internal-error": "Internal error",
+    "rate-limited": "Too many requests",
 }
+
+
+# A body of a million unknown fields would otherwise get an answer several times its size.
+MAX_ERRORS = 100
 
 
 def problem_body(
     slug: str, title: str, status: int, detail: str, errors: Sequence[ErrorItem] = ()
 ) -> dict[str, Any]:
+    if len(errors) > MAX_ERRORS:
+        detail = f"{detail} (the first {MAX_ERRORS} of {len(errors)} errors are listed)"
     body: dict[str, Any] = {
         "type": f"/problems/{slug}",
         "title": title,
@@ -51,7 +59,7 @@ def problem_body(
         "detail": detail,
     }
     if errors:
-        body["errors"] = [{"loc": list(e.loc), "msg": e.msg} for e in errors]
+        body["errors"] = [{"loc": list(e.loc), "msg": e.msg} for e in errors[:MAX_ERRORS]]
     return body
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
 from app.schemas.events import PrisonCode, Text
+from app.services.audit import WHATS
 from app.services.keys import ROLES
 from app.services.scope import Scope, scope_of
 
@@ -232,3 +233,68 @@ class Metrics(BaseModel):
     group_by: str | None
     rows: list[GroupCounts]
     total: Counts
+
+
+What = Literal[
+    "READ_PERSON",
+    "READ_TIMELINE",
+    "READ_RELEASES",
+    "EXPORT_RELEASES_CSV",
+    "READ_METRICS",
+    "EXPORT_SUBJECT",
+    "READ_AUDIT",
+    "POST_EVENTS",
+    "RETRACT_EVENT",
+    "KEY_CREATED",
+    "KEY_REVOKED",
+    "KEY_SCOPE_CHANGED",
+]
+assert set(WHATS) == set(What.__args__)  # type: ignore[attr-defined]
+
+
+class AuditEntry(BaseModel):
+    """One audit row, with the field names of the HMPPS audit service, so it can be forwarded."""
+
+    what: What
+    who: str | None = Field(description="The key id; null for the console")
+    when: datetime
+    subjectId: str | None = Field(
+        description="A person id, event id or key id; null for a query over many"
+    )
+    subjectType: Literal["person", "query", "event", "events", "key"] | None
+    correlationId: str | None = Field(description="The request's X-Request-ID")
+    service: Literal["joinup"]
+    details: dict[str, Any] = Field(
+        description="Always `org` (the caller's organisation) and `outcome` (`ok`, `not-found`, "
+        "`interrupted`, `stored`, `refused`); then what the action read or changed: a "
+        "person read's identifier `scheme` (never its value), `as_of` and `release_ids`; a "
+        "query's `filters`, `rows` and, for lists, the `person_ids` shown"
+    )
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry] = Field(description="Newest first")
+    next_cursor: str | None
+
+
+class StoredEvent(EventRead):
+    org: str
+
+
+class IdentifierRead(BaseModel):
+    scheme: str
+    value: str
+
+
+class SubjectExport(BaseModel):
+    person_id: str
+    identifiers: dict[str, str]
+    all_identifiers: list[IdentifierRead] = Field(
+        description="Every identifier that names the person (a scheme may have several)"
+    )
+    as_of: date = Field(description="Today: the date of the records")
+    events: list[StoredEvent] = Field(
+        description="Every stored event, counting or not, oldest first"
+    )
+    releases: list[JoinUpRecordRead] = Field(description="As of today, newest release first")
+    audit: list[AuditEntry] = Field(description="Every audit row about the person, newest first")

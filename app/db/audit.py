@@ -1,17 +1,36 @@
-"""The audit trail. Rows are only ever inserted: there is no update or delete here."""
+"""The audit trail. Rows are only ever inserted and read: there is no update or delete here.
+
+A person's rows are those about them (`subject` is their person id) and the list reads and
+posts that showed or touched them (their id in the row's `detail`, under `person_ids`). The
+second half is a text search of the JSON detail, the one way to ask "does this list name this
+person?" that reads the same on SQLite and PostgreSQL; person ids are UUIDs, so the quoted id
+matches nothing else.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import ColumnElement, Row, Text, cast, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import AuditRow, table
 
 audit = table(AuditRow)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which rows to read: every condition given must hold; `at` in [since, until)."""
+
+    person_id: str | None = None
+    org: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 async def record(
@@ -24,6 +43,8 @@ async def record(
     outcome: str,
     subject: str | None,
     detail: Mapping[str, Any],
+    subject_type: str | None = None,
+    request_id: str | None = None,
 ) -> None:
     await conn.execute(
         insert(audit).values(
@@ -33,6 +54,41 @@ async def record(
             action=action,
             outcome=outcome,
             subject=subject,
+            subject_type=subject_type,
+            request_id=request_id,
             detail=dict(detail),
         )
     )
+
+
+def _about(person_id: str) -> ColumnElement[bool]:
+    named = cast(audit.c.detail, Text).contains(f'"{person_id}"', autoescape=True)
+    return or_(audit.c.subject == person_id, named)
+
+
+def _conditions(where: AuditFilter) -> list[ColumnElement[bool]]:
+    conditions = []
+    if where.person_id is not None:
+        conditions.append(_about(where.person_id))
+    if where.org is not None:
+        conditions.append(audit.c.org == where.org)
+    if where.action is not None:
+        conditions.append(audit.c.action == where.action)
+    if where.since is not None:
+        conditions.append(audit.c.at >= where.since)
+    if where.until is not None:
+        conditions.append(audit.c.at < where.until)
+    return conditions
+
+
+async def newest(
+    conn: AsyncConnection, where: AuditFilter, before_id: int | None, limit: int | None
+) -> list[Row[Any]]:
+    """The rows `where` admits, newest first (by id), those older than `before_id` when given."""
+    query = select(audit).where(*_conditions(where))
+    if before_id is not None:
+        query = query.where(audit.c.id < before_id)
+    query = query.order_by(audit.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await conn.execute(query)).all())

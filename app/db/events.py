@@ -104,3 +104,9 @@ async def timeline(
     if as_of is not None:
         query = query.where(event.c.occurred_on <= as_of)
     return list((await conn.execute(query.order_by(event.c.occurred_on, event.c.seq))).all())
+
+
+async def of_person(conn: AsyncConnection, person_id: str) -> list[Row[Any]]:
+    """Every stored event of a person, counting or not, oldest first (then as received)."""
+    query = select(event).where(event.c.person_id == person_id)
+    return list((await conn.execute(query.order_by(event.c.occurred_on, event.c.seq))).all())

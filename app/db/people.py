@@ -57,3 +57,13 @@ async def identifiers_of(
         # A person known by two values of one scheme shows the first of them.
         found[row.person_id].setdefault(row.scheme, row.value)
     return found
+
+
+async def every_identifier(conn: AsyncConnection, person_id: str) -> list[tuple[str, str]]:
+    """Every (scheme, value) that names this person, a scheme's values in order."""
+    query = (
+        select(identifier.c.scheme, identifier.c.value)
+        .where(identifier.c.person_id == person_id)
+        .order_by(identifier.c.scheme, identifier.c.value)
+    )
+    return [(scheme, value) for scheme, value in (await conn.execute(query)).all()]

@@ -45,8 +45,28 @@ def _in_range(value: date) -> date:
 
 Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_range)]
 EventId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _printable(value: str) -> str:
+    # Names and codes have no use for control characters, and PostgreSQL cannot store a NUL.
+    if _CONTROL.search(value):
+        raise ValueError("control characters (U+0000 to U+001F, U+007F) are not allowed")
+    return value
+
+
 Text = Annotated[
-    str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=100)
+    str,
+    StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_printable),
+    Field(json_schema_extra={"pattern": "^[^\\x00-\\x1f\\x7f]*$"}),
+]
+# An ONS code is 9 characters; the derived records keep at most 64.
+LocalAuthority = Annotated[
+    str,
+    StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_printable),
+    Field(json_schema_extra={"pattern": "^[^\\x00-\\x1f\\x7f]*$"}),
 ]
 _PRISON = re.compile(r"[A-Z]{3}")
 
@@ -131,7 +151,7 @@ ReleaseType = Literal[
 class PrisonReleasedData(Strict):
     prison: PrisonCode
     release_type: ReleaseType
-    local_authority: Text | None = None
+    local_authority: LocalAuthority | None = None
     probation_region: Text | None = None
     community_provider: Text | None = None
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import audit, locks
 from app.db import events as event_store
+from app.db import locks
 from app.domain.rules import Rules
-from app.services import clock, derivation
+from app.services import audit, clock, derivation
 from app.services.errors import Conflict, NotFound
 from app.services.keys import Principal
 
@@ -61,13 +61,13 @@ async def retract(
         await derivation.refresh(conn, [row.person_id], rules)
         await audit.record(
             conn,
-            at=at,
-            key_id=principal.key_id,
-            org=principal.org,
-            action="events.retract",
-            outcome="stored",
+            principal,
+            audit.RETRACT_EVENT,
             subject=event_id,
-            detail={"reason": reason},
+            subject_type=audit.EVENT,
+            outcome="stored",
+            details={"reason": reason, "person_ids": [row.person_id]},
+            at=at,
         )
         row = await _own(conn, principal, event_id)
     return view(row)

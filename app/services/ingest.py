@@ -19,11 +19,11 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import audit, locks, people
 from app.db import events as event_store
+from app.db import locks, people
 from app.domain.rules import Rules
 from app.schemas.events import EVENT_ADAPTER, EventCreate
-from app.services import clock, derivation
+from app.services import audit, clock, derivation
 from app.services.errors import Conflict, ErrorItem, Invalid, ServiceError
 from app.services.keys import Principal
 
@@ -333,13 +333,14 @@ async def _audit(conn: AsyncConnection, principal: Principal, outcome: Outcome, 
         for r in outcome.results
         if r.problem is not None
     ]
+    # The people posted about, so that a person's audit trail finds the posts too.
+    detail["person_ids"] = list({r.person_id: 0 for r in outcome.results if r.person_id})
     await audit.record(
         conn,
-        at=at,
-        key_id=principal.key_id,
-        org=principal.org,
-        action="events.post",
+        principal,
+        audit.POST_EVENTS,
+        subject_type=audit.EVENTS,
         outcome="stored" if outcome.stored else "refused",
-        subject=None,
-        detail=detail,
+        details=detail,
+        at=at,
     )

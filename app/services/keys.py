@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import keys as key_store
 from app.db import locks
-from app.services import clock
+from app.services import audit, clock
 from app.services.errors import Forbidden, NotFound, Unauthorized
 from app.services.scope import Scope, scope_of, stored
 
@@ -30,12 +30,14 @@ ADMIN_ORG: Final = "JOINUP-ADMIN"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key, its organisation, its roles and its scope (None: unscoped)."""
+    """Who is calling: the key, its organisation, its roles and its scope (None: unscoped), and
+    the id of the request it is making (for the audit trail)."""
 
     key_id: str
     org: str
     roles: frozenset[str]
     scope: Scope | None = None
+    request_id: str | None = None
 
     def require(self, *roles: str) -> None:
         if not self.roles.intersection(roles):
@@ -67,23 +69,32 @@ async def create(
     label: str,
     secret: str | None = None,
     scope: Scope | None = None,
+    by: Principal | None = None,
 ) -> IssuedKey:
+    """A new key, made by the admin `by` (None: from the console)."""
     secret = secret or _new_secret()
     key_id = secrets.token_hex(8)
     ordered: list[str] = [role for role in ROLES if role in roles]
     limits = stored(scope)
     await key_store.add(conn, key_id, org, ordered, label, hash_secret(secret), clock.now(), limits)
+    details = {"key_org": org, "roles": ordered, "label": label, "scope": limits}
+    await audit.record(
+        conn, by, audit.KEY_CREATED, subject=key_id, subject_type=audit.KEY, details=details
+    )
     return IssuedKey(key_id, secret, org, ordered, label, limits)
 
 
-async def authenticate(conn: AsyncConnection, secret: str | None) -> Principal:
+async def authenticate(
+    conn: AsyncConnection, secret: str | None, request_id: str | None = None
+) -> Principal:
     if not secret:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
     digest = hash_secret(secret)
     row = await key_store.by_hash(conn, digest)
     if row is None or not hmac.compare_digest(row.secret_hash, digest):
         raise Unauthorized("this API key is unknown or has been revoked")
-    return Principal(row.key_id, row.org, frozenset(row.roles.split(",")), scope_of(row.scope))
+    roles = frozenset(row.roles.split(","))
+    return Principal(row.key_id, row.org, roles, scope_of(row.scope), request_id)
 
 
 def _listed(row: Any) -> dict[str, Any]:
@@ -101,17 +112,26 @@ async def listing(conn: AsyncConnection) -> list[dict[str, Any]]:
     return [_listed(row) for row in await key_store.all_active(conn)]
 
 
-async def set_scope(conn: AsyncConnection, key_id: str, scope: Scope | None) -> dict[str, Any]:
+async def set_scope(
+    conn: AsyncConnection, by: Principal, key_id: str, scope: Scope | None
+) -> dict[str, Any]:
     """Replace an active key's scope (None: unscoped); it applies from the key's next request."""
     row = await key_store.set_scope(conn, key_id, stored(scope))
     if row is None:
         raise NotFound(f"there is no active key {key_id!r}")
+    details = {"scope": stored(scope)}
+    await audit.record(
+        conn, by, audit.KEY_SCOPE_CHANGED, subject=key_id, subject_type=audit.KEY, details=details
+    )
     return _listed(row)
 
 
-async def revoke(conn: AsyncConnection, key_id: str) -> None:
+async def revoke(conn: AsyncConnection, by: Principal, key_id: str) -> None:
     if not await key_store.revoke(conn, key_id, clock.now()):
         raise NotFound(f"there is no active key {key_id!r}")
+    await audit.record(
+        conn, by, audit.KEY_REVOKED, subject=key_id, subject_type=audit.KEY, details={}
+    )
 
 
 async def bootstrap_admin(conn: AsyncConnection, configured: str | None) -> IssuedKey | None:

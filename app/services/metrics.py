@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db import releases as release_store
 from app.db.releases import ReleaseFilter
 from app.domain.metrics import COUNT_NAMES, with_rates
-from app.services.scope import Scope
+from app.services import audit
+from app.services.keys import Principal
+from app.services.scope import Scope, stored
 
 
 async def continuity(
@@ -38,3 +40,26 @@ async def continuity(
         "rows": rows if group_by is not None else [],
         "total": with_rates(total),
     }
+
+
+async def read(
+    conn: AsyncConnection,
+    who: Principal,
+    as_of: date,
+    released_from: date | None,
+    released_to: date | None,
+    group_by: str | None,
+) -> dict[str, Any]:
+    """`continuity` over what `who`'s scope admits, recorded in the audit trail (no person is
+    named: the row holds the query)."""
+    answer = await continuity(conn, as_of, released_from, released_to, group_by, who.scope)
+    query = {
+        "as_of": as_of,
+        "released_from": released_from,
+        "released_to": released_to,
+        "group_by": group_by,
+        "scope": stored(who.scope),
+    }
+    details = {"filters": {name: value for name, value in query.items() if value is not None}}
+    await audit.record(conn, who, audit.READ_METRICS, subject_type=audit.QUERY, details=details)
+    return answer

@@ -15,8 +15,9 @@ from app.db import releases as release_store
 from app.domain import identifiers
 from app.domain.records import JoinUpRecord, derive
 from app.domain.rules import Rules
-from app.services import derivation
+from app.services import audit, derivation
 from app.services.errors import NotFound
+from app.services.keys import Principal
 from app.services.scope import Scope
 
 _RECORD_FIELDS = tuple(
@@ -56,15 +57,17 @@ def _unknown(scheme: str, value: str) -> NotFound:
     return NotFound(f"no person is known by {scheme} {value}")
 
 
-async def find_in_scope(
-    conn: AsyncConnection, scheme: str, value: str, scope: Scope | None, as_of: date | None
+async def _admitted(
+    conn: AsyncConnection,
+    person_id: str,
+    scheme: str,
+    value: str,
+    scope: Scope | None,
+    as_of: date | None,
 ) -> tuple[str, set[str] | None]:
-    """The person an identifier names, and the ids of their releases in `scope` (None: all).
-
-    In scope means as of `as_of`, or on any date when it is None. A person with no release in
-    scope is not found, exactly as an unknown one is: a scoped key learns nothing of them.
-    """
-    person_id = await find(conn, scheme, value)
+    """The person, and the ids of their releases in `scope` (None: all), in scope as of `as_of`
+    or on any date when it is None. A person with no release in scope is not found, exactly as
+    an unknown one is: a scoped key learns nothing of them."""
     if scope is None:
         return person_id, None
     admitted = await release_store.in_scope_of_person(conn, person_id, scope, as_of)
@@ -73,23 +76,69 @@ async def find_in_scope(
     return person_id, admitted
 
 
-async def handover(
+def looked_up(scheme: str, as_of: date | None) -> dict[str, Any]:
+    """What a person read's audit row says of the lookup: the scheme, never the value."""
+    return {"scheme": scheme if scheme in identifiers.SCHEMES else None, "as_of": as_of}
+
+
+async def lookup(
     conn: AsyncConnection,
+    who: Principal,
+    what: str,
     scheme: str,
     value: str,
-    as_of: date,
-    rules: Rules,
-    scope: Scope | None = None,
-) -> dict[str, Any]:
-    person_id, admitted = await find_in_scope(conn, scheme, value, scope, as_of)
-    known = (await people.identifiers_of(conn, [person_id]))[person_id]
+    as_of: date | None,
+    *,
+    any_date: bool = False,
+) -> tuple[str, set[str] | None]:
+    """The person an identifier names, and their releases in `who`'s scope (as of `as_of`, or on
+    any date), recording a refused lookup before refusing it.
+
+    A lookup of an unknown identifier, or of a person outside the key's scope, is itself worth
+    recording: the row names the person when there is one, the scheme, never the value.
+    """
+    person_id = None
+    try:
+        person_id = await find(conn, scheme, value)
+        scope_on = None if any_date else as_of
+        return await _admitted(conn, person_id, scheme, value, who.scope, scope_on)
+    except NotFound:
+        details = looked_up(scheme, as_of)
+        await audit.record(
+            conn,
+            who,
+            what,
+            subject=person_id,
+            subject_type=audit.PERSON,
+            outcome=audit.NOT_FOUND,
+            details=details,
+        )
+        raise
+
+
+async def records_of(
+    conn: AsyncConnection, person_id: str, as_of: date, rules: Rules, admitted: set[str] | None
+) -> list[JoinUpRecord]:
+    """The person's records as of `as_of` (those `admitted`, or all when None), newest first."""
     rows = await event_store.counting_of_people(conn, [person_id])
     events = [derivation.to_domain(row) for row in rows]
-    records = [
+    return [
         record
         for record in reversed(derive(events, as_of, rules))
         if admitted is None or record.release_id in admitted
     ]
+
+
+async def handover(
+    conn: AsyncConnection, who: Principal, scheme: str, value: str, as_of: date, rules: Rules
+) -> dict[str, Any]:
+    person_id, admitted = await lookup(conn, who, audit.READ_PERSON, scheme, value, as_of)
+    known = (await people.identifiers_of(conn, [person_id]))[person_id]
+    records = await records_of(conn, person_id, as_of, rules, admitted)
+    details = {**looked_up(scheme, as_of), "release_ids": [r.release_id for r in records]}
+    await audit.record(
+        conn, who, audit.READ_PERSON, subject=person_id, subject_type=audit.PERSON, details=details
+    )
     return {
         "person_id": person_id,
         "identifiers": known,
@@ -99,16 +148,21 @@ async def handover(
 
 
 async def timeline(
-    conn: AsyncConnection,
-    scheme: str,
-    value: str,
-    as_of: date | None,
-    scope: Scope | None = None,
+    conn: AsyncConnection, who: Principal, scheme: str, value: str, as_of: date | None
 ) -> dict[str, Any]:
     """Every counting event of the person, for a scoped key too once the person is in scope."""
-    person_id, _ = await find_in_scope(conn, scheme, value, scope, None)
+    person_id, _ = await lookup(conn, who, audit.READ_TIMELINE, scheme, value, as_of, any_date=True)
     known = (await people.identifiers_of(conn, [person_id]))[person_id]
     rows = await event_store.timeline(conn, person_id, as_of)
+    details = {**looked_up(scheme, as_of), "events": len(rows)}
+    await audit.record(
+        conn,
+        who,
+        audit.READ_TIMELINE,
+        subject=person_id,
+        subject_type=audit.PERSON,
+        details=details,
+    )
     return {
         "person_id": person_id,
         "identifiers": known,

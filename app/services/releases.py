@@ -6,7 +6,8 @@ import base64
 import binascii
 import csv
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -18,12 +19,22 @@ from app.db import people
 from app.db import releases as release_store
 from app.db.releases import PageKey, ReleaseFilter
 
-__all__ = ["CSV_COLUMNS", "ReleaseFilter", "decode_cursor", "page", "stream_csv"]
+__all__ = [
+    "CSV_COLUMNS",
+    "ReleaseFilter",
+    "Sent",
+    "decode_cursor",
+    "page",
+    "record_csv",
+    "stream_csv",
+]
 from app.domain.records import derive
 from app.domain.rules import Rules
-from app.services import derivation
+from app.services import audit, derivation
 from app.services.errors import ErrorItem, Invalid
+from app.services.keys import Principal
 from app.services.people import record_view
+from app.services.scope import stored
 
 CSV_CHUNK = 500
 CSV_COLUMNS = (
@@ -89,8 +100,20 @@ async def _records(
     return [by_release[release_id] for release_id, _, _ in rows if release_id in by_release]
 
 
+def described(where: ReleaseFilter) -> dict[str, Any]:
+    """A list read's query, for its audit row: the filters given, as_of, the key's scope."""
+    named = {f.name: getattr(where, f.name) for f in fields(where)}
+    named["scope"] = stored(where.scope)
+    return {name: value for name, value in named.items() if value not in (None, frozenset())}
+
+
 async def page(
-    conn: AsyncConnection, where: ReleaseFilter, after: PageKey | None, limit: int, rules: Rules
+    conn: AsyncConnection,
+    who: Principal,
+    where: ReleaseFilter,
+    after: PageKey | None,
+    limit: int,
+    rules: Rules,
 ) -> tuple[list[dict[str, Any]], str | None]:
     rows = await release_store.page(conn, where, after, limit + 1)
     more = len(rows) > limit
@@ -99,7 +122,16 @@ async def page(
     if more:
         release_id, _, released_on = rows[-1]
         next_cursor = encode_cursor(PageKey(released_on, release_id), where.as_of)
-    return await _records(conn, rows, where.as_of, rules), next_cursor
+    records = await _records(conn, rows, where.as_of, rules)
+    details = {
+        "filters": described(where),
+        "continued": after is not None,
+        "rows": len(records),
+        # The people shown (not the releases): what a person's audit trail is searched by.
+        "person_ids": list({record["person_id"]: 0 for record in records}),
+    }
+    await audit.record(conn, who, audit.READ_RELEASES, subject_type=audit.QUERY, details=details)
+    return records, next_cursor
 
 
 def _csv_row(record: dict[str, Any]) -> list[Any]:
@@ -119,11 +151,41 @@ def _csv_line(fields: Sequence[Any]) -> str:
     return buffer.getvalue()
 
 
+@dataclass
+class Sent:
+    """How much of a CSV stream went out: the rows of the chunks the server took, and whether
+    the stream ran to its end."""
+
+    rows: int = 0
+    completed: bool = False
+
+
 async def stream_csv(
-    conn: AsyncConnection, where: ReleaseFilter, rules: Rules
-) -> AsyncIterator[str]:
-    """The whole filtered list as CSV, a chunk of releases at a time."""
+    conn: AsyncConnection, where: ReleaseFilter, rules: Rules, sent: Sent
+) -> AsyncGenerator[str, None]:
+    """The whole filtered list as CSV, a chunk of releases at a time, counted into `sent`."""
     yield _csv_line(CSV_COLUMNS)
     async for rows in release_store.walk(conn, where, CSV_CHUNK):
         records = await _records(conn, rows, where.as_of, rules)
         yield "".join(_csv_line(_csv_row(record)) for record in records)
+        # Resumed only when the server asks for more: the chunk has gone out.
+        sent.rows += len(records)
+    sent.completed = True
+
+
+async def record_csv(
+    conn: AsyncConnection, who: Principal, where: ReleaseFilter, sent: Sent
+) -> None:
+    """The audit row of a CSV export, once its stream has ended (or was cut short).
+
+    Written at the end, not the start, so that it says how many rows actually went out: a
+    client that goes away after the first chunk has not been sent the whole list.
+    """
+    await audit.record(
+        conn,
+        who,
+        audit.EXPORT_RELEASES_CSV,
+        subject_type=audit.QUERY,
+        outcome=audit.OK if sent.completed else audit.INTERRUPTED,
+        details={"filters": described(where), "rows": sent.rows},
+    )

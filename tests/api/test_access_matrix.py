@@ -111,6 +111,18 @@ def _keys_listed(answer: Response, scoped: bool) -> None:
     assert SCOPE in [key["scope"] for key in answer.json()]
 
 
+def _audit_read(answer: Response, scoped: bool) -> None:
+    # The trail is not scoped: an admin key reads all of it.
+    items = answer.json()["items"]
+    assert items and {item["service"] for item in items} == {"joinup"}
+
+
+def _exported(answer: Response, scoped: bool) -> None:
+    # Once the person is in scope, a scoped key sees all of their data, as with the timeline.
+    assert len(answer.json()["events"]) == 5
+    assert len(answer.json()["releases"]) == 2
+
+
 # -- the endpoints ------------------------------------------------------------------------------
 
 
@@ -167,6 +179,13 @@ ENDPOINTS = {
         "POST", "/v1/keys", ("admin",), 201, body=lambda _: {"org": "X", "roles": ["probation"]}
     ),
     "list keys": Endpoint("GET", "/v1/keys", ("admin",), 200, _keys_listed),
+    "audit": Endpoint("GET", "/v1/audit", ("admin",), 200, _audit_read),
+    "subject export": Endpoint(
+        "GET", f"/v1/people/nomis/{BOTH}/export", ("admin",), 200, _exported
+    ),
+    "subject export out of scope": Endpoint(
+        "GET", f"/v1/people/nomis/{LPI_ONLY}/export", ("admin",), 200, hidden=True
+    ),
     "revoke key": Endpoint("DELETE", "/v1/keys/{key_id}", ("admin",), 204),
     "set scope": Endpoint(
         "PUT",

@@ -128,9 +128,19 @@ def _batch_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
     openapi_extra=_BATCH_BODY,
     responses={
         422: {
-            "description": "An atomic batch with a refused event: nothing stored. The "
-            "problem carries the per-item results.",
-            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/BatchResult"}}},
+            "description": "validation-error: the body is not a batch; or batch-rejected: an "
+            "atomic batch with a refused event, nothing stored, and the problem carries the "
+            "per-item results.",
+            "content": {
+                MEDIA_TYPE: {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/BatchResult"},
+                            {"$ref": "#/components/schemas/Problem"},
+                        ]
+                    }
+                }
+            },
         },
         **problems("malformed-json", "unsupported-media-type", "payload-too-large"),
     },

@@ -41,7 +41,7 @@ _SCOPE_RULES = (
 )
 async def create_key(caller: Admin, body: NewKey, conn: WriteConn) -> JSON:
     scope = body.scope.to_scope() if body.scope else None
-    issued = await keys.create(conn, body.org, list(body.roles), body.label, scope=scope)
+    issued = await keys.create(conn, body.org, list(body.roles), body.label, scope=scope, by=caller)
     return JSON(asdict(issued), 201)
 
 
@@ -66,7 +66,7 @@ async def list_keys(caller: Admin, conn: ReadConn) -> JSON:
 )
 async def set_scope(key_id: str, caller: Admin, body: NewScope, conn: WriteConn) -> JSON:
     scope = body.root.to_scope() if body.root else None
-    return JSON(await keys.set_scope(conn, key_id, scope))
+    return JSON(await keys.set_scope(conn, caller, key_id, scope))
 
 
 @router.delete(
@@ -76,5 +76,5 @@ async def set_scope(key_id: str, caller: Admin, body: NewScope, conn: WriteConn)
     summary="Revoke a key; it stops working at once",
 )
 async def revoke_key(key_id: str, caller: Admin, conn: WriteConn) -> Response:
-    await keys.revoke(conn, key_id)
+    await keys.revoke(conn, caller, key_id)
     return Response(status_code=204)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import date
 from typing import Annotated, Literal
 
+import anyio
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from app.api.deps import Coordinator, ReadConn, RuntimeDep, as_of_or_today
+from app.api.deps import AuditedConn, Coordinator, RuntimeDep, as_of_or_today
 from app.api.responses import JSON, problems
 from app.api.schemas import FlagCode, Metrics, ReleasePage, Stage
 from app.services import metrics, releases
+from app.services.keys import Principal
 from app.services.releases import ReleaseFilter
 
 router = APIRouter(prefix="/v1", tags=["coordinators"])
@@ -35,12 +38,14 @@ def _wants_csv(request: Request, format: str | None) -> bool:
     description="Filters combine with AND; `flag` may repeat and every flag named must be "
     "open. Page with `cursor` (it keeps the as-of date of the first page). With "
     "`Accept: text/csv` or `format=csv` the whole filtered list streams as CSV. A scoped key "
-    "sees only the releases in its scope, in pages and CSV alike.",
+    "sees only the releases in its scope, in pages and CSV alike. Each page is recorded in the "
+    "audit trail (`READ_RELEASES`: the filters, the number of rows and the people shown); a CSV "
+    "export when its stream ends (`EXPORT_RELEASES_CSV`: the filters and the rows sent).",
 )
 async def list_releases(
     request: Request,
     caller: Coordinator,
-    conn: ReadConn,
+    conn: AuditedConn,
     rt: RuntimeDep,
     stage: Stage | None = None,
     flag: Annotated[list[FlagCode], Query()] = [],  # noqa: B006 - FastAPI copies defaults
@@ -72,20 +77,35 @@ async def list_releases(
         scope=caller.scope,
     )
     if _wants_csv(request, format):
-        return _csv(rt, where)
-    items, next_cursor = await releases.page(conn, where, after, limit, rt.rules)
+        headers = {"Content-Disposition": f'attachment; filename="releases-{where.as_of}.csv"'}
+        body = csv_body(rt, caller, where)
+        return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=headers)
+    items, next_cursor = await releases.page(conn, caller, where, after, limit, rt.rules)
     return JSON({"items": items, "next_cursor": next_cursor})
 
 
-def _csv(rt: RuntimeDep, where: ReleaseFilter) -> StreamingResponse:
-    async def body() -> AsyncIterator[str]:
-        # The stream outlives the request's transaction, so it reads in one of its own.
-        async with rt.db.read() as conn:
-            async for chunk in releases.stream_csv(conn, where, rt.rules):
-                yield chunk
+async def csv_body(
+    rt: RuntimeDep, caller: Principal, where: ReleaseFilter
+) -> AsyncGenerator[str, None]:
+    """The CSV stream, then its audit row, however the stream ended.
 
-    headers = {"Content-Disposition": f'attachment; filename="releases-{where.as_of}.csv"'}
-    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers=headers)
+    The stream outlives the request's transaction, so it reads in one of its own, and its audit
+    row is written in a short write transaction of its own once it ends: holding the write lock
+    (on SQLite) for as long as a client takes to read the list would stop every writer.
+    """
+    sent = releases.Sent()
+    try:
+        async with (
+            rt.db.read() as conn,
+            aclosing(releases.stream_csv(conn, where, rt.rules, sent)) as chunks,
+        ):
+            async for chunk in chunks:
+                yield chunk
+    finally:
+        # Shielded: a client that goes away cancels the stream, not the record of what it got.
+        with anyio.CancelScope(shield=True):
+            async with rt.db.write() as conn:
+                await releases.record_csv(conn, caller, where, sent)
 
 
 @router.get(
@@ -93,17 +113,18 @@ def _csv(rt: RuntimeDep, where: ReleaseFilter) -> StreamingResponse:
     response_model=Metrics,
     responses=problems("validation-error"),
     summary="Continuity metrics for releases dated in a range, as of a date",
-    description="A scoped key's counts cover only the releases in its scope.",
+    description="A scoped key's counts cover only the releases in its scope. Each answer is "
+    "recorded in the audit trail (`READ_METRICS`, with the query; no person is named).",
 )
 async def continuity(
     caller: Coordinator,
-    conn: ReadConn,
+    conn: AuditedConn,
     released_from: date | None = None,
     released_to: date | None = None,
     as_of: date | None = None,
     group_by: GroupBy | None = None,
 ) -> JSON:
-    answer = await metrics.continuity(
-        conn, as_of_or_today(as_of), released_from, released_to, group_by, caller.scope
+    answer = await metrics.read(
+        conn, caller, as_of_or_today(as_of), released_from, released_to, group_by
     )
     return JSON(answer)

@@ -1,0 +1,200 @@
+"""The audit trail, in the HMPPS audit shape: what was done, by whom, when, about whom, in which
+request.
+
+Every read of person-level data, every change of events and every change of keys writes one row,
+in the transaction of the work it records, so no answer goes out without its row stored (the CSV
+export, which streams in a transaction of its own, is recorded when the stream ends). The
+services write the rows because they know what was read; the caller's request id comes in on
+the `Principal`. Rows are only ever added: `app.db.audit` can insert and select, nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import audit as audit_store
+from app.db.audit import AuditFilter
+from app.services import clock
+from app.services.errors import ErrorItem, Invalid
+
+if TYPE_CHECKING:
+    from app.services.keys import Principal
+
+SERVICE: Final = "joinup"
+
+READ_PERSON: Final = "READ_PERSON"
+READ_TIMELINE: Final = "READ_TIMELINE"
+READ_RELEASES: Final = "READ_RELEASES"
+EXPORT_RELEASES_CSV: Final = "EXPORT_RELEASES_CSV"
+READ_METRICS: Final = "READ_METRICS"
+EXPORT_SUBJECT: Final = "EXPORT_SUBJECT"
+READ_AUDIT: Final = "READ_AUDIT"
+POST_EVENTS: Final = "POST_EVENTS"
+RETRACT_EVENT: Final = "RETRACT_EVENT"
+KEY_CREATED: Final = "KEY_CREATED"
+KEY_REVOKED: Final = "KEY_REVOKED"
+KEY_SCOPE_CHANGED: Final = "KEY_SCOPE_CHANGED"
+WHATS: Final = (
+    READ_PERSON,
+    READ_TIMELINE,
+    READ_RELEASES,
+    EXPORT_RELEASES_CSV,
+    READ_METRICS,
+    EXPORT_SUBJECT,
+    READ_AUDIT,
+    POST_EVENTS,
+    RETRACT_EVENT,
+    KEY_CREATED,
+    KEY_REVOKED,
+    KEY_SCOPE_CHANGED,
+)
+
+# subjectType: one person, a query over many (its rows name the people shown), events, a key.
+PERSON: Final = "person"
+QUERY: Final = "query"
+EVENT: Final = "event"
+EVENTS: Final = "events"
+KEY: Final = "key"
+
+# Outcomes of reads; writes keep "stored" and "refused".
+OK: Final = "ok"
+NOT_FOUND: Final = "not-found"
+INTERRUPTED: Final = "interrupted"
+
+
+async def record(
+    conn: AsyncConnection,
+    who: Principal | None,
+    what: str,
+    *,
+    subject_type: str,
+    details: Mapping[str, Any],
+    subject: str | None = None,
+    outcome: str = OK,
+    at: datetime | None = None,
+) -> None:
+    """Add one row; `who` None is the console (the first admin key, `joinup key create`)."""
+    await audit_store.record(
+        conn,
+        at=at or clock.now(),
+        key_id=who.key_id if who else None,
+        org=who.org if who else None,
+        action=what,
+        outcome=outcome,
+        subject=subject,
+        subject_type=subject_type,
+        request_id=who.request_id if who else None,
+        detail=_jsonable(details),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    """Dates as ISO strings, sets as sorted lists: what the JSON column can hold."""
+    return orjson.loads(orjson.dumps(value, default=_sorted))
+
+
+def _sorted(value: Any) -> list[Any]:
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def entry(row: Any) -> dict[str, Any]:
+    """A stored row as the trail is read and forwarded (HMPPS audit field names)."""
+    return {
+        "what": row.action,
+        "who": row.key_id,
+        "when": row.at,
+        "subjectId": row.subject,
+        "subjectType": row.subject_type,
+        "correlationId": row.request_id,
+        "service": SERVICE,
+        "details": {**row.detail, "org": row.org, "outcome": row.outcome},
+    }
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """`GET /v1/audit`'s filters; `first_day`..`last_day` are London days, both included."""
+
+    person_id: str | None = None
+    org: str | None = None
+    what: str | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+
+    def to_filter(self) -> AuditFilter:
+        return AuditFilter(
+            person_id=self.person_id,
+            org=self.org,
+            action=self.what,
+            since=_midnight(self.first_day),
+            until=_midnight(self.last_day + timedelta(days=1) if self.last_day else None),
+        )
+
+    def described(self) -> dict[str, Any]:
+        named = {
+            "person_id": self.person_id,
+            "org": self.org,
+            "what": self.what,
+            "from": self.first_day,
+            "to": self.last_day,
+        }
+        return {name: value for name, value in named.items() if value is not None}
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time.min, clock.LONDON) if day is not None else None
+
+
+async def page(
+    conn: AsyncConnection, who: Principal, query: AuditQuery, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the trail, newest first; reading it is recorded too (after the page is read,
+    so a walk through the pages never meets its own rows)."""
+    before = decode_cursor(cursor) if cursor is not None else None
+    rows = await audit_store.newest(conn, query.to_filter(), before, limit + 1)
+    shown = rows[:limit]
+    details: dict[str, Any] = {
+        "filters": query.described(),
+        "continued": before is not None,
+        "rows": len(shown),
+    }
+    if query.person_id is not None:
+        details["person_ids"] = [query.person_id]
+    await record(conn, who, READ_AUDIT, subject_type=QUERY, details=details)
+    next_cursor = _encode_cursor(shown[-1].id) if len(rows) > limit else None
+    return [entry(row) for row in shown], next_cursor
+
+
+async def about(conn: AsyncConnection, person_id: str) -> list[dict[str, Any]]:
+    """Every row about a person, newest first: reads of them, lists and posts that named them."""
+    rows = await audit_store.newest(conn, AuditFilter(person_id=person_id), None, None)
+    return [entry(row) for row in rows]
+
+
+def _encode_cursor(row_id: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"before": row_id})).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The row id a cursor carries; Invalid when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        before = orjson.loads(raw)["before"]
+    except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+        before = None
+    if not isinstance(before, int) or isinstance(before, bool) or not 0 < before < 2**63:
+        raise Invalid(
+            "the cursor is not one this service gave out",
+            errors=[ErrorItem(["query", "cursor"], "unknown cursor")],
+        )
+    return before

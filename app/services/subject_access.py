@@ -1,0 +1,58 @@
+"""A subject access export: everything joinup holds about one person, as one document."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import events as event_store
+from app.db import people as people_store
+from app.domain.rules import Rules
+from app.services import audit, clock, events, people
+from app.services.keys import Principal
+
+
+async def export(
+    conn: AsyncConnection, who: Principal, scheme: str, value: str, rules: Rules
+) -> dict[str, Any]:
+    """Every stored event of the person (counting or not), their records as of today and every
+    audit row about them (this export's own row is written after, so it is not in it).
+
+    A scoped key sees the person when one of their releases, on any date, is in its scope, and
+    then sees all of it, as with the timeline: an export cut down to some releases would not be
+    the person's data.
+    """
+    person_id, _ = await people.lookup(
+        conn, who, audit.EXPORT_SUBJECT, scheme, value, None, any_date=True
+    )
+    document = await _gathered(conn, person_id, clock.today(), rules)
+    counts = {name: len(document[name]) for name in ("events", "releases", "audit")}
+    await audit.record(
+        conn,
+        who,
+        audit.EXPORT_SUBJECT,
+        subject=person_id,
+        subject_type=audit.PERSON,
+        details={**people.looked_up(scheme, document["as_of"]), **counts},
+    )
+    return document
+
+
+async def _gathered(
+    conn: AsyncConnection, person_id: str, today: date, rules: Rules
+) -> dict[str, Any]:
+    known = (await people_store.identifiers_of(conn, [person_id]))[person_id]
+    every = await people_store.every_identifier(conn, person_id)
+    stored = await event_store.of_person(conn, person_id)
+    records = await people.records_of(conn, person_id, today, rules, None)
+    return {
+        "person_id": person_id,
+        "identifiers": known,
+        "all_identifiers": [{"scheme": scheme, "value": value} for scheme, value in every],
+        "as_of": today,
+        "events": [{**events.view(row), "org": row.org} for row in stored],
+        "releases": [people.record_view(r, person_id, known) for r in records],
+        "audit": await audit.about(conn, person_id),
+    }
