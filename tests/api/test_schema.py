@@ -40,7 +40,7 @@ CHECKS = [
 # About 100 examples per operation and database: a few hundred per operation in all, in about a
 # minute for the whole module.
 EXAMPLES = settings(
-    max_examples=100,
+    max_examples=150,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
