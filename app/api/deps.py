@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.observability import current_request_id
 from app.api.ratelimit import RateLimiter
+from app.db import audit
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.services import clock, keys
@@ -50,10 +51,10 @@ async def _write(request: Request) -> AsyncIterator[AsyncConnection]:
 
 
 async def _audited(request: Request) -> AsyncIterator[AsyncConnection]:
-    # A read that writes its audit row: a write transaction (on SQLite a read transaction cannot
-    # safely take the write lock half way), committed even when the lookup was refused as not
-    # found, whose row records the attempt. Services raise NotFound before writing anything else.
-    async with runtime(request).db.write() as conn:
+    # A read that writes its audit row (see app/db/audit.reading), committed even when the
+    # lookup was refused as not found, whose row records the attempt. Services raise NotFound
+    # before writing anything else.
+    async with audit.reading(runtime(request).db) as conn:
         try:
             yield conn
         except NotFound:

@@ -9,14 +9,16 @@ matches nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Row, Text, cast, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.engine import Database
 from app.db.tables import AuditRow, table
 
 audit = table(AuditRow)
@@ -33,6 +35,39 @@ class AuditFilter:
     until: datetime | None = None
 
 
+# On a connection whose audit rows are held back (see `reading`), the list they wait in.
+_HELD: Final = "joinup_held_audit_rows"
+
+
+@asynccontextmanager
+async def reading(db: Database) -> AsyncIterator[AsyncConnection]:
+    """A read transaction that records its audit rows before it ends.
+
+    On PostgreSQL the rows go in the same transaction as the read. SQLite has one writer at a
+    time, and a read transaction that starts writing half way fails when another writer has
+    committed meanwhile; so there the read runs in a plain read transaction, holding its audit
+    rows back, and they are written in a short write transaction of their own as it ends —
+    before the answer leaves, so nothing is answered unrecorded.
+    """
+    if db.dialect != "sqlite":
+        async with db.write() as conn:
+            yield conn
+        return
+    held: list[dict[str, Any]] = []
+    try:
+        async with db.read() as conn:
+            conn.info[_HELD] = held
+            try:
+                yield conn
+            finally:
+                # The DBAPI connection goes back to the pool: take the list off it.
+                del conn.info[_HELD]
+    finally:
+        if held:
+            async with db.write() as conn:
+                await conn.execute(insert(audit), held)
+
+
 async def record(
     conn: AsyncConnection,
     *,
@@ -46,19 +81,22 @@ async def record(
     subject_type: str | None = None,
     request_id: str | None = None,
 ) -> None:
-    await conn.execute(
-        insert(audit).values(
-            at=at,
-            key_id=key_id,
-            org=org,
-            action=action,
-            outcome=outcome,
-            subject=subject,
-            subject_type=subject_type,
-            request_id=request_id,
-            detail=dict(detail),
-        )
-    )
+    row = {
+        "at": at,
+        "key_id": key_id,
+        "org": org,
+        "action": action,
+        "outcome": outcome,
+        "subject": subject,
+        "subject_type": subject_type,
+        "request_id": request_id,
+        "detail": dict(detail),
+    }
+    held = conn.info.get(_HELD)
+    if held is not None:
+        held.append(row)
+    else:
+        await conn.execute(insert(audit).values(**row))
 
 
 def _about(person_id: str) -> ColumnElement[bool]:
