@@ -9,11 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.observability import current_request_id
 from app.api.ratelimit import RateLimiter
-from app.db import audit
+from app.db import Connection, audit
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.services import clock, keys
@@ -40,17 +39,17 @@ def runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-async def _read(request: Request) -> AsyncIterator[AsyncConnection]:
+async def _read(request: Request) -> AsyncIterator[Connection]:
     async with runtime(request).db.read() as conn:
         yield conn
 
 
-async def _write(request: Request) -> AsyncIterator[AsyncConnection]:
+async def _write(request: Request) -> AsyncIterator[Connection]:
     async with runtime(request).db.write() as conn:
         yield conn
 
 
-async def _audited(request: Request) -> AsyncIterator[AsyncConnection]:
+async def _audited(request: Request) -> AsyncIterator[Connection]:
     # A read that writes its audit row (see app/db/audit.reading), committed even when the
     # lookup was refused as not found, whose row records the attempt. Services raise NotFound
     # before writing anything else.
@@ -63,9 +62,9 @@ async def _audited(request: Request) -> AsyncIterator[AsyncConnection]:
 
 
 # The request is the unit of work: one transaction, committed before the response is sent.
-ReadConn = Annotated[AsyncConnection, Depends(_read, scope="function")]
-WriteConn = Annotated[AsyncConnection, Depends(_write, scope="function")]
-AuditedConn = Annotated[AsyncConnection, Depends(_audited, scope="function")]
+ReadConn = Annotated[Connection, Depends(_read, scope="function")]
+WriteConn = Annotated[Connection, Depends(_write, scope="function")]
+AuditedConn = Annotated[Connection, Depends(_audited, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -18,8 +18,8 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db import Connection
 from app.db import audit as audit_store
 from app.db.audit import AuditFilter
 from app.services import clock
@@ -71,7 +71,7 @@ INTERRUPTED: Final = "interrupted"
 
 
 async def record(
-    conn: AsyncConnection,
+    conn: Connection,
     who: Principal | None,
     what: str,
     *,
@@ -156,7 +156,7 @@ def _midnight(day: date | None) -> datetime | None:
 
 
 async def page(
-    conn: AsyncConnection, who: Principal, query: AuditQuery, cursor: str | None, limit: int
+    conn: Connection, who: Principal, query: AuditQuery, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the trail, newest first; reading it is recorded too (after the page is read,
     so a walk through the pages never meets its own rows)."""
@@ -175,7 +175,7 @@ async def page(
     return [entry(row) for row in shown], next_cursor
 
 
-async def about(conn: AsyncConnection, person_id: str) -> list[dict[str, Any]]:
+async def about(conn: Connection, person_id: str) -> list[dict[str, Any]]:
     """Every row about a person, newest first: reads of them, lists and posts that named them."""
     rows = await audit_store.newest(conn, AuditFilter(person_id=person_id), None, None)
     return [entry(row) for row in rows]

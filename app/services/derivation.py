@@ -10,8 +10,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from app.db import Connection
 from app.db import events as event_store
 from app.db import releases as release_store
 from app.domain.events import OST_PRESCRIBED, Event
@@ -60,7 +59,7 @@ def version_row(person_id: str, v: RecordVersion) -> dict[str, Any]:
     }
 
 
-async def refresh(conn: AsyncConnection, person_ids: Collection[str], rules: Rules) -> None:
+async def refresh(conn: Connection, person_ids: Collection[str], rules: Rules) -> None:
     """Re-derive the stored release records of these people from their counting events."""
     ids = sorted(person_ids)
     events = group_by_person(await event_store.counting_of_people(conn, ids))

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from app.db import Connection, locks
 from app.db import events as event_store
-from app.db import locks
 from app.domain.rules import Rules
 from app.services import audit, clock, derivation
 from app.services.errors import Conflict, NotFound
@@ -31,19 +29,19 @@ def view(row: Any) -> dict[str, Any]:
     }
 
 
-async def _own(conn: AsyncConnection, principal: Principal, event_id: str) -> Any:
+async def _own(conn: Connection, principal: Principal, event_id: str) -> Any:
     row = await event_store.get(conn, principal.org, event_id)
     if row is None:
         raise NotFound(f"your organisation has posted no event {event_id!r}")
     return row
 
 
-async def read(conn: AsyncConnection, principal: Principal, event_id: str) -> dict[str, Any]:
+async def read(conn: Connection, principal: Principal, event_id: str) -> dict[str, Any]:
     return view(await _own(conn, principal, event_id))
 
 
 async def retract(
-    conn: AsyncConnection, principal: Principal, event_id: str, reason: str, rules: Rules
+    conn: Connection, principal: Principal, event_id: str, reason: str, rules: Rules
 ) -> dict[str, Any]:
     """Make an event (and all it corrected) stop counting; retracting twice changes nothing."""
     await locks.lock(conn, [locks.event_key(principal.org, event_id)])

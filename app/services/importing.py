@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db import Connection
 from app.domain.rules import Rules
 from app.services import ingest, loading
 from app.services.errors import ServiceError
@@ -179,7 +179,7 @@ def _reason(problem: ServiceError) -> str:
     return f"{problem.slug}: {problem.detail}" + (f" ({details})" if details else "")
 
 
-async def post(conn: AsyncConnection, chunk: list[Line], rules: Rules, report: Report) -> None:
+async def post(conn: Connection, chunk: list[Line], rules: Rules, report: Report) -> None:
     """Post a chunk of lines in the caller's transaction; count and explain what happened."""
     parsed = [(line.number, line.posting) for line in chunk if line.posting is not None]
     totals = loading.Totals()

@@ -17,10 +17,9 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db import Connection, locks, people
 from app.db import events as event_store
-from app.db import locks, people
 from app.domain.rules import Rules
 from app.schemas.events import EVENT_ADAPTER, EventCreate
 from app.services import audit, clock, derivation
@@ -133,7 +132,7 @@ def _round_one_keys(org: str, events: Sequence[EventCreate]) -> list[str]:
     return keys
 
 
-async def _load(conn: AsyncConnection, org: str, events: Sequence[EventCreate]) -> _Plan:
+async def _load(conn: Connection, org: str, events: Sequence[EventCreate]) -> _Plan:
     ids = {e.event_id for e in events} | {e.corrects for e in events if e.corrects}
     stored = await event_store.find(conn, org, ids)
     known = {
@@ -273,7 +272,7 @@ def _move_lineage(plan: _Plan, old_root: str, new_root: str) -> None:
             plan.affected.add(known.person_id)
 
 
-async def _write(conn: AsyncConnection, plan: _Plan, rules: Rules) -> None:
+async def _write(conn: Connection, plan: _Plan, rules: Rules) -> None:
     await people.create(conn, plan.new_people, plan.new_identifiers, clock.now())
     await event_store.insert_many(conn, list(plan.new_rows.values()))
     await event_store.mark_superseded(conn, plan.org, plan.supersede)
@@ -293,7 +292,7 @@ def _not_stored(outcome: list[ItemResult]) -> list[ItemResult]:
 
 
 async def ingest(
-    conn: AsyncConnection,
+    conn: Connection,
     principal: Principal,
     items: Sequence[Submission],
     *,
@@ -323,7 +322,7 @@ async def ingest(
     return outcome
 
 
-async def _audit(conn: AsyncConnection, principal: Principal, outcome: Outcome, at: Any) -> None:
+async def _audit(conn: Connection, principal: Principal, outcome: Outcome, at: Any) -> None:
     detail: dict[str, list[Any]] = {
         status: [r.event_id for r in outcome.results if r.status == status]
         for status in (ACCEPTED, DUPLICATE)

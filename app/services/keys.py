@@ -16,10 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from app.db import Connection, locks
 from app.db import keys as key_store
-from app.db import locks
 from app.services import audit, clock
 from app.services.errors import Forbidden, NotFound, Unauthorized
 from app.services.scope import Scope, scope_of, stored
@@ -63,7 +61,7 @@ def _new_secret() -> str:
 
 
 async def create(
-    conn: AsyncConnection,
+    conn: Connection,
     org: str,
     roles: Sequence[str],
     label: str,
@@ -85,7 +83,7 @@ async def create(
 
 
 async def authenticate(
-    conn: AsyncConnection, secret: str | None, request_id: str | None = None
+    conn: Connection, secret: str | None, request_id: str | None = None
 ) -> Principal:
     if not secret:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
@@ -108,12 +106,12 @@ def _listed(row: Any) -> dict[str, Any]:
     }
 
 
-async def listing(conn: AsyncConnection) -> list[dict[str, Any]]:
+async def listing(conn: Connection) -> list[dict[str, Any]]:
     return [_listed(row) for row in await key_store.all_active(conn)]
 
 
 async def set_scope(
-    conn: AsyncConnection, by: Principal, key_id: str, scope: Scope | None
+    conn: Connection, by: Principal, key_id: str, scope: Scope | None
 ) -> dict[str, Any]:
     """Replace an active key's scope (None: unscoped); it applies from the key's next request."""
     row = await key_store.set_scope(conn, key_id, stored(scope))
@@ -126,7 +124,7 @@ async def set_scope(
     return _listed(row)
 
 
-async def revoke(conn: AsyncConnection, by: Principal, key_id: str) -> None:
+async def revoke(conn: Connection, by: Principal, key_id: str) -> None:
     if not await key_store.revoke(conn, key_id, clock.now()):
         raise NotFound(f"there is no active key {key_id!r}")
     await audit.record(
@@ -134,7 +132,7 @@ async def revoke(conn: AsyncConnection, by: Principal, key_id: str) -> None:
     )
 
 
-async def bootstrap_admin(conn: AsyncConnection, configured: str | None) -> IssuedKey | None:
+async def bootstrap_admin(conn: Connection, configured: str | None) -> IssuedKey | None:
     """Register the configured admin secret, or make one on a first start with no keys at all.
 
     Returns the key only when it was generated here, so that its secret can be shown once.

@@ -9,8 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from app.db import Connection
 from app.domain.rules import Rules
 from app.services import clock, ingest
 from app.services.keys import Principal
@@ -37,7 +36,7 @@ class Totals:
 
 
 async def post_as_organisations(
-    conn: AsyncConnection, postings: Iterable[Posting], rules: Rules, totals: Totals
+    conn: Connection, postings: Iterable[Posting], rules: Rules, totals: Totals
 ) -> list[ingest.ItemResult]:
     """Post each organisation's events as one non-atomic batch of that organisation.
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from app.db import Connection
 from app.db import releases as release_store
 from app.db.releases import ReleaseFilter
 from app.domain.metrics import COUNT_NAMES, with_rates
@@ -16,7 +15,7 @@ from app.services.scope import Scope, stored
 
 
 async def continuity(
-    conn: AsyncConnection,
+    conn: Connection,
     as_of: date,
     released_from: date | None,
     released_to: date | None,
@@ -43,7 +42,7 @@ async def continuity(
 
 
 async def read(
-    conn: AsyncConnection,
+    conn: Connection,
     who: Principal,
     as_of: date,
     released_from: date | None,

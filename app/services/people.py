@@ -7,10 +7,8 @@ from dataclasses import fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from app.db import Connection, people
 from app.db import events as event_store
-from app.db import people
 from app.db import releases as release_store
 from app.domain import identifiers
 from app.domain.records import JoinUpRecord, derive
@@ -42,7 +40,7 @@ def record_view(record: JoinUpRecord, person_id: str, known: Mapping[str, str]) 
     return view
 
 
-async def find(conn: AsyncConnection, scheme: str, value: str) -> str:
+async def find(conn: Connection, scheme: str, value: str) -> str:
     """The person an identifier names."""
     if scheme not in identifiers.SCHEMES:
         raise NotFound(f"{scheme!r} is not an identifier scheme: use nomis, crn, nhs or pnc")
@@ -58,7 +56,7 @@ def _unknown(scheme: str, value: str) -> NotFound:
 
 
 async def _admitted(
-    conn: AsyncConnection,
+    conn: Connection,
     person_id: str,
     scheme: str,
     value: str,
@@ -82,7 +80,7 @@ def looked_up(scheme: str, as_of: date | None) -> dict[str, Any]:
 
 
 async def lookup(
-    conn: AsyncConnection,
+    conn: Connection,
     who: Principal,
     what: str,
     scheme: str,
@@ -117,7 +115,7 @@ async def lookup(
 
 
 async def records_of(
-    conn: AsyncConnection, person_id: str, as_of: date, rules: Rules, admitted: set[str] | None
+    conn: Connection, person_id: str, as_of: date, rules: Rules, admitted: set[str] | None
 ) -> list[JoinUpRecord]:
     """The person's records as of `as_of` (those `admitted`, or all when None), newest first."""
     rows = await event_store.counting_of_people(conn, [person_id])
@@ -130,7 +128,7 @@ async def records_of(
 
 
 async def handover(
-    conn: AsyncConnection, who: Principal, scheme: str, value: str, as_of: date, rules: Rules
+    conn: Connection, who: Principal, scheme: str, value: str, as_of: date, rules: Rules
 ) -> dict[str, Any]:
     person_id, admitted = await lookup(conn, who, audit.READ_PERSON, scheme, value, as_of)
     known = (await people.identifiers_of(conn, [person_id]))[person_id]
@@ -148,7 +146,7 @@ async def handover(
 
 
 async def timeline(
-    conn: AsyncConnection, who: Principal, scheme: str, value: str, as_of: date | None
+    conn: Connection, who: Principal, scheme: str, value: str, as_of: date | None
 ) -> dict[str, Any]:
     """Every counting event of the person, for a scoped key too once the person is in scope."""
     person_id, _ = await lookup(conn, who, audit.READ_TIMELINE, scheme, value, as_of, any_date=True)

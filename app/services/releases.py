@@ -12,10 +12,9 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db import Connection, people
 from app.db import events as event_store
-from app.db import people
 from app.db import releases as release_store
 from app.db.releases import PageKey, ReleaseFilter
 
@@ -86,7 +85,7 @@ def decode_cursor(cursor: str) -> tuple[PageKey, date]:
 
 
 async def _records(
-    conn: AsyncConnection, rows: Sequence[tuple[str, str, date]], as_of: date, rules: Rules
+    conn: Connection, rows: Sequence[tuple[str, str, date]], as_of: date, rules: Rules
 ) -> list[dict[str, Any]]:
     """The full records of these (release_id, person_id, released_on) rows, in their order."""
     person_ids = {person_id for _, person_id, _ in rows}
@@ -108,7 +107,7 @@ def described(where: ReleaseFilter) -> dict[str, Any]:
 
 
 async def page(
-    conn: AsyncConnection,
+    conn: Connection,
     who: Principal,
     where: ReleaseFilter,
     after: PageKey | None,
@@ -161,7 +160,7 @@ class Sent:
 
 
 async def stream_csv(
-    conn: AsyncConnection, where: ReleaseFilter, rules: Rules, sent: Sent
+    conn: Connection, where: ReleaseFilter, rules: Rules, sent: Sent
 ) -> AsyncGenerator[str, None]:
     """The whole filtered list as CSV, a chunk of releases at a time, counted into `sent`."""
     yield _csv_line(CSV_COLUMNS)
@@ -173,9 +172,7 @@ async def stream_csv(
     sent.completed = True
 
 
-async def record_csv(
-    conn: AsyncConnection, who: Principal, where: ReleaseFilter, sent: Sent
-) -> None:
+async def record_csv(conn: Connection, who: Principal, where: ReleaseFilter, sent: Sent) -> None:
     """The audit row of a CSV export, once its stream has ended (or was cut short).
 
     Written at the end, not the start, so that it says how many rows actually went out: a

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from app.db import Connection
 from app.db import events as event_store
 from app.db import people as people_store
 from app.domain.rules import Rules
@@ -15,7 +14,7 @@ from app.services.keys import Principal
 
 
 async def export(
-    conn: AsyncConnection, who: Principal, scheme: str, value: str, rules: Rules
+    conn: Connection, who: Principal, scheme: str, value: str, rules: Rules
 ) -> dict[str, Any]:
     """Every stored event of the person (counting or not), their records as of today and every
     audit row about them (this export's own row is written after, so it is not in it).
@@ -40,9 +39,7 @@ async def export(
     return document
 
 
-async def _gathered(
-    conn: AsyncConnection, person_id: str, today: date, rules: Rules
-) -> dict[str, Any]:
+async def _gathered(conn: Connection, person_id: str, today: date, rules: Rules) -> dict[str, Any]:
     known = (await people_store.identifiers_of(conn, [person_id]))[person_id]
     every = await people_store.every_identifier(conn, person_id)
     stored = await event_store.of_person(conn, person_id)

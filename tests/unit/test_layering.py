@@ -1,0 +1,68 @@
+"""The dependency rules of STYLE.md, read from the imports of every module under app/."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+APP = Path(__file__).resolve().parents[2] / "app"
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((APP / package).rglob("*.py"))
+
+
+def _uses(path: Path, prefix: str) -> bool:
+    return any(name == prefix or name.startswith(prefix + ".") for name in _imports(path))
+
+
+@pytest.mark.parametrize("path", _modules("domain"), ids=str)
+def test_the_domain_imports_only_the_standard_library_and_itself(path: Path) -> None:
+    outside = {name for name in _imports(path) if name.split(".")[0] not in _STDLIB_OK}
+    assert {n for n in outside if not n.startswith("app.domain")} == set()
+
+
+@pytest.mark.parametrize("path", sorted(APP.rglob("*.py")), ids=str)
+def test_only_app_db_imports_sqlalchemy_and_only_app_api_imports_fastapi(path: Path) -> None:
+    relative = path.relative_to(APP).parts
+    if relative[0] != "db":
+        assert not _uses(path, "sqlalchemy"), "SQLAlchemy belongs in app/db"
+    if relative[0] not in ("api", "main.py"):
+        assert not (_uses(path, "fastapi") or _uses(path, "starlette")), "FastAPI is app/api's"
+
+
+@pytest.mark.parametrize("path", sorted(APP.rglob("*.py")), ids=str)
+def test_nothing_imports_the_api_but_the_app_factory(path: Path) -> None:
+    relative = path.relative_to(APP).parts
+    if relative[0] not in ("api", "main.py", "cli.py"):
+        assert not _uses(path, "app.api"), "nothing may depend on app/api"
+
+
+_STDLIB_OK = {  # what the pure rules may use
+    "__future__",
+    "bisect",
+    "collections",
+    "dataclasses",
+    "datetime",
+    "functools",
+    "itertools",
+    "re",
+    "typing",
+}
+
+
+@pytest.mark.parametrize("path", _modules("db"), ids=str)
+def test_storage_depends_on_nothing_above_it(path: Path) -> None:
+    assert not (_uses(path, "app.services") or _uses(path, "app.api"))
