@@ -27,8 +27,8 @@ from app.domain.versions import versions
 from app.schemas.events import EVENT_ADAPTER
 from app.services import demo_data
 from app.services.derivation import lineage, version_row
-from app.services.ingest import content_hash
 from app.services.loading import Posting
+from app.services.submissions import content_hash
 from app.settings import Settings
 from bench import ingest
 from bench.infra import ADMIN, joinup, postgres_database

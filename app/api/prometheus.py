@@ -22,7 +22,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from app.db.engine import Database
-from app.services import ingest
+from app.services import ingest, submissions
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _HTTP_LABELS = ("method", "route", "status")
@@ -73,7 +73,7 @@ class Metrics:
         self.latency.labels(*labels).observe(seconds)
 
     def count_events(
-        self, org: str, items: Sequence[ingest.Submission], outcome: ingest.Outcome
+        self, org: str, items: Sequence[submissions.Submission], outcome: ingest.Outcome
     ) -> None:
         types = {item.index: item.event.type if item.event else "invalid" for item in items}
         tally: dict[tuple[str, str], int] = {}

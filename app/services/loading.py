@@ -11,7 +11,7 @@ from typing import Any
 
 from app.db import Connection
 from app.domain.rules import Rules
-from app.services import clock, ingest
+from app.services import clock, ingest, submissions
 from app.services.keys import Principal
 
 
@@ -50,7 +50,7 @@ async def post_as_organisations(
     results: dict[int, ingest.ItemResult] = {}
     for org, positions in sorted(by_org.items()):
         principal = Principal(key_id="loader", org=org, roles=frozenset({"submitter"}))
-        items = [ingest.parse(given[p].event, i, today) for i, p in enumerate(positions)]
+        items = [submissions.parse(given[p].event, i, today) for i, p in enumerate(positions)]
         outcome = await ingest.ingest(conn, principal, items, atomic=False, rules=rules)
         totals.add(outcome)
         results.update((positions[r.index], r) for r in outcome.results)

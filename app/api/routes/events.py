@@ -13,7 +13,7 @@ from app.api.problems import MEDIA_TYPE, from_service_error, problem_body, statu
 from app.api.prometheus import MetricsDep
 from app.api.responses import JSON, problems
 from app.api.schemas import BatchResult, EventAccepted, EventRead, Retraction
-from app.services import clock, ingest
+from app.services import clock, ingest, submissions
 from app.services import events as event_service
 from app.services.errors import ErrorItem, Invalid, ServiceError
 
@@ -35,21 +35,21 @@ _BATCH_BODY = {
 
 # Bodies are parsed and validated by dependencies declared before the write transaction's, so
 # that this (CPU-bound) work is done before a connection, and on SQLite the write lock, is held.
-async def _one_event(request: Request, caller: Submitter) -> ingest.Submission:
-    return ingest.parse(await json_body(request), 0, clock.today())
+async def _one_event(request: Request, caller: Submitter) -> submissions.Submission:
+    return submissions.parse(await json_body(request), 0, clock.today())
 
 
 async def _batch(
     request: Request, caller: Submitter, rt: RuntimeDep
-) -> tuple[list[ingest.Submission], bool]:
+) -> tuple[list[submissions.Submission], bool]:
     raw, atomic = _batch_items(await json_body(request), rt.settings.max_batch)
     today = clock.today()
-    return [ingest.parse(event, index, today) for index, event in enumerate(raw)], atomic
+    return [submissions.parse(event, index, today) for index, event in enumerate(raw)], atomic
 
 
 RetractionBody = Annotated[Retraction, Depends(model_body(Retraction))]
-OneEvent = Annotated[ingest.Submission, Depends(_one_event)]
-Batch = Annotated[tuple[list[ingest.Submission], bool], Depends(_batch)]
+OneEvent = Annotated[submissions.Submission, Depends(_one_event)]
+Batch = Annotated[tuple[list[submissions.Submission], bool], Depends(_batch)]
 
 
 def _item_json(result: ingest.ItemResult) -> dict[str, Any]:
