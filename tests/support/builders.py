@@ -85,3 +85,25 @@ def community_exited(on: Day, reason: str = "dropped_out") -> Event:
 
 def died(on: Day, drug_related: bool | None = None) -> Event:
     return event(ev.PERSON_DIED, on, drug_related=drug_related)
+
+
+def example_a() -> list[Event]:
+    """CONTRACT §4.1 example A: opiate, on OST, everything arranged, picked up on 2026-03-09."""
+    return history(
+        treatment_started("2026-01-15", "opiate", on_ost=True),
+        referral("2026-02-20"),
+        ost_prescribed("2026-02-27", first_dose_on="2026-03-03"),
+        licence_activated("2026-03-01", "L1", "drug_testing"),
+        naloxone("2026-03-02"),
+        released("2026-03-02", "conditional_release"),
+        community_started("2026-03-09"),
+    )
+
+
+def example_b() -> list[Event]:
+    """CONTRACT §4.1 example B: opiate, on OST, nothing arranged, picked up late on 2026-04-10."""
+    return history(
+        treatment_started("2026-01-15", "opiate", on_ost=True),
+        released("2026-03-02", "hdc"),
+        community_started("2026-04-10"),
+    )

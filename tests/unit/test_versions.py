@@ -10,9 +10,9 @@ from app.domain.versions import RecordVersion, breakpoints, versions
 from tests.support.builders import (
     community_started,
     day,
+    example_a,
+    example_b,
     history,
-    licence_activated,
-    naloxone,
     ost_prescribed,
     referral,
     released,
@@ -28,11 +28,7 @@ def summary(found: list[RecordVersion]) -> list[tuple[date, date | None, str, se
 
 
 def test_example_b_has_a_version_per_change() -> None:
-    events = history(
-        treatment_started("2026-01-15", "opiate", on_ost=True),
-        released("2026-03-02", "hdc"),
-        community_started("2026-04-10"),
-    )
+    events = example_b()
     assert summary(versions(events, RULES)) == [
         (day("2026-03-02"), day("2026-03-24"), "awaiting_pickup", GAPS_AT_RELEASE),
         (
@@ -46,15 +42,7 @@ def test_example_b_has_a_version_per_change() -> None:
 
 
 def test_example_a_moves_from_awaiting_to_in_treatment_to_retained() -> None:
-    events = history(
-        treatment_started("2026-01-15", "opiate", on_ost=True),
-        referral("2026-02-20"),
-        ost_prescribed("2026-02-27", first_dose_on="2026-03-03"),
-        licence_activated("2026-03-01", "L1", "drug_testing"),
-        naloxone("2026-03-02"),
-        released("2026-03-02", "conditional_release"),
-        community_started("2026-03-09"),
-    )
+    events = example_a()
     found = versions(events, RULES)
     assert summary(found) == [
         (day("2026-03-02"), day("2026-03-09"), "awaiting_pickup", set()),

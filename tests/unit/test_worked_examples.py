@@ -11,10 +11,9 @@ from tests.support.builders import (
     community_exited,
     community_started,
     day,
+    example_a,
+    example_b,
     history,
-    licence_activated,
-    naloxone,
-    ost_prescribed,
     reception,
     referral,
     released,
@@ -29,26 +28,6 @@ def only_record(events: list[Event], as_of: str) -> JoinUpRecord:
     records = derive(events, day(as_of), RULES)
     assert len(records) == 1
     return records[0]
-
-
-def example_a() -> list[Event]:
-    return history(
-        treatment_started("2026-01-15", "opiate", on_ost=True),
-        referral("2026-02-20"),
-        ost_prescribed("2026-02-27", first_dose_on="2026-03-03"),
-        licence_activated("2026-03-01", "L1", "drug_testing"),
-        naloxone("2026-03-02"),
-        released("2026-03-02", "conditional_release"),
-        community_started("2026-03-09"),
-    )
-
-
-def example_b() -> list[Event]:
-    return history(
-        treatment_started("2026-01-15", "opiate", on_ost=True),
-        released("2026-03-02", "hdc"),
-        community_started("2026-04-10"),
-    )
 
 
 def test_a_awaiting_pickup_without_flags() -> None:
