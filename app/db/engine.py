@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -64,10 +65,26 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
 
 # hide_parameters: a database error's message (logged with a 500) then names the statement but
 # not its values, which may be a person's identifiers or health data.
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+# orjson reads and writes the JSON columns several times faster than the standard library.
+_JSON = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+
+
 def _make_engine(url: URL, pool_size: int, *, immediate: bool) -> AsyncEngine:
     if url.get_backend_name() != "sqlite":
+        # Without insertmanyvalues, a many-row INSERT goes to psycopg's executemany, which
+        # pipelines one prepared single-row statement: faster than one long multi-VALUES
+        # statement that is parsed anew for every batch size.
         return create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            hide_parameters=True,
+            use_insertmanyvalues=False,
+            **_JSON,
         )
     # One writer connection per process: SQLite takes one writer at a time anyway, and queueing
     # in the pool is cheaper than spinning on the database lock.
@@ -77,6 +94,7 @@ def _make_engine(url: URL, pool_size: int, *, immediate: bool) -> AsyncEngine:
         max_overflow=0,
         pool_timeout=300,
         hide_parameters=True,
+        **_JSON,
     )
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.sets import one_of
 from app.db.tables import EventRow, table
 
 event = table(EventRow)
@@ -20,7 +21,8 @@ async def find(conn: AsyncConnection, org: str, event_ids: Collection[str]) -> l
         return []
     ids = list(event_ids)
     query = select(event).where(
-        event.c.org == org, or_(event.c.event_id.in_(ids), event.c.corrects.in_(ids))
+        event.c.org == org,
+        or_(one_of(conn, event.c.event_id, ids), one_of(conn, event.c.corrects, ids)),
     )
     return list((await conn.execute(query)).all())
 
@@ -50,7 +52,7 @@ async def people_of_chains(conn: AsyncConnection, org: str, roots: Collection[st
     if not roots:
         return set()
     query = select(event.c.person_id).where(
-        event.c.org == org, event.c.root_event_id.in_(list(roots))
+        event.c.org == org, one_of(conn, event.c.root_event_id, roots)
     )
     return set((await conn.execute(query)).scalars())
 
@@ -92,7 +94,7 @@ async def counting_of_people(conn: AsyncConnection, person_ids: Iterable[str]) -
         event.c.type,
         event.c.occurred_on,
         event.c.data,
-    ).where(event.c.person_id.in_(ids), _counting())
+    ).where(one_of(conn, event.c.person_id, ids), _counting())
     return (await conn.execute(query)).all()
 
 

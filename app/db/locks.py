@@ -21,6 +21,7 @@ from typing import Final
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.sets import one_of
 from app.db.tables import PersonRow, table
 
 STRIPES: Final = 64
@@ -57,7 +58,7 @@ async def lock_people(conn: AsyncConnection, person_ids: Collection[str]) -> Non
     if person_ids and conn.dialect.name == "postgresql":
         query = (
             select(person.c.person_id)
-            .where(person.c.person_id.in_(sorted(person_ids)))
+            .where(one_of(conn, person.c.person_id, person_ids))
             .order_by(person.c.person_id)
             .with_for_update()
         )

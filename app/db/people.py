@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.sets import one_of
 from app.db.tables import IdentifierRow, PersonRow, table
 
 person = table(PersonRow)
@@ -20,10 +21,14 @@ async def owners(
     """The person each known (scheme, value) belongs to."""
     if not keys:
         return {}
+    # Both halves as sets, which the primary key answers; a pair outside `keys` is dropped.
+    wanted = set(keys)
     query = select(identifier.c.scheme, identifier.c.value, identifier.c.person_id).where(
-        tuple_(identifier.c.scheme, identifier.c.value).in_(list(keys))
+        one_of(conn, identifier.c.scheme, {s for s, _ in wanted}),
+        one_of(conn, identifier.c.value, {v for _, v in wanted}),
     )
-    return {(s, v): p for s, v, p in (await conn.execute(query)).all()}
+    found = {(s, v): p for s, v, p in (await conn.execute(query)).all()}
+    return {key: person_id for key, person_id in found.items() if key in wanted}
 
 
 async def create(
@@ -49,7 +54,7 @@ async def identifiers_of(
         return {}
     query = (
         select(identifier)
-        .where(identifier.c.person_id.in_(list(person_ids)))
+        .where(one_of(conn, identifier.c.person_id, person_ids))
         .order_by(identifier.c.value)
     )
     found: dict[str, dict[str, str]] = {p: {} for p in person_ids}

@@ -15,6 +15,7 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.sets import one_of
 from app.db.tables import ReleaseVersionRow, table
 from app.domain.metrics import COUNT_NAMES
 
@@ -88,7 +89,7 @@ async def replace_for_people(
 ) -> None:
     """Make `rows` the whole stored history of these people's releases."""
     if person_ids:
-        await conn.execute(delete(version).where(version.c.person_id.in_(list(person_ids))))
+        await conn.execute(delete(version).where(one_of(conn, version.c.person_id, person_ids)))
     if rows:
         await conn.execute(insert(version), list(rows))
 
@@ -183,9 +184,10 @@ def _group_column(conn: AsyncConnection, group_by: str) -> ColumnElement[Any]:
     return func.strftime("%Y-%m", version.c.released_on)
 
 
-def tally_bits(counts: Mapping[str, int]) -> int:
-    """A record's 0/1 metric contributions as the `tally` bit mask (bit i: COUNT_COLUMNS[i])."""
-    return sum(1 << bit for bit, name in enumerate(COUNT_COLUMNS) if counts[name])
+def tally_bits(counts: Any) -> int:
+    """A record's 0/1 metric contributions as the `tally` bit mask (bit i: COUNT_COLUMNS[i]):
+    `counts` has one attribute per count, as a `Tally` has."""
+    return sum(1 << bit for bit, name in enumerate(COUNT_COLUMNS) if getattr(counts, name))
 
 
 def _unpack(counted: Mapping[int, int]) -> dict[str, int]:
