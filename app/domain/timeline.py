@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import groupby
 from typing import Final, overload
@@ -52,7 +52,8 @@ class Timeline:
     """The events dated on or before `as_of`, by type, each list in date-then-arrival order.
 
     Sorting once and answering every window with a binary search keeps a derivation at
-    O(n log n) for a person's whole history, however many releases it has.
+    O(n log n) for a person's whole history, however many releases it has. A timeline cut at an
+    earlier date (`until`) shares the sorted lists and only lowers the bound it answers within.
     """
 
     def __init__(self, events: Iterable[Event], as_of: date) -> None:
@@ -61,25 +62,35 @@ class Timeline:
             by_type[event.type].append(event)
         self._events = dict(by_type)
         self._days = {kind: [e.occurred_on for e in found] for kind, found in by_type.items()}
-        doses = (e.data["first_dose_on"] for e in by_type.get(OST_PRESCRIBED, ()))
-        self._first_doses: list[date] = sorted(doses)
+        self._end: date | None = None  # events dated before it are known; None: all of them
+        self._first_doses: list[date] | None = None
+        self._releases: tuple[Release, ...] | None = None
 
     def until(self, as_of: date) -> Timeline:
         """The same person's timeline as it stood on `as_of`, without sorting again."""
         cut = object.__new__(Timeline)
-        cut._events, cut._days = {}, {}
-        for kind, found in self._events.items():
-            high = bisect_right(self._days[kind], as_of)
-            if high:
-                cut._events[kind], cut._days[kind] = found[:high], self._days[kind][:high]
-        doses = (e.data["first_dose_on"] for e in cut._events.get(OST_PRESCRIBED, ()))
-        cut._first_doses = sorted(doses)
+        cut._events, cut._days = self._events, self._days
+        end = after(as_of)
+        cut._end = end if self._end is None else min(self._end, end)
+        cut._first_doses = None
+        # The releases as of then are a prefix of these; only the last one's next is not known.
+        whole = self.releases()
+        kept = whole[: bisect_right([release.on for release in whole], as_of)]
+        if len(kept) < len(whole) and kept:
+            kept = (*kept[:-1], replace(kept[-1], next=None))
+        cut._releases = kept
         return cut
 
     def of(self, kind: str, start: date | None = None, stop: date | None = None) -> list[Event]:
         """The events of `kind` dated in [start, stop), oldest first."""
-        low, high = between(self._days.get(kind, []), start, stop)
-        return self._events.get(kind, [])[low:high]
+        days = self._days.get(kind)
+        if days is None:
+            return []
+        end = self._end
+        if end is not None and (stop is None or stop > end):
+            stop = end
+        low, high = between(days, start, stop)
+        return self._events[kind][low:high]
 
     def first(self, kind: str, start: date | None, stop: date | None) -> date | None:
         """The date of the first event of `kind` in [start, stop), if any."""
@@ -91,17 +102,25 @@ class Timeline:
 
     def first_dose(self, start: date | None, stop: date | None) -> date | None:
         """The earliest `first_dose_on` in [start, stop) among the prescriptions known."""
+        if self._first_doses is None:
+            self._first_doses = sorted(e.data["first_dose_on"] for e in self.of(OST_PRESCRIBED))
         low, high = between(self._first_doses, start, stop)
         return self._first_doses[low] if low < high else None
 
-    def releases(self) -> list[Release]:
+    def releases(self) -> tuple[Release, ...]:
         """The person's releases, oldest first; release events of one date are one release."""
-        by_day = [list(g) for _, g in groupby(self.of(PRISON_RELEASED), lambda e: e.occurred_on)]
-        days: list[date | None] = [None, *(group[0].occurred_on for group in by_day), None]
-        return [
-            Release(group[0].lineage, group[0].occurred_on, _merge(group), days[i], days[i + 2])
-            for i, group in enumerate(by_day)
-        ]
+        if self._releases is None:
+            self._releases = _releases(self.of(PRISON_RELEASED))
+        return self._releases
+
+
+def _releases(events: list[Event]) -> tuple[Release, ...]:
+    by_day = [list(g) for _, g in groupby(events, lambda e: e.occurred_on)]
+    days: list[date | None] = [None, *(group[0].occurred_on for group in by_day), None]
+    return tuple(
+        Release(group[0].lineage, group[0].occurred_on, _merge(group), days[i], days[i + 2])
+        for i, group in enumerate(by_day)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,5 +146,9 @@ def _merge(group: list[Event]) -> dict[str, str | None]:
     """The later-received non-null value of each field wins (§3.3's one order exception)."""
     merged: dict[str, str | None] = dict.fromkeys(RELEASE_FIELDS)
     for event in group:  # in arrival order, so later values overwrite earlier ones
-        merged.update((k, event.data[k]) for k in RELEASE_FIELDS if event.data.get(k) is not None)
+        data = event.data
+        for name in RELEASE_FIELDS:
+            value = data.get(name)
+            if value is not None:
+                merged[name] = value
     return merged

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import asdict
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -55,7 +54,7 @@ def version_row(person_id: str, v: RecordVersion) -> dict[str, Any]:
         "community_provider": v.community_provider,
         "stage": v.stage,
         "open_flags": release_store.flag_mask(v.open_flags),
-        "tally": release_store.tally_bits(asdict(v.tally)),
+        "tally": release_store.tally_bits(v.tally),
     }
 
 
