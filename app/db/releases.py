@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.sets import one_of
@@ -151,20 +162,24 @@ def _after(key: PageKey) -> ColumnElement[bool]:
     )
 
 
+_SHOWN = (version.c.release_id, version.c.person_id, version.c.released_on, version.c.record)
+
+
 async def page(
     conn: AsyncConnection, where: ReleaseFilter, after: PageKey | None, limit: int
-) -> list[tuple[str, str, date]]:
-    """(release_id, person_id, released_on) of the next `limit` matching releases."""
-    query = _where(select(version.c.release_id, version.c.person_id, version.c.released_on), where)
+) -> list[Row[Any]]:
+    """The next `limit` matching releases: release_id, person_id, released_on and the stored
+    record (None in versions stored before it was kept)."""
+    query = _where(select(*_SHOWN), where)
     if after is not None:
         query = query.where(_after(after))
     query = query.order_by(version.c.released_on.desc(), version.c.release_id).limit(limit)
-    return [(r.release_id, r.person_id, r.released_on) for r in await conn.execute(query)]
+    return list((await conn.execute(query)).all())
 
 
 async def walk(
     conn: AsyncConnection, where: ReleaseFilter, chunk: int
-) -> AsyncIterator[list[tuple[str, str, date]]]:
+) -> AsyncIterator[list[Row[Any]]]:
     """Every matching release, a chunk at a time, in gap-list order."""
     after: PageKey | None = None
     while True:
@@ -172,8 +187,16 @@ async def walk(
         if not rows:
             return
         yield rows
-        release_id, _, released_on = rows[-1]
-        after = PageKey(released_on, release_id)
+        after = PageKey(rows[-1].released_on, rows[-1].release_id)
+
+
+async def of_person(conn: AsyncConnection, person_id: str, as_of: date) -> list[Row[Any]]:
+    """A person's releases as of `as_of`, newest first, with the same columns as `page`."""
+    query: Select[Any] = select(*_SHOWN)
+    query = query.where(version.c.person_id == person_id, _covering(as_of)).order_by(
+        version.c.released_on.desc(), version.c.release_id
+    )
+    return list((await conn.execute(query)).all())
 
 
 def _group_column(conn: AsyncConnection, group_by: str) -> ColumnElement[Any]:

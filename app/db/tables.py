@@ -165,6 +165,10 @@ class ReleaseVersionRow(Base):
     # The record's 0/1 contributions to the metrics, one bit each (see app/db/releases.py):
     # metrics count releases per (group, tally), a single cheap aggregate.
     tally: Mapped[int] = mapped_column(Integer)
+    # The whole record over the range (every field of the handover view but the release id,
+    # the person and the as-of date), so that reads show it without deriving it again. NULL
+    # in versions stored before migration 0004: those are derived when read.
+    record: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AuditRow(Base):

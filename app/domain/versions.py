@@ -7,8 +7,10 @@ valid_until`, instead of a derivation per person per question.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
+from operator import attrgetter
+from typing import Final
 
 from app.domain.events import (
     COMMUNITY_TREATMENT_EXITED,
@@ -41,6 +43,7 @@ class RecordVersion:
     stage: str
     open_flags: frozenset[str]
     tally: Tally
+    record: JoinUpRecord  # as derived on valid_from; the same but for as_of on any later day
 
     def covers(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_until is None or day < self.valid_until)
@@ -50,7 +53,8 @@ def versions(events: Iterable[Event], rules: Rules) -> list[RecordVersion]:
     """Every version of every release's record, by release date then `valid_from`.
 
     A release's first version starts on its release date; consecutive versions of a release
-    differ in stage, open flags or tally, and the last one is open-ended.
+    differ in some field of the record (its as-of date aside) or in its tally, and the last one
+    is open-ended.
     """
     given = list(events)
     points = breakpoints(given, rules)
@@ -123,6 +127,7 @@ def _version(record: JoinUpRecord, start: date, stop: date | None) -> RecordVers
         stage=record.stage,
         open_flags=frozenset(flag.code for flag in record.flags if flag.open),
         tally=tally(record),
+        record=record,
     )
 
 
@@ -135,5 +140,9 @@ def _extend(chain: list[RecordVersion], version: RecordVersion) -> None:
         chain.append(version)
 
 
-def _state(version: RecordVersion) -> tuple[str, frozenset[str], Tally]:
-    return version.stage, version.open_flags, version.tally
+# Every field of a record but its as-of date; stage and open flags are among them.
+_SHOWN: Final = attrgetter(*(f.name for f in fields(JoinUpRecord) if f.name != "as_of"))
+
+
+def _state(version: RecordVersion) -> tuple[Tally, tuple[object, ...]]:
+    return version.tally, _SHOWN(version.record)

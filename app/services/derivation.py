@@ -15,6 +15,7 @@ from app.db import releases as release_store
 from app.domain.events import OST_PRESCRIBED, Event
 from app.domain.rules import Rules
 from app.domain.versions import RecordVersion, versions
+from app.services import views
 
 _RELEASE_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4c1b-9d47-3b1f0e9a7c21")
 
@@ -55,6 +56,7 @@ def version_row(person_id: str, v: RecordVersion) -> dict[str, Any]:
         "stage": v.stage,
         "open_flags": release_store.flag_mask(v.open_flags),
         "tally": release_store.tally_bits(v.tally),
+        "record": views.stored(v.record),
     }
 
 

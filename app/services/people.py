@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import fields
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -17,27 +16,7 @@ from app.services import audit, derivation
 from app.services.errors import NotFound
 from app.services.keys import Principal
 from app.services.scope import Scope
-
-_RECORD_FIELDS = tuple(
-    f.name for f in fields(JoinUpRecord) if f.name not in ("release_id", "flags")
-)
-
-
-def record_view(record: JoinUpRecord, person_id: str, known: Mapping[str, str]) -> dict[str, Any]:
-    """A join-up record as the contract shows it (§5), with the person it belongs to."""
-    # Built by hand: dataclasses.asdict deep-copies every value and was most of a page's time.
-    view: dict[str, Any] = {
-        "release_id": record.release_id,
-        "person_id": person_id,
-        "identifiers": dict(known),
-    }
-    for name in _RECORD_FIELDS:
-        view[name] = getattr(record, name)
-    view["flags"] = [
-        {"code": f.code, "raised_on": f.raised_on, "resolved_on": f.resolved_on, "open": f.open}
-        for f in record.flags
-    ]
-    return view
+from app.services.views import record_view, stored_view
 
 
 async def find(conn: Connection, scheme: str, value: str) -> str:
@@ -117,7 +96,8 @@ async def lookup(
 async def records_of(
     conn: Connection, person_id: str, as_of: date, rules: Rules, admitted: set[str] | None
 ) -> list[JoinUpRecord]:
-    """The person's records as of `as_of` (those `admitted`, or all when None), newest first."""
+    """The person's records as of `as_of` (those `admitted`, or all when None), newest first,
+    derived from their events."""
     rows = await event_store.counting_of_people(conn, [person_id])
     events = [derivation.to_domain(row) for row in rows]
     return [
@@ -127,21 +107,60 @@ async def records_of(
     ]
 
 
+async def shown(
+    conn: Connection,
+    rows: Sequence[Any],
+    as_of: date,
+    rules: Rules,
+    known: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The records of these stored release versions (release_id, person_id, record) as readers
+    see them, by release id; `known` the people's identifiers, when the caller has them.
+
+    A version stored before records were kept has none: its person's records are derived from
+    their events instead.
+    """
+    if known is None:
+        known = await people.identifiers_of(conn, {row.person_id for row in rows})
+    views = {
+        row.release_id: stored_view(
+            row.record, row.release_id, row.person_id, known[row.person_id], as_of
+        )
+        for row in rows
+        if row.record is not None
+    }
+    unstored = sorted({row.person_id for row in rows if row.record is None})
+    if unstored:
+        events = derivation.group_by_person(await event_store.counting_of_people(conn, unstored))
+        views.update(
+            (record.release_id, record_view(record, person_id, known[person_id]))
+            for person_id in unstored
+            for record in derive(events.get(person_id, []), as_of, rules)
+        )
+    return views
+
+
 async def handover(
     conn: Connection, who: Principal, scheme: str, value: str, as_of: date, rules: Rules
 ) -> dict[str, Any]:
     person_id, admitted = await lookup(conn, who, audit.READ_PERSON, scheme, value, as_of)
-    known = (await people.identifiers_of(conn, [person_id]))[person_id]
-    records = await records_of(conn, person_id, as_of, rules, admitted)
-    details = {**looked_up(scheme, as_of), "release_ids": [r.release_id for r in records]}
+    known = await people.identifiers_of(conn, [person_id])
+    rows = [
+        row
+        for row in await release_store.of_person(conn, person_id, as_of)
+        if admitted is None or row.release_id in admitted
+    ]
+    views = await shown(conn, rows, as_of, rules, known)
+    release_ids = [row.release_id for row in rows]
+    details = {**looked_up(scheme, as_of), "release_ids": release_ids}
     await audit.record(
         conn, who, audit.READ_PERSON, subject=person_id, subject_type=audit.PERSON, details=details
     )
     return {
         "person_id": person_id,
-        "identifiers": known,
+        "identifiers": known[person_id],
         "as_of": as_of,
-        "releases": [record_view(r, person_id, known) for r in records],
+        "releases": [views[release_id] for release_id in release_ids],
     }
 
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import orjson
 
-from app.db import Connection, people
-from app.db import events as event_store
+from app.db import Connection
 from app.db import releases as release_store
 from app.db.releases import PageKey, ReleaseFilter
 
@@ -27,12 +26,11 @@ __all__ = [
     "record_csv",
     "stream_csv",
 ]
-from app.domain.records import derive
 from app.domain.rules import Rules
-from app.services import audit, derivation
+from app.services import audit
 from app.services.errors import ErrorItem, Invalid
 from app.services.keys import Principal
-from app.services.people import record_view
+from app.services.people import shown
 from app.services.scope import stored
 
 CSV_CHUNK = 500
@@ -85,18 +83,11 @@ def decode_cursor(cursor: str) -> tuple[PageKey, date]:
 
 
 async def _records(
-    conn: Connection, rows: Sequence[tuple[str, str, date]], as_of: date, rules: Rules
+    conn: Connection, rows: Sequence[Any], as_of: date, rules: Rules
 ) -> list[dict[str, Any]]:
-    """The full records of these (release_id, person_id, released_on) rows, in their order."""
-    person_ids = {person_id for _, person_id, _ in rows}
-    known = await people.identifiers_of(conn, person_ids)
-    events = derivation.group_by_person(await event_store.counting_of_people(conn, person_ids))
-    by_release = {
-        record.release_id: record_view(record, person_id, known[person_id])
-        for person_id in person_ids
-        for record in derive(events.get(person_id, []), as_of, rules)
-    }
-    return [by_release[release_id] for release_id, _, _ in rows if release_id in by_release]
+    """The full records of these stored versions, in their order."""
+    views = await shown(conn, rows, as_of, rules)
+    return [views[row.release_id] for row in rows if row.release_id in views]
 
 
 def described(where: ReleaseFilter) -> dict[str, Any]:
@@ -119,8 +110,7 @@ async def page(
     rows = rows[:limit]
     next_cursor = None
     if more:
-        release_id, _, released_on = rows[-1]
-        next_cursor = encode_cursor(PageKey(released_on, release_id), where.as_of)
+        next_cursor = encode_cursor(PageKey(rows[-1].released_on, rows[-1].release_id), where.as_of)
     records = await _records(conn, rows, where.as_of, rules)
     details = {
         "filters": described(where),

@@ -11,6 +11,7 @@ from app.db import people as people_store
 from app.domain.rules import Rules
 from app.services import audit, clock, events, people
 from app.services.keys import Principal
+from app.services.views import record_view
 
 
 async def export(
@@ -50,6 +51,6 @@ async def _gathered(conn: Connection, person_id: str, today: date, rules: Rules)
         "all_identifiers": [{"scheme": scheme, "value": value} for scheme, value in every],
         "as_of": today,
         "events": [{**events.view(row), "org": row.org} for row in stored],
-        "releases": [people.record_view(r, person_id, known) for r in records],
+        "releases": [record_view(r, person_id, known) for r in records],
         "audit": await audit.about(conn, person_id),
     }

@@ -15,7 +15,7 @@ from app.domain.events import Event
 from app.domain.records import derive
 from app.domain.rules import Rules
 from app.services.derivation import lineage
-from app.services.people import record_view
+from app.services.views import record_view
 
 
 def as_stored(events: Iterable[Event], org: str) -> list[Event]:

@@ -58,6 +58,7 @@ _STDLIB_OK = {  # what the pure rules may use
     "datetime",
     "functools",
     "itertools",
+    "operator",
     "re",
     "typing",
 }

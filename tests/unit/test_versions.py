@@ -61,11 +61,16 @@ def test_the_same_day_version_of_a_no_ost_booking_stays_open_until_the_dose() ->
         referral("2026-03-02"),
         ost_prescribed("2026-03-04", first_dose_on="2026-03-10"),
     )
-    assert [(v.valid_from, set(v.open_flags)) for v in versions(events, RULES)] == [
+    found = versions(events, RULES)
+    assert [(v.valid_from, set(v.open_flags)) for v in found] == [
         (day("2026-03-02"), {"no_ost", "no_naloxone"}),
+        # Booked on 03-04: no_ost stays open, but the record now shows when it will resolve.
+        (day("2026-03-04"), {"no_ost", "no_naloxone"}),
         (day("2026-03-10"), {"no_naloxone"}),
         (day("2026-03-24"), {"no_naloxone", "not_picked_up"}),
     ]
+    no_ost = [[f.resolved_on for f in v.record.flags if f.code == "no_ost"] for v in found[:2]]
+    assert no_ost == [[None], [day("2026-03-10")]]
 
 
 def test_no_release_no_versions() -> None:
