@@ -22,6 +22,7 @@ from app.db.engine import Database
 from app.db.tables import AuditRow, table
 
 audit = table(AuditRow)
+_INSERT = insert(audit)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ async def reading(db: Database) -> AsyncIterator[AsyncConnection]:
     finally:
         if held:
             async with db.write() as conn:
-                await conn.execute(insert(audit), held)
+                await conn.execute(_INSERT, held)
 
 
 async def record(
@@ -96,7 +97,7 @@ async def record(
     if held is not None:
         held.append(row)
     else:
-        await conn.execute(insert(audit).values(**row))
+        await conn.execute(_INSERT, row)
 
 
 def _about(person_id: str) -> ColumnElement[bool]:

@@ -6,25 +6,28 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.sets import one_of
+from app.db.sets import one_of, per_dialect
 from app.db.tables import EventRow, table
 
 event = table(EventRow)
+_INSERT = insert(event)
+
+
+@per_dialect
+def _find(dialect: str) -> Select[Any]:
+    named = or_(one_of(dialect, event.c.event_id, "ids"), one_of(dialect, event.c.corrects, "ids"))
+    return select(event).where(event.c.org == bindparam("org"), named)
 
 
 async def find(conn: AsyncConnection, org: str, event_ids: Collection[str]) -> list[Row[Any]]:
     """The stored events of `org` named by `event_ids`, and those that correct one of them."""
     if not event_ids:
         return []
-    ids = list(event_ids)
-    query = select(event).where(
-        event.c.org == org,
-        or_(one_of(conn, event.c.event_id, ids), one_of(conn, event.c.corrects, ids)),
-    )
-    return list((await conn.execute(query)).all())
+    query = _find(conn.dialect.name)
+    return list((await conn.execute(query, {"org": org, "ids": list(event_ids)})).all())
 
 
 async def get(conn: AsyncConnection, org: str, event_id: str) -> Row[Any] | None:
@@ -34,7 +37,7 @@ async def get(conn: AsyncConnection, org: str, event_id: str) -> Row[Any] | None
 
 async def insert_many(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        await conn.execute(insert(event), list(rows))
+        await conn.execute(_INSERT, list(rows))
 
 
 async def mark_superseded(conn: AsyncConnection, org: str, superseded: Mapping[str, str]) -> None:
@@ -47,14 +50,18 @@ async def mark_superseded(conn: AsyncConnection, org: str, superseded: Mapping[s
         )
 
 
+@per_dialect
+def _people_of_chains(dialect: str) -> Select[Any]:
+    chains = one_of(dialect, event.c.root_event_id, "roots")
+    return select(event.c.person_id).where(event.c.org == bindparam("org"), chains)
+
+
 async def people_of_chains(conn: AsyncConnection, org: str, roots: Collection[str]) -> set[str]:
     """The people with stored events in the correction chains that start at `roots`."""
     if not roots:
         return set()
-    query = select(event.c.person_id).where(
-        event.c.org == org, one_of(conn, event.c.root_event_id, roots)
-    )
-    return set((await conn.execute(query)).scalars())
+    query = _people_of_chains(conn.dialect.name)
+    return set((await conn.execute(query, {"org": org, "roots": list(roots)})).scalars())
 
 
 async def move_lineage(conn: AsyncConnection, org: str, moves: Mapping[str, str]) -> None:
@@ -81,12 +88,9 @@ def _counting() -> Any:
     return and_(event.c.superseded_by.is_(None), event.c.retracted_at.is_(None))
 
 
-async def counting_of_people(conn: AsyncConnection, person_ids: Iterable[str]) -> Sequence[Any]:
-    """Every event that counts (neither superseded nor retracted) of these people."""
-    ids = list(person_ids)
-    if not ids:
-        return []
-    query = select(
+@per_dialect
+def _counting_of_people(dialect: str) -> Select[Any]:
+    return select(
         event.c.seq,
         event.c.org,
         event.c.root_event_id,
@@ -94,8 +98,16 @@ async def counting_of_people(conn: AsyncConnection, person_ids: Iterable[str]) -
         event.c.type,
         event.c.occurred_on,
         event.c.data,
-    ).where(one_of(conn, event.c.person_id, ids), _counting())
-    return (await conn.execute(query)).all()
+    ).where(one_of(dialect, event.c.person_id, "ids"), _counting())
+
+
+async def counting_of_people(conn: AsyncConnection, person_ids: Iterable[str]) -> Sequence[Any]:
+    """Every event that counts (neither superseded nor retracted) of these people."""
+    ids = list(person_ids)
+    if not ids:
+        return []
+    found = await conn.execute(_counting_of_people(conn.dialect.name), {"ids": ids})
+    return list(found.all())
 
 
 async def timeline(

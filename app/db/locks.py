@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Collection, Iterable
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.sets import one_of
+from app.db.sets import one_of, per_dialect
 from app.db.tables import PersonRow, table
 
 STRIPES: Final = 64
@@ -53,13 +53,13 @@ async def lock(conn: AsyncConnection, keys: Iterable[str]) -> None:
         await conn.execute(_LOCK, {"namespace": _NAMESPACE, "stripes": stripes})
 
 
+@per_dialect
+def _people_rows(dialect: str) -> Select[Any]:
+    chosen = one_of(dialect, person.c.person_id, "ids")
+    return select(person.c.person_id).where(chosen).order_by(person.c.person_id).with_for_update()
+
+
 async def lock_people(conn: AsyncConnection, person_ids: Collection[str]) -> None:
     """Block until this transaction holds these people's rows (PostgreSQL only)."""
     if person_ids and conn.dialect.name == "postgresql":
-        query = (
-            select(person.c.person_id)
-            .where(one_of(conn, person.c.person_id, person_ids))
-            .order_by(person.c.person_id)
-            .with_for_update()
-        )
-        await conn.execute(query)
+        await conn.execute(_people_rows(conn.dialect.name), {"ids": list(person_ids)})

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.sets import one_of
+from app.db.sets import one_of, per_dialect
 from app.db.tables import IdentifierRow, PersonRow, table
 
 person = table(PersonRow)
 identifier = table(IdentifierRow)
+_NEW_PERSON = insert(person)
+_NEW_IDENTIFIER = insert(identifier)
+
+
+@per_dialect
+def _owners(dialect: str) -> Select[Any]:
+    # Both halves as sets, which the primary key answers; the caller drops pairs it did not ask.
+    return select(identifier.c.scheme, identifier.c.value, identifier.c.person_id).where(
+        one_of(dialect, identifier.c.scheme, "schemes"),
+        one_of(dialect, identifier.c.value, "values"),
+    )
 
 
 async def owners(
@@ -21,14 +33,10 @@ async def owners(
     """The person each known (scheme, value) belongs to."""
     if not keys:
         return {}
-    # Both halves as sets, which the primary key answers; a pair outside `keys` is dropped.
     wanted = set(keys)
-    query = select(identifier.c.scheme, identifier.c.value, identifier.c.person_id).where(
-        one_of(conn, identifier.c.scheme, {s for s, _ in wanted}),
-        one_of(conn, identifier.c.value, {v for _, v in wanted}),
-    )
-    found = {(s, v): p for s, v, p in (await conn.execute(query)).all()}
-    return {key: person_id for key, person_id in found.items() if key in wanted}
+    sets = {"schemes": list({s for s, _ in wanted}), "values": list({v for _, v in wanted})}
+    found = (await conn.execute(_owners(conn.dialect.name), sets)).all()
+    return {(s, v): p for s, v, p in found if (s, v) in wanted}
 
 
 async def create(
@@ -40,10 +48,16 @@ async def create(
     """Store new people and new identifiers (each identifier naming its person)."""
     people = [{"person_id": p, "created_at": at} for p in person_ids]
     if people:
-        await conn.execute(insert(person), people)
+        await conn.execute(_NEW_PERSON, people)
     rows = [{"scheme": s, "value": v, "person_id": p} for (s, v), p in identifiers.items()]
     if rows:
-        await conn.execute(insert(identifier), rows)
+        await conn.execute(_NEW_IDENTIFIER, rows)
+
+
+@per_dialect
+def _identifiers_of(dialect: str) -> Select[Any]:
+    chosen = one_of(dialect, identifier.c.person_id, "ids")
+    return select(identifier).where(chosen).order_by(identifier.c.value)
 
 
 async def identifiers_of(
@@ -52,13 +66,9 @@ async def identifiers_of(
     """{person_id: {scheme: value}} for these people."""
     if not person_ids:
         return {}
-    query = (
-        select(identifier)
-        .where(one_of(conn, identifier.c.person_id, person_ids))
-        .order_by(identifier.c.value)
-    )
     found: dict[str, dict[str, str]] = {p: {} for p in person_ids}
-    for row in (await conn.execute(query)).all():
+    rows = await conn.execute(_identifiers_of(conn.dialect.name), {"ids": list(person_ids)})
+    for row in rows.all():
         # A person known by two values of one scheme shows the first of them.
         found[row.person_id].setdefault(row.scheme, row.value)
     return found

@@ -13,10 +13,13 @@ from datetime import date
 from typing import Any, Final
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    Delete,
     Row,
     Select,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -26,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.sets import one_of
+from app.db.sets import one_of, per_dialect
 from app.db.tables import ReleaseVersionRow, table
 from app.domain.metrics import COUNT_NAMES
 
@@ -95,17 +98,25 @@ def flag_mask(codes: Iterable[str]) -> int:
     return mask
 
 
+@per_dialect
+def _delete_people(dialect: str) -> Delete:
+    return delete(version).where(one_of(dialect, version.c.person_id, "ids"))
+
+
+_INSERT = insert(version)
+
+
 async def replace_for_people(
     conn: AsyncConnection, person_ids: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> None:
     """Make `rows` the whole stored history of these people's releases."""
     if person_ids:
-        await conn.execute(delete(version).where(one_of(conn, version.c.person_id, person_ids)))
+        await conn.execute(_delete_people(conn.dialect.name), {"ids": list(person_ids)})
     if rows:
-        await conn.execute(insert(version), list(rows))
+        await conn.execute(_INSERT, list(rows))
 
 
-def _covering(as_of: date) -> ColumnElement[bool]:
+def _covering(as_of: date | BindParameter[date]) -> ColumnElement[bool]:
     return and_(
         version.c.valid_from <= as_of,
         or_(version.c.valid_until.is_(None), version.c.valid_until > as_of),
@@ -190,13 +201,17 @@ async def walk(
         after = PageKey(rows[-1].released_on, rows[-1].release_id)
 
 
+_OF_PERSON: Select[Any] = (
+    select(*_SHOWN)
+    .where(version.c.person_id == bindparam("person_id"), _covering(bindparam("as_of")))
+    .order_by(version.c.released_on.desc(), version.c.release_id)
+)
+
+
 async def of_person(conn: AsyncConnection, person_id: str, as_of: date) -> list[Row[Any]]:
     """A person's releases as of `as_of`, newest first, with the same columns as `page`."""
-    query: Select[Any] = select(*_SHOWN)
-    query = query.where(version.c.person_id == person_id, _covering(as_of)).order_by(
-        version.c.released_on.desc(), version.c.release_id
-    )
-    return list((await conn.execute(query)).all())
+    found = await conn.execute(_OF_PERSON, {"person_id": person_id, "as_of": as_of})
+    return list(found.all())
 
 
 def _group_column(conn: AsyncConnection, group_by: str) -> ColumnElement[Any]:

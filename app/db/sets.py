@@ -5,18 +5,23 @@ compiled again, parsed again by the driver, planned again by the database, and n
 prepared. Here the whole set is one parameter: a text array on PostgreSQL (`= ANY(...)`), a
 JSON array on SQLite (`IN (SELECT value FROM json_each(...))`), and the statement text stays
 the same from one call to the next.
+
+Since the set is a parameter, a statement that uses one can be built once per dialect and
+kept (`per_dialect`): building a statement costs about as much as running a small one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable
+from functools import cache
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    TypeDecorator,
     any_,
     bindparam,
     func,
@@ -24,15 +29,31 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Dialect
+
+Built = TypeVar("Built")
 
 
-def one_of(conn: AsyncConnection, column: ColumnElement[Any], values: Iterable[str]) -> Any:
-    """`column` is one of the text `values`."""
-    given = list(values)
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, given, type_=ARRAY(String)))
+class _JsonArray(TypeDecorator[list[str]]):
+    """A list of strings bound as JSON text, for SQLite's json_each."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: list[str] | None, dialect: Dialect) -> str | None:
+        return None if value is None else orjson.dumps(list(value)).decode()
+
+
+def one_of(dialect: str, column: ColumnElement[Any], name: str) -> Any:
+    """`column` is one of the strings in the list bound to the parameter `name`."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(String)))
     members: Select[Any] = select(literal_column("value")).select_from(
-        func.json_each(bindparam(None, orjson.dumps(given).decode(), type_=String))
+        func.json_each(bindparam(name, type_=_JsonArray()))
     )
     return column.in_(members.scalar_subquery())
+
+
+def per_dialect(build: Callable[[str], Built]) -> Callable[[str], Built]:
+    """`build(dialect_name)`, built once per dialect and kept."""
+    return cache(build)
