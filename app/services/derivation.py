@@ -16,6 +16,10 @@ from app.domain.events import OST_PRESCRIBED, Event
 from app.domain.rules import Rules
 from app.domain.versions import RecordVersion, versions
 from app.services import views
+from app.services.turns import in_turns
+
+# People derived between two turns of the event loop (a few milliseconds of work).
+DERIVE_TURN = 32
 
 _RELEASE_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4c1b-9d47-3b1f0e9a7c21")
 
@@ -64,5 +68,7 @@ async def refresh(conn: Connection, person_ids: Collection[str], rules: Rules) -
     """Re-derive the stored release records of these people from their counting events."""
     ids = sorted(person_ids)
     events = group_by_person(await event_store.counting_of_people(conn, ids))
-    rows = [version_row(p, v) for p in ids for v in versions(events.get(p, []), rules)]
+    rows = []
+    async for chunk in in_turns(ids, DERIVE_TURN):
+        rows += [version_row(p, v) for p in chunk for v in versions(events.get(p, []), rules)]
     await release_store.replace_for_people(conn, ids, rows)

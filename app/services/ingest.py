@@ -21,8 +21,11 @@ from app.services import audit, clock, derivation
 from app.services.errors import Conflict, ServiceError
 from app.services.keys import Principal
 from app.services.submissions import Submission, content_hash
+from app.services.turns import in_turns
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+# Items decided between two turns of the event loop (see app/services/turns.py).
+DECIDE_TURN = 200
 
 
 @dataclass
@@ -253,12 +256,13 @@ async def ingest(
     await locks.lock(conn, _round_one_keys(principal.org, events))
     plan = await _load(conn, principal.org, events)
     received = clock.now()
-    for item in items:
-        if item.event is None:
-            assert item.problem is not None
-            _refuse(plan, item, item.problem)
-        else:
-            _decide(plan, item, item.event, received)
+    async for chunk in in_turns(items, DECIDE_TURN):
+        for item in chunk:
+            if item.event is None:
+                assert item.problem is not None
+                _refuse(plan, item, item.problem)
+            else:
+                _decide(plan, item, item.event, received)
     outcome = Outcome(sorted(plan.results, key=lambda r: r.index))
     if atomic and outcome.count(REJECTED):
         outcome = Outcome(_not_stored(outcome.results), stored=False)

@@ -43,8 +43,7 @@ async def _batch(
     request: Request, caller: Submitter, rt: RuntimeDep
 ) -> tuple[list[submissions.Submission], bool]:
     raw, atomic = _batch_items(await json_body(request), rt.settings.max_batch)
-    today = clock.today()
-    return [submissions.parse(event, index, today) for index, event in enumerate(raw)], atomic
+    return await submissions.parse_all(raw, clock.today()), atomic
 
 
 RetractionBody = Annotated[Retraction, Depends(model_body(Retraction))]
