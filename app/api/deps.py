@@ -31,21 +31,27 @@ class Runtime:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
 
 
-def runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     value: Runtime = request.app.state.runtime
     return value
+
+
+# Dependencies are coroutines even when they do not await: FastAPI runs a plain function in
+# the thread pool, a hop that costs more than the function.
+async def runtime(request: Request) -> Runtime:
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 async def _read(request: Request) -> AsyncIterator[Connection]:
-    async with runtime(request).db.read() as conn:
+    async with runtime_of(request).db.read() as conn:
         yield conn
 
 
 async def _write(request: Request) -> AsyncIterator[Connection]:
-    async with runtime(request).db.write() as conn:
+    async with runtime_of(request).db.write() as conn:
         yield conn
 
 
@@ -53,7 +59,7 @@ async def _audited(request: Request) -> AsyncIterator[Connection]:
     # A read that writes its audit row (see app/db/audit.reading), committed even when the
     # lookup was refused as not found, whose row records the attempt. Services raise NotFound
     # before writing anything else.
-    async with audit.reading(runtime(request).db) as conn:
+    async with audit.reading(runtime_of(request).db) as conn:
         try:
             yield conn
         except NotFound:
@@ -75,7 +81,7 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
 
     async def caller(request: Request, credentials: Credentials) -> Principal:
         secret = credentials.credentials if credentials else None
-        async with runtime(request).db.read() as conn:
+        async with runtime_of(request).db.read() as conn:
             principal = await keys.authenticate(conn, secret, current_request_id.get())
         # For the access log: the caller's organisation, never its key.
         request.state.org = principal.org
@@ -87,7 +93,7 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
 
 
 def _within_rate_limit(request: Request, principal: Principal) -> None:
-    wait = runtime(request).limiter.take(principal.key_id)
+    wait = runtime_of(request).limiter.take(principal.key_id)
     if wait:
         detail = f"this key has made too many requests; try again in {wait} s"
         raise HTTPException(429, detail, headers={"Retry-After": str(wait)})

@@ -122,7 +122,8 @@ class _Pools:
         return families.values()
 
 
-def metrics(request: Request) -> Metrics:
+# A coroutine, so that FastAPI does not run it in the thread pool (see app/api/deps.runtime).
+async def metrics(request: Request) -> Metrics:
     value: Metrics = request.app.state.metrics
     return value
 
