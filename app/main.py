@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.database_url, settings.pool_size)
         await _bootstrap(db, settings)
         limiter = RateLimiter(settings.rate_limit_per_minute)
-        app.state.runtime = Runtime(settings, db, rules_of(settings), limiter)
+        cache = key_service.KeyCache(settings.key_cache_seconds)
+        app.state.runtime = Runtime(settings, db, rules_of(settings), limiter, cache)
         yield
         await db.dispose()
 

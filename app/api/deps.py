@@ -17,7 +17,7 @@ from app.db.engine import Database
 from app.domain.rules import Rules
 from app.services import clock, keys
 from app.services.errors import NotFound
-from app.services.keys import Principal
+from app.services.keys import KeyCache, Principal
 from app.settings import Settings
 
 
@@ -29,6 +29,7 @@ class Runtime:
     db: Database
     rules: Rules
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
+    keys: KeyCache = field(default_factory=lambda: KeyCache(0))
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -77,23 +78,31 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """A dependency giving the caller, refused unless its key has one of `roles`."""
+    """A dependency giving the caller, refused unless its key has one of `roles`.
+
+    The key is looked up in a transaction of its own unless this process found it within the
+    last `key_cache_seconds` (see app/services/keys.KeyCache).
+    """
 
     async def caller(request: Request, credentials: Credentials) -> Principal:
+        rt = runtime_of(request)
         secret = credentials.credentials if credentials else None
-        async with runtime_of(request).db.read() as conn:
-            principal = await keys.authenticate(conn, secret, current_request_id.get())
+        request_id = current_request_id.get()
+        principal = keys.recall(rt.keys, secret, request_id)
+        if principal is None:
+            async with rt.db.read() as conn:
+                principal = await keys.authenticate(conn, secret, request_id, rt.keys)
         # For the access log: the caller's organisation, never its key.
         request.state.org = principal.org
-        _within_rate_limit(request, principal)
+        _within_rate_limit(rt, principal)
         principal.require(*roles)
         return principal
 
     return caller
 
 
-def _within_rate_limit(request: Request, principal: Principal) -> None:
-    wait = runtime_of(request).limiter.take(principal.key_id)
+def _within_rate_limit(rt: Runtime, principal: Principal) -> None:
+    wait = rt.limiter.take(principal.key_id)
     if wait:
         detail = f"this key has made too many requests; try again in {wait} s"
         raise HTTPException(429, detail, headers={"Retry-After": str(wait)})

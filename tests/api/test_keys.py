@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from app.db.engine import sync_url
 from tests.support.api import ADMIN_SECRET, Api, bearer, running
 from tests.support.envelopes import assert_invalid, assert_problem, event, nomis
 
@@ -77,6 +79,53 @@ def test_deleted_key_is_refused_at_once_and_cannot_be_deleted_again(api: Api) ->
     assert_problem(api.client.get("/v1/events/ev-1", headers=headers), 401, "unauthorized")
     assert_problem(api.client.delete(path, headers=api.admin), 404, "not-found")
     assert created["key_id"] not in [k["key_id"] for k in listed(api)]
+
+
+def test_a_key_revoked_through_one_app_is_refused_at_once_by_another_in_the_process(
+    database_url: str,
+) -> None:
+    with running(database_url) as first, running(database_url) as second:
+        created = create_key(first, {"org": "PROVIDER-X", "roles": ["submitter"]})
+        headers = bearer(created["secret"])
+        for api in (first, second):
+            assert api.client.get("/v1/events/ev-1", headers=headers).status_code == 404
+        gone = second.client.delete(f"/v1/keys/{created['key_id']}", headers=second.admin)
+        assert gone.status_code == 204
+        for api in (first, second):
+            assert_problem(api.client.get("/v1/events/ev-1", headers=headers), 401, "unauthorized")
+
+
+def _revoke_behind_its_back(database_url: str, key_id: str) -> None:
+    """Revoke as another process or machine would: in the database, unseen by this process."""
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.begin() as conn:
+            query = "UPDATE api_key SET revoked_at = CURRENT_TIMESTAMP WHERE key_id = :key_id"
+            conn.execute(text(query), {"key_id": key_id})
+    finally:
+        engine.dispose()
+
+
+def test_a_key_revoked_by_another_process_works_here_until_the_cache_forgets_it(
+    database_url: str,
+) -> None:
+    with running(database_url, key_cache_seconds=60) as api:
+        created = create_key(api, {"org": "PROVIDER-X", "roles": ["submitter"]})
+        headers = bearer(created["secret"])
+        assert api.client.get("/v1/events/ev-1", headers=headers).status_code == 404
+        _revoke_behind_its_back(database_url, created["key_id"])
+        assert api.client.get("/v1/events/ev-1", headers=headers).status_code == 404
+
+
+def test_with_no_cache_a_key_revoked_by_another_process_is_refused_at_once(
+    database_url: str,
+) -> None:
+    with running(database_url, key_cache_seconds=0) as api:
+        created = create_key(api, {"org": "PROVIDER-X", "roles": ["submitter"]})
+        headers = bearer(created["secret"])
+        assert api.client.get("/v1/events/ev-1", headers=headers).status_code == 404
+        _revoke_behind_its_back(database_url, created["key_id"])
+        assert_problem(api.client.get("/v1/events/ev-1", headers=headers), 401, "unauthorized")
 
 
 def test_deleting_an_unknown_key_is_not_found(api: Api) -> None:
