@@ -17,15 +17,22 @@ from app.services.loading import Posting
 
 
 def batches(people: Iterable[list[Posting]], size: int = 1000) -> list[tuple[str, list[Any]]]:
-    """Each organisation's events in posting order, cut into batches of `size`."""
+    """Each organisation's events in posting order, cut into batches of `size`, the
+    organisations taking turns: a backfill has many providers posting at once, each of them
+    one batch after another (joinup applies one organisation's posts one at a time)."""
     by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for person in people:
         for posting in person:
             by_org[posting.org].append(posting.event)
-    return [
-        (org, events[i : i + size])
+    queues = [
+        [(org, events[i : i + size]) for i in range(0, len(events), size)]
         for org, events in by_org.items()
-        for i in range(0, len(events), size)
+    ]
+    return [
+        queue[turn]
+        for turn in range(max(map(len, queues), default=0))
+        for queue in queues
+        if turn < len(queue)
     ]
 
 

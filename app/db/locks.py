@@ -1,15 +1,17 @@
 """Transaction-scoped locks that serialise concurrent writers on PostgreSQL.
 
-A writer first locks the stripes of everything it will look up or create by key (event ids,
-identifiers), all at once and in stripe order; then, knowing whom its events are about, it
-locks those people's rows, again all at once and in order. No writer asks for a stripe while
-holding a person, so writers queue instead of deadlocking.
+A writer first takes the advisory lock of its organisation: an organisation's posts and
+retractions run one at a time, so its event ids, duplicates and corrections are decided on a
+stable view. Writers of different organisations run side by side. Then, knowing whom its
+events are about, a writer locks those people's rows, all at once and in order, so a person's
+records are re-derived by one writer at a time. New people need no lock: nobody else can see
+them yet, and two writers creating the same person meet at the identifier's primary key (see
+`app.db.people.claim`).
 
-Keys map onto a fixed number of stripes because PostgreSQL's shared lock table is small (64
-locks per connection by default): a batch of a thousand events takes at most STRIPES advisory
-locks, however many keys it has. The price is that two writers whose keys share a stripe wait
-for each other though they touch different things. SQLite needs none of this: its write
-transactions start with BEGIN IMMEDIATE and so never overlap.
+Every writer takes at most one advisory lock besides its people, always first, so writers
+queue instead of deadlocking, and PostgreSQL's small shared lock table (64 locks per
+connection by default) is never in danger. SQLite needs none of this: its write transactions
+start with BEGIN IMMEDIATE and so never overlap.
 """
 
 from __future__ import annotations
@@ -24,33 +26,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.sets import one_of, per_dialect
 from app.db.tables import PersonRow, table
 
-STRIPES: Final = 64
 _NAMESPACE: Final = 0x6A75  # the first key of joinup's two-key advisory locks ("ju")
 _LOCK = text(
-    "SELECT count(pg_advisory_xact_lock(:namespace, s)) FROM"
-    " (SELECT s FROM unnest(CAST(:stripes AS integer[])) AS s ORDER BY s) AS ordered"
+    "SELECT count(pg_advisory_xact_lock(:namespace, k)) FROM"
+    " (SELECT k FROM unnest(CAST(:keys AS integer[])) AS k ORDER BY k) AS ordered"
 )
 person = table(PersonRow)
 
 
-def event_key(org: str, event_id: str) -> str:
-    return f"e|{org}|{event_id}"
+def organisation_key(org: str) -> str:
+    return f"o|{org}"
 
 
-def identifier_key(scheme: str, value: str) -> str:
-    return f"i|{scheme}|{value}"
-
-
-def stripe(key: str) -> int:
-    # crc32, not hash(): every process must put a key on the same stripe.
-    return zlib.crc32(key.encode()) % STRIPES
+def lock_id(key: str) -> int:
+    """The advisory lock of `key`: crc32, not hash(), so every process agrees, as a signed int4."""
+    return zlib.crc32(key.encode()) - 2**31
 
 
 async def lock(conn: AsyncConnection, keys: Iterable[str]) -> None:
-    """Block until this transaction holds the stripes of every key (PostgreSQL only)."""
-    stripes = sorted({stripe(key) for key in keys})
-    if stripes and conn.dialect.name == "postgresql":
-        await conn.execute(_LOCK, {"namespace": _NAMESPACE, "stripes": stripes})
+    """Block until this transaction holds the advisory locks of `keys` (PostgreSQL only)."""
+    ids = sorted({lock_id(key) for key in keys})
+    if ids and conn.dialect.name == "postgresql":
+        await conn.execute(_LOCK, {"namespace": _NAMESPACE, "keys": ids})
 
 
 @per_dialect

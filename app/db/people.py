@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Insert, Select, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.sets import one_of, per_dialect
@@ -15,7 +16,6 @@ from app.db.tables import IdentifierRow, PersonRow, table
 person = table(PersonRow)
 identifier = table(IdentifierRow)
 _NEW_PERSON = insert(person)
-_NEW_IDENTIFIER = insert(identifier)
 
 
 @per_dialect
@@ -39,19 +39,40 @@ async def owners(
     return {(s, v): p for s, v, p in found if (s, v) in wanted}
 
 
-async def create(
+@per_dialect
+def _new_identifiers(dialect: str) -> Insert:
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return dialect_insert(identifier).on_conflict_do_nothing()
+
+
+async def claim(
     conn: AsyncConnection,
-    person_ids: Iterable[str],
+    person_ids: Collection[str],
     identifiers: Mapping[tuple[str, str], str],
     at: datetime,
-) -> None:
-    """Store new people and new identifiers (each identifier naming its person)."""
-    people = [{"person_id": p, "created_at": at} for p in person_ids]
-    if people:
-        await conn.execute(_NEW_PERSON, people)
-    rows = [{"scheme": s, "value": v, "person_id": p} for (s, v), p in identifiers.items()]
-    if rows:
-        await conn.execute(_NEW_IDENTIFIER, rows)
+) -> bool:
+    """Store new people and new identifiers (each naming its person), unless another writer
+    has stored one of those identifiers since they were looked up.
+
+    Then nothing is stored and the answer is False: the caller decides again with what is
+    stored now. The attempt is a savepoint, so a lost one leaves no half-claimed identifier for
+    other writers to wait on. Identifiers go in in key order, so two claims of overlapping sets
+    queue instead of deadlocking; one that meets an uncommitted identifier waits for its writer.
+    """
+    if not person_ids and not identifiers:
+        return True
+    async with conn.begin_nested() as attempt:
+        people = [{"person_id": p, "created_at": at} for p in person_ids]
+        if people:
+            await conn.execute(_NEW_PERSON, people)
+        keys = sorted(identifiers)
+        rows = [{"scheme": s, "value": v, "person_id": identifiers[s, v]} for s, v in keys]
+        if rows:
+            await conn.execute(_new_identifiers(conn.dialect.name), rows)
+        if await owners(conn, keys) == dict(identifiers):
+            return True
+        await attempt.rollback()
+        return False
 
 
 @per_dialect

@@ -1,9 +1,11 @@
 """Posting events: validation, idempotency, identity, corrections, and re-derivation.
 
-A post (one event or a batch) is handled set-wise: lock what it touches, load what is stored
-about it in a few queries, decide every item in memory, then write everything in a few
-statements and re-derive each affected person once. Every refusal is decided before anything is
-written, so a refused event leaves no trace but its audit line.
+A post (one event or a batch) is handled set-wise: lock the posting organisation, load what is
+stored about the post in a few queries, decide every item in memory, lock the people it touches,
+claim the identifiers of the new people it makes (deciding again if another organisation's
+writer stored one first), then write everything in a few statements and re-derive each affected
+person once. Every refusal is decided before anything is written, so a refused event leaves no
+trace but its audit line.
 """
 
 from __future__ import annotations
@@ -72,16 +74,6 @@ class _Plan:
     moves: dict[str, str] = field(default_factory=dict)
     affected: set[str] = field(default_factory=set)
     existing_touched: set[str] = field(default_factory=set)
-
-
-def _round_one_keys(org: str, events: Sequence[EventCreate]) -> list[str]:
-    keys = []
-    for event in events:
-        keys.append(locks.event_key(org, event.event_id))
-        if event.corrects:
-            keys.append(locks.event_key(org, event.corrects))
-        keys.extend(locks.identifier_key(s, v) for s, v in event.person.known().items())
-    return keys
 
 
 async def _load(conn: Connection, org: str, events: Sequence[EventCreate]) -> _Plan:
@@ -225,7 +217,6 @@ def _move_lineage(plan: _Plan, old_root: str, new_root: str) -> None:
 
 
 async def _write(conn: Connection, plan: _Plan, rules: Rules) -> None:
-    await people.create(conn, plan.new_people, plan.new_identifiers, clock.now())
     await event_store.insert_many(conn, list(plan.new_rows.values()))
     await event_store.mark_superseded(conn, plan.org, plan.supersede)
     await event_store.move_lineage(conn, plan.org, plan.moves)
@@ -253,24 +244,30 @@ async def ingest(
 ) -> Outcome:
     """Store the acceptable events of a post (all or none of them when `atomic`)."""
     events = [item.event for item in items if item.event is not None]
-    await locks.lock(conn, _round_one_keys(principal.org, events))
-    plan = await _load(conn, principal.org, events)
+    await locks.lock(conn, [locks.organisation_key(principal.org)])
     received = clock.now()
-    async for chunk in in_turns(items, DECIDE_TURN):
-        for item in chunk:
-            if item.event is None:
-                assert item.problem is not None
-                _refuse(plan, item, item.problem)
-            else:
-                _decide(plan, item, item.event, received)
-    outcome = Outcome(sorted(plan.results, key=lambda r: r.index))
-    if atomic and outcome.count(REJECTED):
-        outcome = Outcome(_not_stored(outcome.results), stored=False)
-    else:
+    # Decided again only when another organisation's writer stored one of the identifiers
+    # this post would have given a new person. Each round sees more of them stored, so it
+    # ends within one round per such identifier.
+    while True:
+        plan = await _load(conn, principal.org, events)
+        async for chunk in in_turns(items, DECIDE_TURN):
+            for item in chunk:
+                if item.event is None:
+                    assert item.problem is not None
+                    _refuse(plan, item, item.problem)
+                else:
+                    _decide(plan, item, item.event, received)
+        outcome = Outcome(sorted(plan.results, key=lambda r: r.index))
+        if atomic and outcome.count(REJECTED):
+            outcome = Outcome(_not_stored(outcome.results), stored=False)
+            break
         moved = await event_store.people_of_chains(conn, principal.org, plan.moves)
         plan.affected |= moved
         await locks.lock_people(conn, plan.existing_touched | moved)
-        await _write(conn, plan, rules)
+        if await people.claim(conn, plan.new_people, plan.new_identifiers, received):
+            await _write(conn, plan, rules)
+            break
     await _audit(conn, principal, outcome, received)
     return outcome
 

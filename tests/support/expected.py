@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import create_engine, text
 
 from app.db.engine import sync_url
@@ -91,4 +92,12 @@ def _typed(rows: Sequence[Any]) -> list[Any]:
 
 
 def _frozen(row: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, str(v)) for k, v in row.items()))
+    return tuple(sorted((k, _canonical(k, v)) for k, v in row.items()))
+
+
+def _canonical(column: str, value: Any) -> str:
+    if column == "record" and value is not None:
+        # Stored JSON comes back as text (SQLite through text()) or parsed; dates as strings.
+        parsed = json.loads(value) if isinstance(value, str) else value
+        return orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS).decode()
+    return str(value)

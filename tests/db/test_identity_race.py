@@ -1,0 +1,86 @@
+"""Two organisations' writers introducing the same new person at once end with one person.
+
+Writers of different organisations run side by side on PostgreSQL (app/db/locks.py), so both
+can decide that an identifier names nobody yet. The second to store it must find the first's
+person and attach its events there, not make a second person or fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from app.db.engine import Database
+from app.db.tables import EventRow, IdentifierRow, PersonRow, table
+from app.domain.rules import Rules
+from app.services import ingest, submissions
+from app.services.keys import Principal
+from tests.conftest import empty
+
+TODAY = date(2026, 11, 26)
+PERSON = {"crn": "X123456", "nomis": "A1234BC"}
+
+
+async def _post(
+    db: Database, org: str, event: dict[str, Any], hold: asyncio.Event | None = None
+) -> ingest.Outcome:
+    who = Principal(key_id=f"key-{org}", org=org, roles=frozenset({"submitter"}))
+    item = submissions.parse(event, 0, TODAY)
+    async with db.write() as conn:
+        outcome = await ingest.ingest(conn, who, [item], atomic=False, rules=Rules())
+        if hold is not None:
+            await hold.wait()  # keep the transaction open: its identifiers are not yet committed
+    return outcome
+
+
+def _count(engine: Engine, row: type[Any]) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table(row))).scalar_one())
+
+
+def test_the_second_writer_attaches_to_the_first_writers_new_person(
+    postgres_database: tuple[str, Engine],
+) -> None:
+    url, engine = postgres_database
+    empty(engine)
+    release = {
+        "event_id": "rel-1",
+        "type": "prison.released",
+        "occurred_on": "2026-03-02",
+        "person": PERSON,
+        "data": {"prison": "MDI", "release_type": "conditional_release"},
+    }
+    referral = {
+        "event_id": "ref-1",
+        "type": "community.referral.received",
+        "occurred_on": "2026-03-03",
+        "person": {"crn": PERSON["crn"]},
+        "data": {"provider": "PROVIDER-WIGAN"},
+    }
+
+    async def race() -> tuple[ingest.Outcome, ingest.Outcome, bool]:
+        db = Database(url)
+        try:
+            hold = asyncio.Event()
+            first = asyncio.create_task(_post(db, "HMP-MDI-HC", release, hold))
+            await asyncio.sleep(0.3)  # the first has stored its person, uncommitted
+            second = asyncio.create_task(_post(db, "PROVIDER-WIGAN", referral))
+            await asyncio.sleep(0.5)
+            waited = not second.done()  # held at the identifier the first has not committed
+            hold.set()
+            return await first, await second, waited
+        finally:
+            await db.dispose()
+
+    first, second, waited = asyncio.run(race())
+    assert waited
+    assert [r.status for r in (*first.results, *second.results)] == ["accepted", "accepted"]
+    assert second.results[0].person_id == first.results[0].person_id
+    assert _count(engine, PersonRow) == 1
+    assert _count(engine, IdentifierRow) == 2
+    with engine.connect() as conn:
+        owners = conn.execute(select(table(EventRow).c.person_id).distinct()).scalars().all()
+    assert owners == [first.results[0].person_id]
