@@ -67,4 +67,3 @@ def test_a_new_event_stores_the_records_again(api: Api, database_url: str) -> No
     assert after != before  # example A's person has disengaged by April
     assert _forget_stored_records(database_url) > 0
     assert _reads(api) == after
-
