@@ -1,16 +1,18 @@
 """Transaction-scoped locks that serialise concurrent writers on PostgreSQL.
 
-A writer first takes the advisory lock of its organisation: an organisation's posts and
-retractions run one at a time, so its event ids, duplicates and corrections are decided on a
-stable view. Writers of different organisations run side by side. Then, knowing whom its
+A writer first takes the advisory locks of the event ids it posts or corrects, all at once
+and in order: so two posts of one event, or of an event and its correction, are decided one
+after the other on a stable view. An organisation's event ids map onto EVENT_STRIPES locks of
+its own, so a 1,000-event batch holds at most that many (PostgreSQL's shared lock table is
+small: 64 locks per connection by default), it queues only behind its own organisation's
+writers, and single events of one organisation mostly pass each other. Then, knowing whom its
 events are about, a writer locks those people's rows, all at once and in order, so a person's
 records are re-derived by one writer at a time. New people need no lock: nobody else can see
 them yet, and two writers creating the same person meet at the identifier's primary key (see
 `app.db.people.claim`).
 
-Every writer takes at most one advisory lock besides its people, always first, so writers
-queue instead of deadlocking, and PostgreSQL's small shared lock table (64 locks per
-connection by default) is never in danger. SQLite needs none of this: its write transactions
+No writer asks for an advisory lock while holding a person, so writers queue instead of
+deadlocking. SQLite needs none of this: its write transactions
 start with BEGIN IMMEDIATE and so never overlap.
 """
 
@@ -34,8 +36,13 @@ _LOCK = text(
 person = table(PersonRow)
 
 
-def organisation_key(org: str) -> str:
-    return f"o|{org}"
+# Advisory locks per organisation for its event ids: what a 1,000-event batch holds at most.
+EVENT_STRIPES: Final = 16
+
+
+def event_keys(org: str, event_ids: Iterable[str]) -> set[str]:
+    """The locks guarding these event ids of `org`."""
+    return {f"e|{org}|{zlib.crc32(event_id.encode()) % EVENT_STRIPES}" for event_id in event_ids}
 
 
 def lock_id(key: str) -> int:

@@ -1,9 +1,9 @@
 """Posting events: validation, idempotency, identity, corrections, and re-derivation.
 
-A post (one event or a batch) is handled set-wise: lock the posting organisation, load what is
+A post (one event or a batch) is handled set-wise: lock the event ids it names, load what is
 stored about the post in a few queries, decide every item in memory, lock the people it touches,
-claim the identifiers of the new people it makes (deciding again if another organisation's
-writer stored one first), then write everything in a few statements and re-derive each affected
+claim the identifiers of the new people it makes (deciding again if another writer stored one
+first), then write everything in a few statements and re-derive each affected
 person once. Every refusal is decided before anything is written, so a refused event leaves no
 trace but its audit line.
 """
@@ -244,9 +244,10 @@ async def ingest(
 ) -> Outcome:
     """Store the acceptable events of a post (all or none of them when `atomic`)."""
     events = [item.event for item in items if item.event is not None]
-    await locks.lock(conn, [locks.organisation_key(principal.org)])
+    named = [e.event_id for e in events] + [e.corrects for e in events if e.corrects]
+    await locks.lock(conn, locks.event_keys(principal.org, named))
     received = clock.now()
-    # Decided again only when another organisation's writer stored one of the identifiers
+    # Decided again only when another writer stored one of the identifiers
     # this post would have given a new person. Each round sees more of them stored, so it
     # ends within one round per such identifier.
     while True:
