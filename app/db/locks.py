@@ -37,7 +37,7 @@ person = table(PersonRow)
 
 
 # Advisory locks per organisation for its event ids: what a 1,000-event batch holds at most.
-EVENT_STRIPES: Final = 16
+EVENT_STRIPES: Final = 64
 
 
 def event_keys(org: str, event_ids: Iterable[str]) -> set[str]:
