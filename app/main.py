@@ -11,15 +11,14 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
-from app.api import body, headers, observability, problems
+from app.api import body, observability, problems
 from app.api.deps import Runtime
-from app.api.limits import BodyLimit
+from app.api.limits import RequestGate
 from app.api.prometheus import Metrics
 from app.api.ratelimit import RateLimiter
 from app.api.responses import document_problems
 from app.api.routes import audit, events, health, keys, monitoring, people, releases
 from app.api.schemas import BatchResult
-from app.api.urls import ControlCharacters
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.schemas.events import EventCreate
@@ -82,11 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for module in (health, keys, events, people, releases, audit, monitoring):
         app.include_router(module.router)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ControlCharacters)
+    app.add_middleware(RequestGate, max_bytes=settings.max_body_bytes)
     observability.configure_logging()
     observability.install(app, Metrics())
-    headers.install(app)
     _document_event_bodies(app)
     return app
 

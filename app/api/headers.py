@@ -9,8 +9,7 @@ public OpenAPI document and no personal data.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from collections.abc import Iterable
 
 STRICT_POLICY = "default-src 'none'; frame-ancestors 'none'"
 DOCS_POLICY = (
@@ -38,45 +37,30 @@ def _is_under(path: str, prefix: str) -> bool:
 _STRICT = [*_ALWAYS, (b"content-security-policy", STRICT_POLICY.encode())]
 _PERSONAL = [*_STRICT, (b"cache-control", b"no-store")]
 _DOCS = [*_ALWAYS, (b"content-security-policy", DOCS_POLICY.encode())]
+_NAMES = frozenset(name for name, _ in [*_PERSONAL, *_DOCS])
 
 
 def headers_for(path: str) -> list[tuple[bytes, bytes]]:
     """The security headers for an answer to `path`."""
     if _is_under(path, "/v1"):
         return _PERSONAL
-    if any(_is_under(path, prefix) for prefix in DOCS_PATHS):
-        return _DOCS
+    for prefix in DOCS_PATHS:
+        if _is_under(path, prefix):
+            return _DOCS
     return _STRICT
 
 
-class SecurityHeaders:
-    """ASGI middleware: adds `headers_for(path)`, leaving any header the app set itself."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        added = headers_for(scope["path"])
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                message["headers"] = headers + [h for h in added if h[0] not in present]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-def install(app: FastAPI) -> None:
-    """Wrap the whole built stack, so that the 500s Starlette's error middleware sends get the
-    headers too (it sits outside every middleware added with `add_middleware`)."""
-    build = app.build_middleware_stack
-
-    def secured() -> ASGIApp:
-        return SecurityHeaders(build())
-
-    app.build_middleware_stack = secured  # type: ignore[method-assign]
+def secured(
+    path: str, headers: Iterable[tuple[bytes, bytes]], *more: tuple[bytes, bytes]
+) -> list[tuple[bytes, bytes]]:
+    """An answer's `headers`, then the security headers for `path` that the app did not set
+    itself, then `more`. app/api/observability.py adds them to every answer, 500s included."""
+    answer = list(headers)
+    added = headers_for(path)
+    present = {name.lower() for name, _ in answer}
+    if present.isdisjoint(_NAMES):
+        answer += added
+    else:
+        answer += [header for header in added if header[0] not in present]
+    answer += more
+    return answer

@@ -2,7 +2,9 @@
 
 The middleware is pure ASGI: Starlette's BaseHTTPMiddleware would cost a task and a stream per
 request. It wraps the whole app, Starlette's error middleware included, so that a 500 carries its
-request id too, and logs the route template, never the raw path: person identifiers are in paths.
+request id and the security headers (app/api/headers.py) too, and logs the route template, never
+the raw path: person identifiers are in paths. It is one layer, and spends as little as it can on
+each request: every request pays for it, however little the route does.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import orjson
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.headers import secured
 from app.api.prometheus import Metrics
 
 HEADER = b"x-request-id"
@@ -50,7 +53,8 @@ def route_of(scope: Scope) -> str:
 
 
 class RequestObserver:
-    """Gives every request an id, echoes it on the answer, logs and counts the answer."""
+    """Gives every request an id, and its answer the security headers and the id; logs and
+    counts the answer."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -62,13 +66,14 @@ class RequestObserver:
             return
         request_id = request_id_of(scope)
         header = (HEADER, request_id.encode("ascii"))
+        path = scope["path"]
         status = 0
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                message["headers"] = secured(path, message.get("headers", ()), header)
             await send(message)
 
         # The auth dependency leaves the caller's organisation here (Request.state).
@@ -100,7 +105,7 @@ class RequestObserver:
 
 
 def install(app: FastAPI, metrics: Metrics) -> None:
-    """Observe every request of `app`, outside all of its middleware."""
+    """Observe every request of `app`, and secure every answer, outside all of its middleware."""
     app.state.metrics = metrics
     build = app.build_middleware_stack
 

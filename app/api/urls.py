@@ -3,7 +3,8 @@
 No identifier, event id, key id, filter, date or cursor has a control character in it, and
 PostgreSQL cannot even hold a NUL in a text parameter: a lookup of one would fail as a database
 error (a 500) where SQLite would answer "not found". Refusing them here answers both databases
-alike, for every route, with a 422 naming the part of the URL at fault.
+alike, for every route, with a 422 naming the part of the URL at fault. The check runs in
+app/api/limits.RequestGate, the one layer that refuses requests before any route sees them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Scope
 
 from app.api.problems import problem
 from app.services.errors import ErrorItem
@@ -34,17 +36,7 @@ def offending(scope: Scope) -> list[str] | None:
     return None
 
 
-class ControlCharacters:
-    """ASGI middleware: a URL with a control character gets a 422 validation problem."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        loc = offending(scope) if scope["type"] == "http" else None
-        if loc is None:
-            await self.app(scope, receive, send)
-            return
-        error = ErrorItem(loc, "control characters (U+0000 to U+001F, U+007F) are not allowed")
-        detail = "the URL holds a control character"
-        await problem("validation-error", detail, errors=[error])(scope, receive, send)
+def refusal(loc: list[str]) -> Response:
+    """The 422 validation problem for a URL with a control character at `loc`."""
+    error = ErrorItem(loc, "control characters (U+0000 to U+001F, U+007F) are not allowed")
+    return problem("validation-error", "the URL holds a control character", errors=[error])

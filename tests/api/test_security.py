@@ -12,7 +12,7 @@ from fastapi import Request
 from httpx import Response
 from sqlalchemy import text
 
-from app.api.headers import DOCS_POLICY, STRICT_POLICY
+from app.api.headers import DOCS_POLICY, STRICT_POLICY, secured
 from tests.support.api import ADMIN_SECRET, Api, bearer, running
 from tests.support.envelopes import assert_problem, event, nomis
 
@@ -106,6 +106,15 @@ def test_every_answer_carries_the_security_headers(database_url: str) -> None:
     assert {200, 401, 403, 404, 405, 413, 429, 500} <= statuses
     for answer in answers:
         assert_secure(answer)
+
+
+def test_a_security_header_the_app_set_itself_is_kept_and_not_repeated() -> None:
+    own = [(b"content-type", b"text/csv"), (b"Cache-Control", b"private, max-age=0")]
+    answer = secured("/v1/releases", own, (b"x-request-id", b"r-1"))
+    names = [name.lower() for name, _ in answer]
+    assert answer[:2] == own and answer[-1] == (b"x-request-id", b"r-1")
+    assert names.count(b"cache-control") == 1
+    assert {b"x-frame-options", b"content-security-policy"} <= set(names)
 
 
 def test_v1_answers_are_never_cached(api: Api) -> None:
