@@ -66,11 +66,18 @@ class Metrics:
             buckets=_INGEST_BUCKETS,
             registry=self.registry,
         )
+        # The labelled children by (method, route, status), a few dozen: `labels()` checks and
+        # locks on every call, and every request counts.
+        self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        labels = (method, route, str(status))
-        self.requests.labels(*labels).inc()
-        self.latency.labels(*labels).observe(seconds)
+        children = self._answered.get((method, route, status))
+        if children is None:
+            labels = (method, route, str(status))
+            children = (self.requests.labels(*labels), self.latency.labels(*labels))
+            self._answered[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def count_events(
         self, org: str, items: Sequence[submissions.Submission], outcome: ingest.Outcome

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import UTC, datetime
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -100,6 +101,14 @@ def test_each_request_logs_one_json_line_with_the_route_template(
     text = caplog.text + json.dumps([handover, timeline])
     assert nomis(7) not in text and pnc(7).split("/")[1] not in text
     assert probation["Authorization"].split()[1] not in text
+
+
+@pytest.mark.parametrize("created", [0.0, 1772446500.0009, 1772446500.5, 1772446559.999])
+def test_a_line_is_stamped_in_utc_to_the_millisecond(created: float) -> None:
+    record = logging.makeLogRecord({"msg": "x", "created": created, "msecs": created % 1 * 1000})
+    line = json.loads(JsonFormatter().format(record))
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    assert line["ts"] == expected
 
 
 def test_an_unmatched_path_is_logged_without_its_text(
