@@ -6,14 +6,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.bulk import insert_rows
 from app.db.sets import one_of, per_dialect
 from app.db.tables import EventRow, table
 
 event = table(EventRow)
-_INSERT = insert(event)
 
 
 @per_dialect
@@ -37,7 +37,7 @@ async def get(conn: AsyncConnection, org: str, event_id: str) -> Row[Any] | None
 
 async def insert_many(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        await conn.execute(_INSERT, list(rows))
+        await insert_rows(conn, event, rows)
 
 
 async def mark_superseded(conn: AsyncConnection, org: str, superseded: Mapping[str, str]) -> None:

@@ -6,16 +6,16 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Select, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db import locks
+from app.db.bulk import insert_rows
 from app.db.sets import one_of, per_dialect
 from app.db.tables import IdentifierRow, PersonRow, table
 
 person = table(PersonRow)
 identifier = table(IdentifierRow)
-_NEW_PERSON = insert(person)
 
 
 @per_dialect
@@ -39,36 +39,34 @@ async def owners(
     return {(s, v): p for s, v, p in found if (s, v) in wanted}
 
 
-@per_dialect
-def _new_identifiers(dialect: str) -> Insert:
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return dialect_insert(identifier).on_conflict_do_nothing()
-
-
 async def claim(
     conn: AsyncConnection,
+    touched: Collection[str],
     person_ids: Collection[str],
     identifiers: Mapping[tuple[str, str], str],
     at: datetime,
 ) -> bool:
-    """Store new people and new identifiers (each naming its person), unless another writer
-    has stored one of those identifiers since they were looked up.
+    """Lock the stored people `touched`, then store new people and new identifiers (each
+    naming its person), unless another writer has stored one of those identifiers since they
+    were looked up.
 
-    Then nothing is stored and the answer is False: the caller decides again with what is
-    stored now. The attempt is a savepoint, so a lost one leaves no half-claimed identifier for
-    other writers to wait on. Identifiers go in in key order, so two claims of overlapping sets
-    queue instead of deadlocking; one that meets an uncommitted identifier waits for its writer.
+    Then nothing is stored, no person is held, and the answer is False: the caller decides
+    again with what is stored now, and locks afresh. The attempt is a savepoint, so a lost one
+    leaves neither a half-claimed identifier for other writers to wait on nor people locked out
+    of order (a second round taking more people while holding the first round's would
+    deadlock with writers that take them in order). Identifiers go in in key order, so two
+    claims of overlapping sets queue; one that meets an uncommitted identifier waits for its
+    writer.
     """
     if not person_ids and not identifiers:
+        await locks.lock_people(conn, touched)
         return True
     async with conn.begin_nested() as attempt:
-        people = [{"person_id": p, "created_at": at} for p in person_ids]
-        if people:
-            await conn.execute(_NEW_PERSON, people)
+        await locks.lock_people(conn, touched)
+        await insert_rows(conn, person, [{"person_id": p, "created_at": at} for p in person_ids])
         keys = sorted(identifiers)
         rows = [{"scheme": s, "value": v, "person_id": identifiers[s, v]} for s, v in keys]
-        if rows:
-            await conn.execute(_new_identifiers(conn.dialect.name), rows)
+        await insert_rows(conn, identifier, rows, skip_conflicts=True)
         if await owners(conn, keys) == dict(identifiers):
             return True
         await attempt.rollback()

@@ -22,13 +22,13 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     or_,
     select,
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.bulk import insert_rows
 from app.db.sets import one_of, per_dialect
 from app.db.tables import ReleaseVersionRow, table
 from app.domain.metrics import COUNT_NAMES
@@ -103,9 +103,6 @@ def _delete_people(dialect: str) -> Delete:
     return delete(version).where(one_of(dialect, version.c.person_id, "ids"))
 
 
-_INSERT = insert(version)
-
-
 async def replace_for_people(
     conn: AsyncConnection, person_ids: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> None:
@@ -113,7 +110,7 @@ async def replace_for_people(
     if person_ids:
         await conn.execute(_delete_people(conn.dialect.name), {"ids": list(person_ids)})
     if rows:
-        await conn.execute(_INSERT, list(rows))
+        await insert_rows(conn, version, rows)
 
 
 def _covering(as_of: date | BindParameter[date]) -> ColumnElement[bool]:

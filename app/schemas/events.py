@@ -114,8 +114,10 @@ class PersonIdentifiers(Strict):
         return self
 
     def known(self) -> dict[str, str]:
-        """The identifiers given, as {scheme: normalised value}."""
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+        """The identifiers given, as {scheme: normalised value}, in the order of SCHEMES."""
+        # Read field by field: model_dump() was a measurable share of a batch's decisions.
+        given = ((scheme, getattr(self, scheme)) for scheme in identifiers.SCHEMES)
+        return {scheme: value for scheme, value in given if value is not None}
 
 
 class PrisonReceptionData(Strict):

@@ -265,8 +265,8 @@ async def ingest(
             break
         moved = await event_store.people_of_chains(conn, principal.org, plan.moves)
         plan.affected |= moved
-        await locks.lock_people(conn, plan.existing_touched | moved)
-        if await people.claim(conn, plan.new_people, plan.new_identifiers, received):
+        touched = plan.existing_touched | moved
+        if await people.claim(conn, touched, plan.new_people, plan.new_identifiers, received):
             await _write(conn, plan, rules)
             break
     await _audit(conn, principal, outcome, received)
