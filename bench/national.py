@@ -18,6 +18,7 @@ from multiprocessing import Pool
 from typing import Any
 
 import httpx
+import orjson
 import psycopg
 
 from app.cli import migrate
@@ -84,7 +85,9 @@ def _person_rows(postings: list[Posting], received: datetime) -> Rows:
             )
         )
     for version in versions(events, Rules()):
-        rows["version"].append(tuple(version_row(person_id, version).values()))
+        row = version_row(person_id, version)
+        row["record"] = orjson.dumps(row["record"]).decode()  # COPY takes the JSON as text
+        rows["version"].append(tuple(row.values()))
     return rows
 
 
