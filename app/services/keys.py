@@ -127,8 +127,10 @@ class KeyCache:
         self._changed = {k: t for k, t in self._changed.items() if t > now}
         if self.seconds > 0:
             self._changed[key_id] = now + self.seconds
-        for secret_hash in [h for h, r in self._found.items() if r.principal.key_id == key_id]:
-            del self._found[secret_hash]
+        # A copy: the app that revokes may run in another thread than this cache's (tests).
+        for secret_hash, remembered in list(self._found.items()):
+            if remembered.principal.key_id == key_id:
+                self._found.pop(secret_hash, None)
 
 
 # Every cache of the process (one per app), for `revoke` and `set_scope` to reach.
