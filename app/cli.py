@@ -6,15 +6,20 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 
+from app.db import statistics
 from app.db.engine import Database
+from app.db.errors import DatabaseUnavailable
 from app.domain.metrics import SUMMARY_NAMES
+from app.domain.rules import Rules
 from app.services import clock, demo_data, importing, keys, loading, metrics
 from app.settings import Settings
 
@@ -90,24 +95,81 @@ async def load_demo(settings: Settings, scale: float) -> dict[str, Any]:
     return answer
 
 
-def _file_progress(done: int, total: int, width: int = 40) -> None:
+def export_demo(path: Path, scale: float) -> int:
+    """Write the demonstration year to an NDJSON file for `joinup import`; answer its events."""
+    written = 0
+    with path.open("wb") as sink:
+        for person in demo_data.people(scale):
+            sink.writelines(importing.ndjson_of(posting) for posting in person)
+            written += len(person)
+    return written
+
+
+def _file_progress(source: importing.Source, lines: int, seconds: float, width: int = 40) -> None:
+    done, total = source.position(), source.size
     filled = width * done // max(total, 1)
     bar = "#" * filled + "-" * (width - filled)
-    print(f"\r[{bar}] {done:,}/{total:,} bytes", end="", file=sys.stderr, flush=True)
+    rate = lines / max(seconds, 1e-3)
+    print(
+        f"\r[{bar}] {done:,}/{total:,} bytes, {lines:,} lines posted, {rate:,.0f} lines/s",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
-async def import_events(settings: Settings, path: Path, org: str | None = None) -> importing.Report:
-    """Post a file's events, one transaction per chunk, so a re-run after a stop is safe."""
+@dataclass
+class _Importer:
+    """One import: where it posts, and what it has done so far."""
+
+    db: Database
+    rules: Rules
+    batch: int
+    report: importing.Report
+    lines: int = 0
+    analysed: int = 0  # events accepted when the planner's statistics were last refreshed
+    started: float = field(default_factory=time.monotonic)
+
+    async def post(self, source: importing.Source, window: list[importing.Line]) -> None:
+        """Post a window of lines, one transaction per batch."""
+        refused = importing.unposted(window)
+        self.report.add(refused)
+        self.lines += refused.rejected
+        for batch in importing.batches(window, self.batch):
+            async with self.db.write() as conn:
+                posted = await importing.post(conn, batch, self.rules)
+            self.report.add(posted)
+            self.lines += len(batch)
+            _file_progress(source, self.lines, time.monotonic() - self.started)
+
+    async def refresh_statistics(self, *, last: bool = False) -> None:
+        """Each time the events stored by this import have doubled, and at its end."""
+        grown = self.report.accepted - self.analysed
+        if grown >= max(self.analysed, importing.WINDOW) or (last and grown):
+            async with self.db.write() as conn:
+                await statistics.refresh(conn)
+            self.analysed = self.report.accepted
+
+
+async def import_events(
+    settings: Settings, path: Path, org: str | None = None, report: importing.Report | None = None
+) -> importing.Report:
+    """Post a file's events, one transaction per batch, so a re-run after a stop is safe.
+
+    `report` counts only what was committed, so it is right even when the import is cut short.
+    """
     from app.main import rules_of
 
-    rules, report = rules_of(settings), importing.Report()
+    report = importing.Report() if report is None else report
     db = Database(settings.database_url, settings.pool_size)
+    importer = _Importer(db, rules_of(settings), settings.max_batch, report)
     try:
         with importing.Source(path, org) as source:
-            for chunk in _chunks(source.lines(), importing.CHUNK):
-                async with db.write() as conn:
-                    await importing.post(conn, chunk, rules, report)
-                _file_progress(source.position(), source.size)
+            for window in _chunks(source.lines(), importing.WINDOW):
+                await importer.post(source, window)
+                await importer.refresh_statistics()
+            await importer.refresh_statistics(last=True)
+            _file_progress(source, importer.lines, time.monotonic() - importer.started)
             print(file=sys.stderr)
     finally:
         await db.dispose()
@@ -115,11 +177,26 @@ async def import_events(settings: Settings, path: Path, org: str | None = None) 
 
 
 def _import(settings: Settings, path: Path, org: str | None) -> int:
+    report = importing.Report()
     try:
-        report = asyncio.run(import_events(settings, path, org))
+        asyncio.run(import_events(settings, path, org, report))
     except (importing.UnreadableFile, OSError) as error:
         print(f"joinup import: {error}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, DatabaseUnavailable) as error:
+        cause = "interrupted" if isinstance(error, KeyboardInterrupt) else f"stopped: {error}"
+        print(f"\njoinup import: {cause}", file=sys.stderr)
+        _import_summary(report)
+        print(
+            "what is counted above is stored; run the same import again to post the rest",
+            file=sys.stderr,
+        )
+        return 130 if isinstance(error, KeyboardInterrupt) else 2
+    _import_summary(report)
+    return 1 if report.rejected else 0
+
+
+def _import_summary(report: importing.Report) -> None:
     print(
         f"accepted {report.accepted:,}, duplicates {report.duplicates:,}, "
         f"rejected {report.rejected:,}"
@@ -128,7 +205,6 @@ def _import(settings: Settings, path: Path, org: str | None) -> int:
         print(f"  line {number}: {reason}")
     if report.rejected > len(report.reasons):
         print(f"  and {report.rejected - len(report.reasons):,} more rejected")
-    return 1 if report.rejected else 0
 
 
 def _shown(value: Any) -> str:
@@ -163,6 +239,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--label", default="made with joinup keys create")
     demo = sub.add_parser("demo", help="load the synthetic 2019-20 national year")
     demo.add_argument("--scale", type=float, default=1.0, help="shrink the year (e.g. 0.01)")
+    demo.add_argument(
+        "--export",
+        type=Path,
+        metavar="FILE",
+        help="write the year's events to this .ndjson file (for joinup import), not the database",
+    )
     imports = sub.add_parser("import", help="post the events of an .ndjson/.jsonl or .csv file")
     imports.add_argument("file", type=Path)
     imports.add_argument("--org", help="the posting organisation of every line")
@@ -177,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         migrate(settings)
     elif args.command == "keys":
         asyncio.run(_create_key(settings, args.org, args.role, args.label))
+    elif args.command == "demo" and args.export:
+        written = export_demo(args.export, args.scale)
+        print(f"wrote {written:,} events to {args.export}")
     elif args.command == "demo":
         migrate(settings)
         print_funnel(asyncio.run(load_demo(settings, args.scale)))

@@ -1,9 +1,14 @@
 """Importing events from a file: NDJSON (one envelope a line, with an `org` member) or CSV.
 
-The file is read as a stream, a line at a time, and posted in chunks through the loaders' path
-(`loading.post_as_organisations`): the same validation, identity and idempotency as the API, so
-an import that was interrupted can simply be run again (stored events come back as duplicates).
-Whoever calls `post` owns the transaction: the command line commits one per chunk.
+The file is read as a stream, a window of lines at a time. Each window is cut into batches of one
+organisation each, at most the API's batch size, and every batch is posted through the loaders'
+path (`loading.post_as_organisations`, so `ingest.ingest`): the same validation, identity and
+idempotency as `POST /v1/events/batch`. An import that was interrupted can simply be run again:
+what was stored comes back as duplicates.
+
+Whoever calls `post` owns the transaction; the command line commits one per batch. One ingest
+per transaction keeps to the writers' lock order (`app.db.locks`: the advisory lock first, then
+people's rows), so an import queues with the API's writers instead of deadlocking with them.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,7 +29,9 @@ from app.domain.rules import Rules
 from app.services import ingest, loading
 from app.services.errors import ServiceError
 
-CHUNK = 1000
+# Lines read before they are sorted into batches: more gives fuller batches of each
+# organisation, at the cost of holding them all in memory.
+WINDOW = 20_000
 REASONS_KEPT = 10
 CSV_COLUMNS = ("org", "event_id", "type", "occurred_on", "nomis", "crn", "nhs", "pnc", "data")
 SCHEMES = ("nomis", "crn", "nhs", "pnc")
@@ -47,7 +55,7 @@ class Line:
 
 @dataclass
 class Report:
-    """What an import did; `reasons` keeps the first refusals, by line number."""
+    """What an import did; `reasons` keeps the refusals of the lowest line numbers."""
 
     accepted: int = 0
     duplicates: int = 0
@@ -56,8 +64,16 @@ class Report:
 
     def refuse(self, number: int, reason: str) -> None:
         self.rejected += 1
-        if len(self.reasons) < REASONS_KEPT:
-            self.reasons.append((number, reason))
+        self._keep([(number, reason)])
+
+    def add(self, other: Report) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self._keep(other.reasons)
+
+    def _keep(self, reasons: list[tuple[int, str]]) -> None:
+        self.reasons = sorted([*self.reasons, *reasons])[:REASONS_KEPT]
 
 
 def _org_of(number: int, own: Any, given: str | None) -> str | Line:
@@ -78,6 +94,11 @@ def _posting(number: int, envelope: dict[str, Any], given: str | None) -> Line:
     if isinstance(org, Line):
         return org
     return Line(number, posting=loading.Posting(org, envelope))
+
+
+def ndjson_of(posting: loading.Posting) -> bytes:
+    """A posting as one NDJSON line, the form `ndjson_line` reads back (`org` first)."""
+    return orjson.dumps({"org": posting.org, **posting.event}) + b"\n"
 
 
 def ndjson_line(number: int, raw: bytes, given: str | None) -> Line | None:
@@ -179,18 +200,33 @@ def _reason(problem: ServiceError) -> str:
     return f"{problem.slug}: {problem.detail}" + (f" ({details})" if details else "")
 
 
-async def post(conn: Connection, chunk: list[Line], rules: Rules, report: Report) -> None:
-    """Post a chunk of lines in the caller's transaction; count and explain what happened."""
-    parsed = [(line.number, line.posting) for line in chunk if line.posting is not None]
+def unposted(window: Iterable[Line]) -> Report:
+    """The lines of a window that post nothing (not an event, or no organisation), refused."""
+    report = Report()
+    for line in window:
+        if line.posting is None:
+            report.refuse(line.number, line.reason or "")
+    return report
+
+
+def batches(window: Iterable[Line], size: int) -> Iterator[list[Line]]:
+    """A window's events as batches of one organisation each, at most `size` lines apiece."""
+    by_org: dict[str, list[Line]] = defaultdict(list)
+    for line in window:
+        if line.posting is not None:
+            by_org[line.posting.org].append(line)
+    for _, lines in sorted(by_org.items()):
+        for start in range(0, len(lines), size):
+            yield lines[start : start + size]
+
+
+async def post(conn: Connection, batch: list[Line], rules: Rules) -> Report:
+    """Post a batch of events in the caller's transaction; count and explain what happened."""
+    parsed = [(line.number, line.posting) for line in batch if line.posting is not None]
     totals = loading.Totals()
     results = await loading.post_as_organisations(conn, [p for _, p in parsed], rules, totals)
-    report.accepted += totals.accepted
-    report.duplicates += totals.duplicates
-    refusals = [(line.number, line.reason or "") for line in chunk if line.posting is None]
-    refusals += [
-        (number, _reason(result.problem) if result.problem else result.status)
-        for (number, _), result in zip(parsed, results, strict=True)
-        if result.status == ingest.REJECTED
-    ]
-    for number, reason in sorted(refusals):
-        report.refuse(number, reason)
+    report = Report(accepted=totals.accepted, duplicates=totals.duplicates)
+    for (number, _), result in zip(parsed, results, strict=True):
+        if result.status == ingest.REJECTED:
+            report.refuse(number, _reason(result.problem) if result.problem else result.status)
+    return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app.cli import import_events, main
-from app.db.engine import sync_url
-from app.services import importing
+from app.db.engine import Database, sync_url
+from app.services import clock, demo_data, importing, metrics
 from app.settings import Settings
 from tests.support.envelopes import event, nomis
 
@@ -27,6 +28,19 @@ def stored(database_url: str) -> list[tuple[str, str]]:
         answer = [(row.org, row.event_id) for row in rows]
     engine.dispose()
     return answer
+
+
+def scalar(database_url: str, query: str) -> Any:
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(query)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def count(database_url: str, table: str) -> int:
+    return int(scalar(database_url, f"SELECT count(*) FROM {table}"))
 
 
 def run(database_url: str, path: Path, org: str | None = None) -> importing.Report:
@@ -114,13 +128,82 @@ def test_csv_imports_with_org_given_and_a_correction(database_url: str, tmp_path
 def test_an_interrupted_import_run_again_posts_only_the_rest(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Chunks of two: the first, cut-short file commits in two transactions.
-    monkeypatch.setattr(importing, "CHUNK", 2)
+    # Windows of two lines: the first, cut-short file commits in two transactions.
+    monkeypatch.setattr(importing, "WINDOW", 2)
     lines = [released(n) for n in range(1, 8)]
     partial = run(database_url, write_ndjson(tmp_path / "part.ndjson", lines[:3]), ORG)
     whole = run(database_url, write_ndjson(tmp_path / "all.ndjson", lines), ORG)
     assert (partial.accepted, whole.accepted, whole.duplicates) == (3, 4, 3)
     assert len(stored(database_url)) == 7
+
+
+def test_an_import_stopped_by_ctrl_c_keeps_what_it_counted_and_a_rerun_posts_the_rest(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Windows of four lines, batches of two: each window posts one batch per organisation.
+    monkeypatch.setenv("JOINUP_DATABASE_URL", database_url)
+    monkeypatch.setenv("JOINUP_MAX_BATCH", "2")
+    monkeypatch.setattr(importing, "WINDOW", 4)
+    lines = [released(n, org=ORG if n % 2 else "PROVIDER-WIGAN") for n in range(1, 11)]
+    path = write_ndjson(tmp_path / "events.ndjson", lines)
+    real_post, posts = importing.post, 0
+
+    async def interrupted_in_the_third_batch(*args: Any) -> importing.Report:
+        nonlocal posts
+        posts += 1
+        if posts == 3:
+            signal.raise_signal(signal.SIGINT)
+        return await real_post(*args)
+
+    monkeypatch.setattr(importing, "post", interrupted_in_the_third_batch)
+    assert main(["import", str(path)]) == 130
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["accepted 4, duplicates 0, rejected 0"]
+    assert "interrupted" in err and "run the same import again" in err
+    assert len(stored(database_url)) == 4
+    monkeypatch.setattr(importing, "post", real_post)
+    assert main(["import", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["accepted 6, duplicates 4, rejected 0"]
+    assert len(stored(database_url)) == count(database_url, "person") == 10
+    assert scalar(database_url, "SELECT count(DISTINCT release_id) FROM release_version") == 10
+
+
+async def _demo_figures(database_url: str) -> dict[str, Any]:
+    db = Database(database_url)
+    try:
+        async with db.read() as conn:
+            first, last = demo_data.FIRST_DAY, demo_data.LAST_DAY
+            answer = await metrics.continuity(conn, clock.today(), first, last, None)
+    finally:
+        await db.dispose()
+    return dict(answer["total"])
+
+
+def test_the_exported_demo_year_imports_to_its_figures(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, scale = tmp_path / "demo.ndjson", 0.01
+    assert main(["demo", "--scale", str(scale), "--export", str(path)]) == 0
+    written = sum(len(person) for person in demo_data.people(scale))
+    assert capsys.readouterr().out == f"wrote {written:,} events to {path}\n"
+    report = run(database_url, path)
+    assert (report.accepted, report.duplicates, report.rejected) == (written, 0, 0)
+    figures = asyncio.run(_demo_figures(database_url))
+    wanted = demo_data.expected(scale)
+    assert {name: figures[name] for name in wanted} == wanted
+
+
+def test_an_import_leaves_postgresql_fresh_statistics_of_what_it_stored(
+    database_url: str, tmp_path: Path
+) -> None:
+    path = write_ndjson(tmp_path / "events.ndjson", [released(n, org=ORG) for n in (1, 2, 3)])
+    assert run(database_url, path).accepted == 3
+    if database_url.startswith("postgresql"):
+        # INSERT leaves reltuples alone; ANALYZE counts the rows.
+        assert scalar(database_url, "SELECT reltuples FROM pg_class WHERE relname = 'event'") == 3
 
 
 def test_lines_without_an_org_or_with_another_one_are_rejected(
