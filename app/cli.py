@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,10 +78,14 @@ async def load_demo(settings: Settings, scale: float) -> dict[str, Any]:
     db = Database(settings.database_url, settings.pool_size)
     try:
         done = 0
-        for chunk in _chunks(demo_data.people(scale), 100):
-            async with db.write() as conn:
-                postings = [posting for person in chunk for posting in person]
-                await loading.post_as_organisations(conn, postings, rules, totals)
+        for chunk in _chunks(demo_data.people(scale), 500):
+            by_org: dict[str, list[loading.Posting]] = defaultdict(list)
+            for posting in (posting for person in chunk for posting in person):
+                by_org[posting.org].append(posting)
+            # One organisation per transaction: the writers' lock order (app/db/locks.py).
+            for org in sorted(by_org):
+                async with db.write() as conn:
+                    await loading.post_as_organisations(conn, by_org[org], rules, totals)
             done += len(chunk)
             _progress(done, total)
         async with db.read() as conn:
