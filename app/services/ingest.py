@@ -3,9 +3,9 @@
 A post (one event or a batch) is handled set-wise: lock the event ids it names, load what is
 stored about the post in a few queries, decide every item in memory, lock the people it touches,
 claim the identifiers of the new people it makes (deciding again if another writer stored one
-first), then write everything in a few statements and re-derive each affected
-person once. Every refusal is decided before anything is written, so a refused event leaves no
-trace but its audit line.
+first), then write everything in a few statements and re-derive each affected person once. Every
+refusal is decided before anything is written, so a refused event leaves no trace but its audit
+line.
 """
 
 from __future__ import annotations
@@ -234,6 +234,25 @@ def _not_stored(outcome: list[ItemResult]) -> list[ItemResult]:
     ]
 
 
+async def _planned(
+    conn: Connection,
+    org: str,
+    items: Sequence[Submission],
+    events: Sequence[EventCreate],
+    received: Any,
+) -> _Plan:
+    """What is stored about the post, and every item decided against it."""
+    plan = await _load(conn, org, events)
+    async for chunk in in_turns(items, DECIDE_TURN):
+        for item in chunk:
+            if item.event is None:
+                assert item.problem is not None
+                _refuse(plan, item, item.problem)
+            else:
+                _decide(plan, item, item.event, received)
+    return plan
+
+
 async def ingest(
     conn: Connection,
     principal: Principal,
@@ -247,18 +266,11 @@ async def ingest(
     named = [e.event_id for e in events] + [e.corrects for e in events if e.corrects]
     await locks.lock(conn, locks.event_keys(principal.org, named))
     received = clock.now()
-    # Decided again only when another writer stored one of the identifiers
-    # this post would have given a new person. Each round sees more of them stored, so it
-    # ends within one round per such identifier.
+    # Decided again only when another writer stored one of the identifiers this post would
+    # have given a new person. Each round sees more of them stored, so it ends within one round
+    # per such identifier.
     while True:
-        plan = await _load(conn, principal.org, events)
-        async for chunk in in_turns(items, DECIDE_TURN):
-            for item in chunk:
-                if item.event is None:
-                    assert item.problem is not None
-                    _refuse(plan, item, item.problem)
-                else:
-                    _decide(plan, item, item.event, received)
+        plan = await _planned(conn, principal.org, items, events, received)
         outcome = Outcome(sorted(plan.results, key=lambda r: r.index))
         if atomic and outcome.count(REJECTED):
             outcome = Outcome(_not_stored(outcome.results), stored=False)
