@@ -55,14 +55,23 @@ async def list_keys(caller: Admin, conn: ReadConn) -> JSON:
     return JSON(await keys.listing(conn))
 
 
+_EVERYWHERE = (
+    "On the server process that answers this call it applies at once; other processes (and "
+    "machines) follow within `JOINUP_KEY_CACHE_SECONDS` (5 s by default), the time they may "
+    "remember a key they have already checked."
+)
+
+
 @router.put(
     "/{key_id}/scope",
     response_model=KeyRead,
     openapi_extra=documented_body(ScopeUpdate),
     responses=problems("not-found", "validation-error"),
-    summary="Replace a key's scope, or unscope it with null; it applies at once",
+    summary="Replace a key's scope, or unscope it with null",
     description="The body is the whole new scope (it replaces the old one), or `null`. "
-    + _SCOPE_RULES,
+    + _SCOPE_RULES
+    + " "
+    + _EVERYWHERE,
 )
 async def set_scope(key_id: str, caller: Admin, body: NewScope, conn: WriteConn) -> JSON:
     scope = body.root.to_scope() if body.root else None
@@ -73,7 +82,8 @@ async def set_scope(key_id: str, caller: Admin, body: NewScope, conn: WriteConn)
     "/{key_id}",
     status_code=204,
     responses=problems("not-found"),
-    summary="Revoke a key; it stops working at once",
+    summary="Revoke a key",
+    description="The key stops working. " + _EVERYWHERE,
 )
 async def revoke_key(key_id: str, caller: Admin, conn: WriteConn) -> Response:
     await keys.revoke(conn, caller, key_id)
