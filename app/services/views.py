@@ -52,8 +52,7 @@ def stored_view(
         "person_id": person_id,
         "identifiers": dict(known),
     }
-    view.update(kept)
-    del view["flags"]
+    view.update((name, value) for name, value in kept.items() if name != "flags")
     view["as_of"] = as_of
     view["flags"] = kept["flags"]
     return view
