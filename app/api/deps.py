@@ -16,7 +16,6 @@ from app.db import Connection, audit
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.services import clock, keys
-from app.services.errors import NotFound
 from app.services.keys import KeyCache, Principal
 from app.settings import Settings
 
@@ -57,15 +56,9 @@ async def _write(request: Request) -> AsyncIterator[Connection]:
 
 
 async def _audited(request: Request) -> AsyncIterator[Connection]:
-    # A read that writes its audit row (see app/db/audit.reading), committed even when the
-    # lookup was refused as not found, whose row records the attempt. Services raise NotFound
-    # before writing anything else.
+    # A read that stores its audit rows, a refused lookup's too (see app/db/audit.reading).
     async with audit.reading(runtime_of(request).db) as conn:
-        try:
-            yield conn
-        except NotFound:
-            await conn.commit()
-            raise
+        yield conn
 
 
 # The request is the unit of work: one transaction, committed before the response is sent.

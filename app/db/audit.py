@@ -42,16 +42,17 @@ _HELD: Final = "joinup_held_audit_rows"
 
 @asynccontextmanager
 async def reading(db: Database) -> AsyncIterator[AsyncConnection]:
-    """A read transaction that records its audit rows before it ends.
+    """A read that records its audit rows before it ends, so nothing is answered unrecorded.
 
-    On PostgreSQL the rows go in the same transaction as the read. SQLite has one writer at a
-    time, and a read transaction that starts writing half way fails when another writer has
-    committed meanwhile; so there the read runs in a plain read transaction, holding its audit
-    rows back, and they are written in a short write transaction of their own as it ends —
-    before the answer leaves, so nothing is answered unrecorded.
+    On PostgreSQL a read's statements commit one by one (see `Database.read`), the row's insert
+    among them: it is stored before the answer is sent, a refusal's as well. SQLite has one
+    writer at a time, and a read transaction that starts writing half way fails when another
+    writer has committed meanwhile; so there the read runs in a plain read transaction, holding
+    its audit rows back, and they are written in a short write transaction of their own as it
+    ends, however it ends.
     """
     if db.dialect != "sqlite":
-        async with db.write() as conn:
+        async with db.read() as conn:
             yield conn
         return
     held: list[dict[str, Any]] = []
