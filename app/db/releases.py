@@ -22,18 +22,22 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    null,
     or_,
     select,
     true,
+    type_coerce,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.bulk import insert_rows
 from app.db.sets import one_of, per_dialect
-from app.db.tables import ReleaseVersionRow, table
+from app.db.tables import IdentifierRow, ReleaseVersionRow, table
 from app.domain.metrics import COUNT_NAMES
 
 version = table(ReleaseVersionRow)
+identifier = table(IdentifierRow)
 
 FLAG_BITS: Final = {
     "no_ost": 1,
@@ -198,17 +202,75 @@ async def walk(
         after = PageKey(rows[-1].released_on, rows[-1].release_id)
 
 
-_OF_PERSON: Select[Any] = (
-    select(*_SHOWN)
-    .where(version.c.person_id == bindparam("person_id"), _covering(bindparam("as_of")))
-    .order_by(version.c.released_on.desc(), version.c.release_id)
-)
+@dataclass(frozen=True)
+class Named:
+    """The person an identifier names (None: nobody), every identifier of theirs ({scheme:
+    value}, a scheme's first value in order), and their releases as of a date, newest first."""
+
+    person_id: str | None
+    identifiers: dict[str, str]
+    releases: list[Row[Any]]
 
 
-async def of_person(conn: AsyncConnection, person_id: str, as_of: date) -> list[Row[Any]]:
-    """A person's releases as of `as_of`, newest first, with the same columns as `page`."""
-    found = await conn.execute(_OF_PERSON, {"person_id": person_id, "as_of": as_of})
-    return list(found.all())
+def _none_as(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return type_coerce(null(), column.type).label(column.key)
+
+
+def _named_by(scope: ReleaseScope | None) -> Any:
+    # One statement: the identifier's owner, as a subquery, picks both the owner's identifiers
+    # and their releases; a row with a scheme is an identifier, one with a release id a release.
+    owner = (
+        select(identifier.c.person_id)
+        .where(identifier.c.scheme == bindparam("scheme"), identifier.c.value == bindparam("value"))
+        .scalar_subquery()
+    )
+    names = select(
+        identifier.c.person_id,
+        identifier.c.scheme,
+        identifier.c.value,
+        *(
+            _none_as(column)
+            for column in (version.c.release_id, version.c.released_on, version.c.record)
+        ),
+    ).where(identifier.c.person_id == owner)
+    releases = select(
+        version.c.person_id,
+        _none_as(identifier.c.scheme),
+        _none_as(identifier.c.value),
+        version.c.release_id,
+        version.c.released_on,
+        version.c.record,
+    ).where(
+        version.c.person_id == owner,
+        version.c.valid_from <= bindparam("as_of"),
+        # Not `_covering`: its OR can tempt the planner into scanning every open-ended version
+        # (the valid_until index) when statistics are stale; this form leaves it the person.
+        func.coalesce(version.c.valid_until, date.max) > bindparam("as_of"),
+    )
+    if scope is not None:
+        releases = releases.where(_in_scope(scope))
+    return union_all(names, releases)
+
+
+_NAMED_BY = _named_by(None)
+
+
+async def named_by(
+    conn: AsyncConnection, scheme: str, value: str, as_of: date, scope: ReleaseScope | None
+) -> Named:
+    """Who (scheme, value) names, with their identifiers and their releases as of `as_of` that
+    `scope` admits (all when None): what the handover view shows, read in one statement."""
+    query = _NAMED_BY if scope is None else _named_by(scope)
+    rows = (await conn.execute(query, {"scheme": scheme, "value": value, "as_of": as_of})).all()
+    if not rows:
+        return Named(None, {}, [])
+    known: dict[str, str] = {}
+    for row in sorted((row for row in rows if row.scheme is not None), key=lambda r: r.value):
+        known.setdefault(row.scheme, row.value)
+    releases = [row for row in rows if row.release_id is not None]
+    releases.sort(key=lambda row: row.release_id)
+    releases.sort(key=lambda row: row.released_on, reverse=True)
+    return Named(rows[0].person_id, known, releases)
 
 
 def _group_column(conn: AsyncConnection, group_by: str) -> ColumnElement[Any]:
@@ -244,9 +306,6 @@ async def sums(
     thirteen. The open-ended versions, most of them for any past year, come from their covering
     index; the few versions that end after the as-of date are read separately.
     """
-    if conn.dialect.name == "postgresql":
-        # Compiling this scan's expressions costs more than the scan saves from them.
-        await conn.exec_driver_sql("SET LOCAL jit = off")
     keys: list[ColumnElement[Any]] = [version.c.tally]
     if group_by is not None:
         keys.append(_group_column(conn, group_by).label("grp"))

@@ -22,12 +22,16 @@ from app.services.views import record_view, stored_view
 async def find(conn: Connection, scheme: str, value: str) -> str:
     """The person an identifier names."""
     if scheme not in identifiers.SCHEMES:
-        raise NotFound(f"{scheme!r} is not an identifier scheme: use nomis, crn, nhs or pnc")
+        raise _not_a_scheme(scheme)
     key = (scheme, identifiers.normalise(value))
     owner = (await people.owners(conn, [key])).get(key)
     if owner is None:
         raise _unknown(*key)
     return owner
+
+
+def _not_a_scheme(scheme: str) -> NotFound:
+    return NotFound(f"{scheme!r} is not an identifier scheme: use nomis, crn, nhs or pnc")
 
 
 def _unknown(scheme: str, value: str) -> NotFound:
@@ -80,17 +84,27 @@ async def lookup(
         scope_on = None if any_date else as_of
         return await _admitted(conn, person_id, scheme, value, who.scope, scope_on)
     except NotFound:
-        details = looked_up(scheme, as_of)
-        await audit.record(
-            conn,
-            who,
-            what,
-            subject=person_id,
-            subject_type=audit.PERSON,
-            outcome=audit.NOT_FOUND,
-            details=details,
-        )
+        await _refused(conn, who, what, scheme, as_of, person_id)
         raise
+
+
+async def _refused(
+    conn: Connection,
+    who: Principal,
+    what: str,
+    scheme: str,
+    as_of: date | None,
+    person_id: str | None,
+) -> None:
+    await audit.record(
+        conn,
+        who,
+        what,
+        subject=person_id,
+        subject_type=audit.PERSON,
+        outcome=audit.NOT_FOUND,
+        details=looked_up(scheme, as_of),
+    )
 
 
 async def records_of(
@@ -143,22 +157,31 @@ async def shown(
 async def handover(
     conn: Connection, who: Principal, scheme: str, value: str, as_of: date, rules: Rules
 ) -> dict[str, Any]:
-    person_id, admitted = await lookup(conn, who, audit.READ_PERSON, scheme, value, as_of)
-    known = await people.identifiers_of(conn, [person_id])
-    rows = [
-        row
-        for row in await release_store.of_person(conn, person_id, as_of)
-        if admitted is None or row.release_id in admitted
-    ]
-    views = await shown(conn, rows, as_of, rules, known)
-    release_ids = [row.release_id for row in rows]
+    """The person's releases as of `as_of` that `who` may see, newest first.
+
+    Like `lookup`, but the identifier, the person's identifiers and their releases are one
+    read: this is the view probation systems ask for most.
+    """
+    if scheme not in identifiers.SCHEMES:
+        await _refused(conn, who, audit.READ_PERSON, scheme, as_of, None)
+        raise _not_a_scheme(scheme)
+    normalised = identifiers.normalise(value)
+    named = await release_store.named_by(conn, scheme, normalised, as_of, who.scope)
+    person_id = named.person_id
+    # A scoped key sees nobody without a release in its scope, exactly as it sees nobody unknown.
+    if person_id is None or (who.scope is not None and not named.releases):
+        await _refused(conn, who, audit.READ_PERSON, scheme, as_of, person_id)
+        raise _unknown(scheme, normalised)
+    known = {person_id: named.identifiers}
+    views = await shown(conn, named.releases, as_of, rules, known)
+    release_ids = [row.release_id for row in named.releases]
     details = {**looked_up(scheme, as_of), "release_ids": release_ids}
     await audit.record(
         conn, who, audit.READ_PERSON, subject=person_id, subject_type=audit.PERSON, details=details
     )
     return {
         "person_id": person_id,
-        "identifiers": known[person_id],
+        "identifiers": named.identifiers,
         "as_of": as_of,
         "releases": [views[release_id] for release_id in release_ids],
     }
