@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -32,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.bulk import insert_rows
-from app.db.sets import one_of, per_dialect
+from app.db.sets import among, one_of, per_dialect
 from app.db.tables import IdentifierRow, ReleaseVersionRow, table
 from app.domain.metrics import COUNT_NAMES
 
@@ -177,70 +178,90 @@ def _after(key: PageKey) -> ColumnElement[bool]:
 _SHOWN = (version.c.release_id, version.c.person_id, version.c.released_on, version.c.record)
 
 
-async def page(
-    conn: AsyncConnection, where: ReleaseFilter, after: PageKey | None, limit: int
-) -> list[Row[Any]]:
-    """The next `limit` matching releases: release_id, person_id, released_on and the stored
-    record (None in versions stored before it was kept)."""
-    query = _where(select(*_SHOWN), where)
-    if after is not None:
-        query = query.where(_after(after))
-    query = query.order_by(version.c.released_on.desc(), version.c.release_id).limit(limit)
-    return list((await conn.execute(query)).all())
-
-
-async def walk(
-    conn: AsyncConnection, where: ReleaseFilter, chunk: int
-) -> AsyncIterator[list[Row[Any]]]:
-    """Every matching release, a chunk at a time, in gap-list order."""
-    after: PageKey | None = None
-    while True:
-        rows = await page(conn, where, after, chunk)
-        if not rows:
-            return
-        yield rows
-        after = PageKey(rows[-1].released_on, rows[-1].release_id)
-
-
 @dataclass(frozen=True)
-class Named:
-    """The person an identifier names (None: nobody), every identifier of theirs ({scheme:
-    value}, a scheme's first value in order), and their releases as of a date, newest first."""
+class Shown:
+    """Release versions (release_id, person_id, released_on and the stored record, None in
+    versions stored before it was kept), and their people's identifiers by person id ({scheme:
+    value}, a scheme's first value in order)."""
 
-    person_id: str | None
-    identifiers: dict[str, str]
-    releases: list[Row[Any]]
+    rows: list[Row[Any]]
+    identifiers: dict[str, dict[str, str]]
 
 
 def _none_as(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return type_coerce(null(), column.type).label(column.key)
 
 
+def _first_values(rows: Iterable[Row[Any]]) -> dict[str, dict[str, str]]:
+    """{person_id: {scheme: value}} from `_with_identifiers`' identifier rows; a person known by
+    two values of one scheme shows the first of them."""
+    known: dict[str, dict[str, str]] = {}
+    # By position: a Row's attribute costs ten times its index, and a page has a hundred.
+    for _, person_id, _, _, scheme, value in sorted(rows, key=itemgetter(5)):
+        known.setdefault(person_id, {}).setdefault(scheme, value)
+    return known
+
+
+def _with_identifiers(releases: Select[Any], people: ColumnElement[bool]) -> Any:
+    """`releases` (selecting `_SHOWN`), then the identifiers of the `people` as rows of their
+    own (release_id None): the records and the names they are shown with, in one statement."""
+    names = select(
+        _none_as(version.c.release_id),
+        identifier.c.person_id,
+        _none_as(version.c.released_on),
+        _none_as(version.c.record),
+        identifier.c.scheme,
+        identifier.c.value,
+    ).where(people)
+    named = releases.add_columns(_none_as(identifier.c.scheme), _none_as(identifier.c.value))
+    return union_all(named, names)
+
+
+async def _shown(conn: AsyncConnection, query: Any, params: Mapping[str, Any]) -> Shown:
+    """The rows of a `_with_identifiers` query, releases in gap-list order (released_on
+    descending, then release_id)."""
+    releases: list[Row[Any]] = []
+    names: list[Row[Any]] = []
+    for row in (await conn.execute(query, params)).all():
+        (names if row[0] is None else releases).append(row)
+    releases.sort(key=itemgetter(0))
+    releases.sort(key=itemgetter(2), reverse=True)
+    return Shown(releases, _first_values(names))
+
+
+async def page(
+    conn: AsyncConnection, where: ReleaseFilter, after: PageKey | None, limit: int
+) -> Shown:
+    """The next `limit` matching releases, with their people's identifiers."""
+    query = _where(select(*_SHOWN), where)
+    if after is not None:
+        query = query.where(_after(after))
+    query = query.order_by(version.c.released_on.desc(), version.c.release_id).limit(limit)
+    chosen = query.cte("chosen")
+    shown = select(*(chosen.c[column.key] for column in _SHOWN))
+    people = among(conn.dialect.name, identifier.c.person_id, select(chosen.c.person_id))
+    return await _shown(conn, _with_identifiers(shown, people), {})
+
+
+async def walk(conn: AsyncConnection, where: ReleaseFilter, chunk: int) -> AsyncIterator[Shown]:
+    """Every matching release, a chunk at a time, in gap-list order."""
+    after: PageKey | None = None
+    while True:
+        shown = await page(conn, where, after, chunk)
+        if not shown.rows:
+            return
+        yield shown
+        after = PageKey(shown.rows[-1].released_on, shown.rows[-1].release_id)
+
+
 def _named_by(scope: ReleaseScope | None) -> Any:
-    # One statement: the identifier's owner, as a subquery, picks both the owner's identifiers
-    # and their releases; a row with a scheme is an identifier, one with a release id a release.
+    # The identifier's owner, as a subquery, picks both their releases and their identifiers.
     owner = (
         select(identifier.c.person_id)
         .where(identifier.c.scheme == bindparam("scheme"), identifier.c.value == bindparam("value"))
         .scalar_subquery()
     )
-    names = select(
-        identifier.c.person_id,
-        identifier.c.scheme,
-        identifier.c.value,
-        *(
-            _none_as(column)
-            for column in (version.c.release_id, version.c.released_on, version.c.record)
-        ),
-    ).where(identifier.c.person_id == owner)
-    releases = select(
-        version.c.person_id,
-        _none_as(identifier.c.scheme),
-        _none_as(identifier.c.value),
-        version.c.release_id,
-        version.c.released_on,
-        version.c.record,
-    ).where(
+    releases = select(*_SHOWN).where(
         version.c.person_id == owner,
         version.c.valid_from <= bindparam("as_of"),
         # Not `_covering`: its OR can tempt the planner into scanning every open-ended version
@@ -249,7 +270,7 @@ def _named_by(scope: ReleaseScope | None) -> Any:
     )
     if scope is not None:
         releases = releases.where(_in_scope(scope))
-    return union_all(names, releases)
+    return _with_identifiers(releases, identifier.c.person_id == owner)
 
 
 _NAMED_BY = _named_by(None)
@@ -257,20 +278,15 @@ _NAMED_BY = _named_by(None)
 
 async def named_by(
     conn: AsyncConnection, scheme: str, value: str, as_of: date, scope: ReleaseScope | None
-) -> Named:
-    """Who (scheme, value) names, with their identifiers and their releases as of `as_of` that
-    `scope` admits (all when None): what the handover view shows, read in one statement."""
+) -> tuple[str | None, Shown]:
+    """Who (scheme, value) names (None: nobody), with their releases as of `as_of` that `scope`
+    admits (all when None), newest first, and their identifiers: the handover view's one read."""
     query = _NAMED_BY if scope is None else _named_by(scope)
-    rows = (await conn.execute(query, {"scheme": scheme, "value": value, "as_of": as_of})).all()
-    if not rows:
-        return Named(None, {}, [])
-    known: dict[str, str] = {}
-    for row in sorted((row for row in rows if row.scheme is not None), key=lambda r: r.value):
-        known.setdefault(row.scheme, row.value)
-    releases = [row for row in rows if row.release_id is not None]
-    releases.sort(key=lambda row: row.release_id)
-    releases.sort(key=lambda row: row.released_on, reverse=True)
-    return Named(rows[0].person_id, known, releases)
+    params = {"scheme": scheme, "value": value, "as_of": as_of}
+    shown = await _shown(conn, query, params)
+    # Whoever the identifier names has that identifier among their own.
+    person_id = next(iter(shown.identifiers), None)
+    return person_id, shown
 
 
 def _group_column(conn: AsyncConnection, group_by: str) -> ColumnElement[Any]:

@@ -54,6 +54,18 @@ def one_of(dialect: str, column: ColumnElement[Any], name: str) -> Any:
     return column.in_(members.scalar_subquery())
 
 
+def among(dialect: str, column: ColumnElement[Any], chosen: Select[Any]) -> Any:
+    """`column` is one of the values `chosen` selects (one column).
+
+    On PostgreSQL the subquery runs first and its values become an array, so the planner takes
+    the index on `column` for a handful of values whatever its statistics say; left to
+    estimate `IN (subquery)` on tables never analysed, it scanned them whole.
+    """
+    if dialect == "postgresql":
+        return column == any_(func.array(chosen.scalar_subquery(), type_=ARRAY(String)))
+    return column.in_(chosen)
+
+
 def per_dialect(build: Callable[[str], Built]) -> Callable[[str], Built]:
     """`build(dialect_name)`, built once per dialect and kept."""
     return cache(build)

@@ -138,7 +138,7 @@ async def shown(
         known = await people.identifiers_of(conn, {row.person_id for row in rows})
     views = {
         row.release_id: stored_view(
-            row.record, row.release_id, row.person_id, known[row.person_id], as_of
+            row.record, row.release_id, row.person_id, known.get(row.person_id, {}), as_of
         )
         for row in rows
         if row.record is not None
@@ -147,7 +147,7 @@ async def shown(
     if unstored:
         events = derivation.group_by_person(await event_store.counting_of_people(conn, unstored))
         views.update(
-            (record.release_id, record_view(record, person_id, known[person_id]))
+            (record.release_id, record_view(record, person_id, known.get(person_id, {})))
             for person_id in unstored
             for record in derive(events.get(person_id, []), as_of, rules)
         )
@@ -166,22 +166,20 @@ async def handover(
         await _refused(conn, who, audit.READ_PERSON, scheme, as_of, None)
         raise _not_a_scheme(scheme)
     normalised = identifiers.normalise(value)
-    named = await release_store.named_by(conn, scheme, normalised, as_of, who.scope)
-    person_id = named.person_id
+    person_id, named = await release_store.named_by(conn, scheme, normalised, as_of, who.scope)
     # A scoped key sees nobody without a release in its scope, exactly as it sees nobody unknown.
-    if person_id is None or (who.scope is not None and not named.releases):
+    if person_id is None or (who.scope is not None and not named.rows):
         await _refused(conn, who, audit.READ_PERSON, scheme, as_of, person_id)
         raise _unknown(scheme, normalised)
-    known = {person_id: named.identifiers}
-    views = await shown(conn, named.releases, as_of, rules, known)
-    release_ids = [row.release_id for row in named.releases]
+    views = await shown(conn, named.rows, as_of, rules, named.identifiers)
+    release_ids = [row.release_id for row in named.rows]
     details = {**looked_up(scheme, as_of), "release_ids": release_ids}
     await audit.record(
         conn, who, audit.READ_PERSON, subject=person_id, subject_type=audit.PERSON, details=details
     )
     return {
         "person_id": person_id,
-        "identifiers": named.identifiers,
+        "identifiers": named.identifiers[person_id],
         "as_of": as_of,
         "releases": [views[release_id] for release_id in release_ids],
     }

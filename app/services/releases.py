@@ -7,7 +7,7 @@ import binascii
 import csv
 import io
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any
 
@@ -83,11 +83,11 @@ def decode_cursor(cursor: str) -> tuple[PageKey, date]:
 
 
 async def _records(
-    conn: Connection, rows: Sequence[Any], as_of: date, rules: Rules
+    conn: Connection, page: release_store.Shown, as_of: date, rules: Rules
 ) -> list[dict[str, Any]]:
     """The full records of these stored versions, in their order."""
-    views = await shown(conn, rows, as_of, rules)
-    return [views[row.release_id] for row in rows if row.release_id in views]
+    views = await shown(conn, page.rows, as_of, rules, page.identifiers)
+    return [views[row.release_id] for row in page.rows if row.release_id in views]
 
 
 def described(where: ReleaseFilter) -> dict[str, Any]:
@@ -105,13 +105,12 @@ async def page(
     limit: int,
     rules: Rules,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    rows = await release_store.page(conn, where, after, limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    found = await release_store.page(conn, where, after, limit + 1)
+    rows = found.rows[:limit]
     next_cursor = None
-    if more:
+    if len(found.rows) > limit:
         next_cursor = encode_cursor(PageKey(rows[-1].released_on, rows[-1].release_id), where.as_of)
-    records = await _records(conn, rows, where.as_of, rules)
+    records = await _records(conn, replace(found, rows=rows), where.as_of, rules)
     details = {
         "filters": described(where),
         "continued": after is not None,
@@ -154,8 +153,8 @@ async def stream_csv(
 ) -> AsyncGenerator[str, None]:
     """The whole filtered list as CSV, a chunk of releases at a time, counted into `sent`."""
     yield _csv_line(CSV_COLUMNS)
-    async for rows in release_store.walk(conn, where, CSV_CHUNK):
-        records = await _records(conn, rows, where.as_of, rules)
+    async for chunk in release_store.walk(conn, where, CSV_CHUNK):
+        records = await _records(conn, chunk, where.as_of, rules)
         yield "".join(_csv_line(_csv_row(record)) for record in records)
         # Resumed only when the server asks for more: the chunk has gone out.
         sent.rows += len(records)
