@@ -192,7 +192,7 @@ def _none_as(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return type_coerce(null(), column.type).label(column.key)
 
 
-def _first_values(rows: Iterable[Row[Any]]) -> dict[str, dict[str, str]]:
+def _first_values(rows: Iterable[Any]) -> dict[str, dict[str, str]]:
     """{person_id: {scheme: value}} from `_with_identifiers`' identifier rows; a person known by
     two values of one scheme shows the first of them."""
     known: dict[str, dict[str, str]] = {}
