@@ -12,7 +12,7 @@ from typing import Any
 from app.db import Connection
 from app.db import events as event_store
 from app.db import releases as release_store
-from app.domain.events import OST_PRESCRIBED, Event
+from app.domain.events import OST_PRESCRIBED, PRISON_RELEASED, Event
 from app.domain.rules import Rules
 from app.domain.versions import RecordVersion, versions
 from app.services import views
@@ -31,16 +31,26 @@ def lineage(org: str, root_event_id: str) -> str:
 
 
 def to_domain(row: Any) -> Event:
-    data = dict(row.data)
-    if row.type == OST_PRESCRIBED:
-        data["first_dose_on"] = date.fromisoformat(data["first_dose_on"])
-    return Event(row.seq, row.type, row.occurred_on, data, lineage(row.org, row.root_event_id))
+    """The rules' event from a row of `counting_of_people` (seq, org, root_event_id, person_id,
+    type, occurred_on, data).
+
+    This runs for every counting event of every person derived, so the row is read by position
+    (a Row attribute costs ten times an index), and only a release's lineage, which becomes its
+    release id, is hashed: other events' lineages are never shown, and their chain's plain name
+    serves.
+    """
+    seq, org, root_event_id, _, kind, occurred_on, data = row
+    if kind == OST_PRESCRIBED:
+        data = {**data, "first_dose_on": date.fromisoformat(data["first_dose_on"])}
+    chain = lineage(org, root_event_id) if kind == PRISON_RELEASED else f"{org}/{root_event_id}"
+    return Event(seq, kind, occurred_on, data, chain)
 
 
 def group_by_person(rows: Iterable[Any]) -> dict[str, list[Event]]:
+    """Rows of `counting_of_people` as the rules' events, by person id."""
     grouped: dict[str, list[Event]] = defaultdict(list)
     for row in rows:
-        grouped[row.person_id].append(to_domain(row))
+        grouped[row[3]].append(to_domain(row))
     return grouped
 
 
