@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -109,12 +110,15 @@ class PersonIdentifiers(Strict):
 
     @model_validator(mode="after")
     def _at_least_one(self) -> PersonIdentifiers:
-        if not self.known():
+        if not self.known:
             raise ValueError("give at least one identifier: nomis, crn, nhs or pnc")
         return self
 
+    @cached_property
     def known(self) -> dict[str, str]:
-        """The identifiers given, as {scheme: normalised value}, in the order of SCHEMES."""
+        """The identifiers given, as {scheme: normalised value}, in the order of SCHEMES; not
+        to be changed (the model is frozen, so this is worked out once, and a batch asks each
+        event's identifiers several times)."""
         # Read field by field: model_dump() was a measurable share of a batch's decisions.
         given = ((scheme, getattr(self, scheme)) for scheme in identifiers.SCHEMES)
         return {scheme: value for scheme, value in given if value is not None}

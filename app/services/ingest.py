@@ -84,7 +84,7 @@ async def _load(conn: Connection, org: str, events: Sequence[EventCreate]) -> _P
         for row in stored
     }
     corrector_of = {row.corrects: row.event_id for row in stored if row.corrects}
-    wanted = {key for e in events for key in e.person.known().items()}
+    wanted = {key for e in events for key in e.person.known.items()}
     owners = await people.owners(conn, wanted)
     return _Plan(org, known, corrector_of, owners)
 
@@ -119,7 +119,7 @@ def _correction_problem(plan: _Plan, event: EventCreate) -> ServiceError | None:
 
 
 def _resolve_person(plan: _Plan, event: EventCreate) -> str | ServiceError:
-    keys = list(event.person.known().items())
+    keys = list(event.person.known.items())
     named = {plan.owners[k] for k in keys if k in plan.owners}
     if len(named) > 1:
         return Conflict(
@@ -184,7 +184,7 @@ def _accept(plan: _Plan, event: EventCreate, digest: str, person_id: str, receiv
         "person_id": person_id,
         "type": event.type,
         "occurred_on": event.occurred_on,
-        "person": event.person.known(),
+        "person": event.person.known,
         "data": event.data.model_dump(mode="json"),
         "corrects": target,
         "content_hash": digest,
