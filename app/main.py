@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -59,6 +60,17 @@ async def _bootstrap(db: Database, settings: Settings) -> None:
         )
 
 
+def _freeze_what_startup_built() -> None:
+    """Keep the objects built at start-up (modules, models, routes, pools) out of the cyclic
+    garbage collector's full passes: they live as long as the process does.
+
+    A full pass over them all took 60 to 120 ms on a 2-core machine, every few seconds under
+    load, stalling every request in flight in the worker; it set the handover view's p99.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -69,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limiter = RateLimiter(settings.rate_limit_per_minute)
         cache = key_service.KeyCache(settings.key_cache_seconds)
         app.state.runtime = Runtime(settings, db, rules_of(settings), limiter, cache)
+        _freeze_what_startup_built()
         yield
         await db.dispose()
 
