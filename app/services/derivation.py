@@ -19,7 +19,7 @@ from app.services import views
 from app.services.turns import in_turns
 
 # People derived between two turns of the event loop (a few milliseconds of work).
-DERIVE_TURN = 32
+DERIVE_TURN = 8
 
 _RELEASE_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4c1b-9d47-3b1f0e9a7c21")
 

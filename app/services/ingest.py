@@ -27,7 +27,7 @@ from app.services.turns import in_turns
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 # Items decided between two turns of the event loop (see app/services/turns.py).
-DECIDE_TURN = 200
+DECIDE_TURN = 50
 
 
 @dataclass

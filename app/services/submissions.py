@@ -15,8 +15,8 @@ from app.schemas.events import EVENT_ADAPTER, EventCreate
 from app.services.errors import ErrorItem, Invalid, ServiceError
 from app.services.turns import in_turns
 
-# Events parsed between two turns of the event loop (about 2 ms of work).
-PARSE_TURN = 100
+# Events parsed between two turns of the event loop (about 2 ms of work on a slow core).
+PARSE_TURN = 25
 
 
 @dataclass(frozen=True)
