@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Final
 
@@ -26,7 +27,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    true,
     type_coerce,
     union_all,
 )
@@ -125,53 +125,74 @@ def _covering(as_of: date | BindParameter[date]) -> ColumnElement[bool]:
     )
 
 
-def _in_scope(scope: ReleaseScope) -> ColumnElement[bool]:
-    """The one place a key's scope becomes SQL: AND across dimensions, OR within one."""
-    limits = [
-        version.c[column].in_(sorted(allowed))
-        for dimension, column in SCOPE_COLUMNS.items()
-        if (allowed := getattr(scope, dimension)) is not None
-    ]
-    return and_(true(), *limits)
+# A filter's optional conditions, by the name its value is bound to. Statements are built once
+# per set of conditions given (a filter's shape), with every value bound: building a gap-list
+# statement took a fifth of the request.
+_EQUAL: Final = ("stage", "prison", "probation_region", "local_authority", "community_provider")
+_OPTIONAL: Final = (*_EQUAL, "open_flags", "released_from", "released_to")
+_SCOPED: Final = {f"scope_{dimension}": column for dimension, column in SCOPE_COLUMNS.items()}
+
+Shape = tuple[str, ...]
 
 
-def _where(query: Select[Any], where: ReleaseFilter) -> Select[Any]:
-    return _filtered(query.where(_covering(where.as_of)), where)
+def _scope_values(scope: ReleaseScope | None) -> dict[str, list[str]]:
+    """The values each dimension `scope` limits allows, by the name they are bound to."""
+    if scope is None:
+        return {}
+    limits = ((name, getattr(scope, name.removeprefix("scope_"))) for name in _SCOPED)
+    return {name: sorted(allowed) for name, allowed in limits if allowed is not None}
 
 
-def _filtered(query: Select[Any], where: ReleaseFilter) -> Select[Any]:
-    """Every condition of `where` but the as-of date's."""
-    if where.scope is not None:
-        query = query.where(_in_scope(where.scope))
-    for name in ("stage", "prison", "probation_region", "local_authority", "community_provider"):
-        value = getattr(where, name)
-        if value is not None:
-            query = query.where(version.c[name] == value)
+def _values(where: ReleaseFilter) -> dict[str, Any]:
+    """The values of the conditions `where` gives (as_of aside), by the name each is bound to."""
+    values = {name: getattr(where, name) for name in _OPTIONAL if name != "open_flags"}
+    values = {name: value for name, value in values.items() if value is not None}
     if where.open_flags:
-        mask = flag_mask(where.open_flags)
-        query = query.where(version.c.open_flags.op("&")(mask) == mask)
-    if where.released_from is not None:
-        query = query.where(version.c.released_on >= where.released_from)
-    if where.released_to is not None:
-        query = query.where(version.c.released_on <= where.released_to)
-    return query
+        values["open_flags"] = flag_mask(where.open_flags)
+    values.update(_scope_values(where.scope))
+    return values
+
+
+def _condition(name: str) -> ColumnElement[bool]:
+    """The condition whose value is bound as `name`.
+
+    The scope's, AND across dimensions and OR within one, is the one place a key's scope
+    becomes SQL: a release with no value in a limited dimension is not in scope.
+    """
+    if name in _SCOPED:
+        return version.c[_SCOPED[name]].in_(bindparam(name, expanding=True))
+    if name == "open_flags":
+        mask: BindParameter[int] = bindparam("open_flags")
+        return version.c.open_flags.op("&")(mask) == mask
+    if name == "released_from":
+        return version.c.released_on >= bindparam(name)
+    if name == "released_to":
+        return version.c.released_on <= bindparam(name)
+    return version.c[name] == bindparam(name)
+
+
+def _conditions(shape: Shape) -> list[ColumnElement[bool]]:
+    return [_condition(name) for name in shape]
 
 
 async def in_scope_of_person(
     conn: AsyncConnection, person_id: str, scope: ReleaseScope, as_of: date | None
 ) -> set[str]:
     """The ids of a person's releases that `scope` admits: as of `as_of`, or ever when None."""
+    limits = _scope_values(scope)
     query = select(version.c.release_id).distinct()
-    query = query.where(version.c.person_id == person_id, _in_scope(scope))
+    query = query.where(version.c.person_id == bindparam("person_id"), *_conditions(tuple(limits)))
     if as_of is not None:
-        query = query.where(_covering(as_of))
-    return set((await conn.execute(query)).scalars())
+        query = query.where(_covering(bindparam("as_of")))
+    found = await conn.execute(query, {"person_id": person_id, "as_of": as_of, **limits})
+    return set(found.scalars())
 
 
-def _after(key: PageKey) -> ColumnElement[bool]:
+def _after(released_on: Any, release_id: Any) -> ColumnElement[bool]:
+    """After the release (released_on, release_id) in gap-list order."""
     return or_(
-        version.c.released_on < key.released_on,
-        and_(version.c.released_on == key.released_on, version.c.release_id > key.release_id),
+        version.c.released_on < released_on,
+        and_(version.c.released_on == released_on, version.c.release_id > release_id),
     )
 
 
@@ -229,18 +250,28 @@ async def _shown(conn: AsyncConnection, query: Any, params: Mapping[str, Any]) -
     return Shown(releases, _first_values(names))
 
 
+@lru_cache(maxsize=256)
+def _page(dialect: str, shape: Shape, continued: bool) -> Any:
+    query = select(*_SHOWN).where(_covering(bindparam("as_of")), *_conditions(shape))
+    if continued:
+        query = query.where(_after(bindparam("after_on"), bindparam("after_id")))
+    order = (version.c.released_on.desc(), version.c.release_id)
+    chosen = query.order_by(*order).limit(bindparam("limit")).cte("chosen")
+    shown = select(*(chosen.c[column.key] for column in _SHOWN))
+    people = among(dialect, identifier.c.person_id, select(chosen.c.person_id))
+    return _with_identifiers(shown, people)
+
+
 async def page(
     conn: AsyncConnection, where: ReleaseFilter, after: PageKey | None, limit: int
 ) -> Shown:
     """The next `limit` matching releases, with their people's identifiers."""
-    query = _where(select(*_SHOWN), where)
+    values = _values(where)
+    query = _page(conn.dialect.name, tuple(values), after is not None)
+    values.update(as_of=where.as_of, limit=limit)
     if after is not None:
-        query = query.where(_after(after))
-    query = query.order_by(version.c.released_on.desc(), version.c.release_id).limit(limit)
-    chosen = query.cte("chosen")
-    shown = select(*(chosen.c[column.key] for column in _SHOWN))
-    people = among(conn.dialect.name, identifier.c.person_id, select(chosen.c.person_id))
-    return await _shown(conn, _with_identifiers(shown, people), {})
+        values.update(after_on=after.released_on, after_id=after.release_id)
+    return await _shown(conn, query, values)
 
 
 async def walk(conn: AsyncConnection, where: ReleaseFilter, chunk: int) -> AsyncIterator[Shown]:
@@ -254,7 +285,8 @@ async def walk(conn: AsyncConnection, where: ReleaseFilter, chunk: int) -> Async
         after = PageKey(shown.rows[-1].released_on, shown.rows[-1].release_id)
 
 
-def _named_by(scope: ReleaseScope | None) -> Any:
+@lru_cache(maxsize=16)
+def _named_by(limited: Shape) -> Any:
     # The identifier's owner, as a subquery, picks both their releases and their identifiers.
     owner = (
         select(identifier.c.person_id)
@@ -268,12 +300,8 @@ def _named_by(scope: ReleaseScope | None) -> Any:
         # (the valid_until index) when statistics are stale; this form leaves it the person.
         func.coalesce(version.c.valid_until, date.max) > bindparam("as_of"),
     )
-    if scope is not None:
-        releases = releases.where(_in_scope(scope))
+    releases = releases.where(*_conditions(limited))
     return _with_identifiers(releases, identifier.c.person_id == owner)
-
-
-_NAMED_BY = _named_by(None)
 
 
 async def named_by(
@@ -281,9 +309,9 @@ async def named_by(
 ) -> tuple[str | None, Shown]:
     """Who (scheme, value) names (None: nobody), with their releases as of `as_of` that `scope`
     admits (all when None), newest first, and their identifiers: the handover view's one read."""
-    query = _NAMED_BY if scope is None else _named_by(scope)
-    params = {"scheme": scheme, "value": value, "as_of": as_of}
-    shown = await _shown(conn, query, params)
+    limits = _scope_values(scope)
+    params = {"scheme": scheme, "value": value, "as_of": as_of, **limits}
+    shown = await _shown(conn, _named_by(tuple(limits)), params)
     # Whoever the identifier names has that identifier among their own.
     person_id = next(iter(shown.identifiers), None)
     return person_id, shown
@@ -326,10 +354,12 @@ async def sums(
     if group_by is not None:
         keys.append(_group_column(conn, group_by).label("grp"))
     counted: dict[Any, dict[int, int]] = {}
+    values = _values(where)
+    conditions = _conditions(tuple(values))
     for versions in (version.c.valid_until.is_(None), version.c.valid_until > where.as_of):
-        query = _filtered(select(*keys, func.count().label("n")), where)
+        query = select(*keys, func.count().label("n")).where(*conditions)
         query = query.where(version.c.valid_from <= where.as_of, versions).group_by(*keys)
-        for row in await conn.execute(query):
+        for row in await conn.execute(query, values):
             per_tally = counted.setdefault(row.grp if group_by else None, {})
             per_tally[row.tally] = per_tally.get(row.tally, 0) + row.n
     if group_by is None and not counted:
