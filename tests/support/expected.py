@@ -76,10 +76,9 @@ def stored_and_fresh(database_url: str, rules: Rules | None = None) -> tuple[set
     return {_frozen(dict(row)) for row in stored}, fresh
 
 
-def _typed(rows: Sequence[Any]) -> list[Any]:
-    """SQLite hands back dates and JSON as text through a bare text() query."""
-    from types import SimpleNamespace
-
+def _typed(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """SQLite hands back dates and JSON as text through a bare text() query. The rows keep
+    their columns' order, which is how the service reads them."""
     typed = []
     for row in rows:
         fields = dict(row._mapping)
@@ -87,7 +86,7 @@ def _typed(rows: Sequence[Any]) -> list[Any]:
             fields["occurred_on"] = date.fromisoformat(fields["occurred_on"])
         if isinstance(fields["data"], str):
             fields["data"] = json.loads(fields["data"])
-        typed.append(SimpleNamespace(**fields))
+        typed.append(tuple(fields.values()))
     return typed
 
 
