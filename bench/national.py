@@ -69,7 +69,7 @@ def _person_rows(postings: list[Posting], received: datetime) -> Rows:
                 person_id,
                 parsed.type,
                 parsed.occurred_on,
-                json.dumps(parsed.person.known()),
+                json.dumps(parsed.person.known),
                 json.dumps(data),
                 content_hash(parsed),
                 received,
