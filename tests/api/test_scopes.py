@@ -9,8 +9,11 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, update
 
-from tests.support.api import Api, bearer
+from app.db.engine import sync_url
+from app.db.tables import ApiKeyRow, table
+from tests.support.api import Api, bearer, running
 from tests.support.envelopes import assert_invalid, assert_problem, nomis
 from tests.support.scoped import (
     AS_OF,
@@ -178,6 +181,25 @@ def test_the_and_across_dimensions_can_admit_nothing(posted: Api) -> None:
     assert releases(posted, headers) == []
     assert _metrics(posted, headers)["total"]["released_in_treatment"] == 0
     assert_problem(_person(posted, headers, BOTH, as_of=AS_OF), 404, "not-found")
+
+
+def test_a_stored_scope_with_an_empty_list_admits_nothing(database_url: str) -> None:
+    # The API refuses an empty list; one stored some other way still fails closed.
+    with running(database_url, key_cache_seconds=0) as api:
+        post_all(api)
+        key_id, headers = scoped_key(api, MDI, *READER)
+        engine = create_engine(sync_url(database_url))
+        try:
+            with engine.begin() as conn:
+                keys = table(ApiKeyRow)
+                conn.execute(
+                    update(keys).where(keys.c.key_id == key_id).values(scope={"prisons": []})
+                )
+        finally:
+            engine.dispose()
+        assert releases(api, headers) == []
+        assert _metrics(api, headers)["total"]["released_in_treatment"] == 0
+        assert_problem(_person(api, headers, MDI_ONLY, as_of=AS_OF), 404, "not-found")
 
 
 def _keys(api: Api) -> dict[str, dict[str, Any]]:
