@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from app.api import body, observability, problems
 from app.api.deps import Runtime
+from app.api.group_commit import GroupCommit
 from app.api.limits import RequestGate
 from app.api.prometheus import Metrics
 from app.api.ratelimit import RateLimiter
@@ -82,9 +83,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await _bootstrap(db, settings)
         limiter = RateLimiter(settings.rate_limit_per_minute)
         cache = key_service.KeyCache(settings.key_cache_seconds)
-        app.state.runtime = Runtime(settings, db, rules_of(settings), limiter, cache)
+        rules = rules_of(settings)
+        posts = GroupCommit(db, rules, settings.group_commit)
+        app.state.runtime = Runtime(settings, db, rules, posts, limiter, cache)
         _freeze_what_startup_built()
         yield
+        await posts.drain()
         await db.dispose()
 
     app = FastAPI(

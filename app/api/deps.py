@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api.group_commit import GroupCommit
 from app.api.observability import current_request_id
 from app.api.ratelimit import RateLimiter
 from app.db import Connection, audit
@@ -27,6 +28,7 @@ class Runtime:
     settings: Settings
     db: Database
     rules: Rules
+    posts: GroupCommit
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     keys: KeyCache = field(default_factory=lambda: KeyCache(0))
 

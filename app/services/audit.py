@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -71,6 +71,34 @@ NOT_FOUND: Final = "not-found"
 INTERRUPTED: Final = "interrupted"
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One row of the trail; `who` None is the console (the first admin key, `joinup key
+    create`)."""
+
+    who: Principal | None
+    what: str
+    subject_type: str
+    details: Mapping[str, Any]
+    subject: str | None = None
+    outcome: str = OK
+    at: datetime | None = None
+
+    def row(self) -> dict[str, Any]:
+        who = self.who
+        return {
+            "at": self.at or clock.now(),
+            "key_id": who.key_id if who else None,
+            "org": who.org if who else None,
+            "action": self.what,
+            "outcome": self.outcome,
+            "subject": self.subject,
+            "subject_type": self.subject_type,
+            "request_id": who.request_id if who else None,
+            "detail": _jsonable(self.details),
+        }
+
+
 async def record(
     conn: Connection,
     who: Principal | None,
@@ -82,19 +110,14 @@ async def record(
     outcome: str = OK,
     at: datetime | None = None,
 ) -> None:
-    """Add one row; `who` None is the console (the first admin key, `joinup key create`)."""
-    await audit_store.record(
-        conn,
-        at=at or clock.now(),
-        key_id=who.key_id if who else None,
-        org=who.org if who else None,
-        action=what,
-        outcome=outcome,
-        subject=subject,
-        subject_type=subject_type,
-        request_id=who.request_id if who else None,
-        detail=_jsonable(details),
-    )
+    """Add one row."""
+    entry = Entry(who, what, subject_type, details, subject, outcome, at)
+    await audit_store.record(conn, [entry.row()])
+
+
+async def record_each(conn: Connection, entries: Sequence[Entry]) -> None:
+    """Add a row for each entry, in one statement."""
+    await audit_store.record(conn, [entry.row() for entry in entries])
 
 
 def _jsonable(value: Any) -> Any:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from app.db import Connection, locks, people
@@ -262,30 +263,65 @@ async def ingest(
     rules: Rules,
 ) -> Outcome:
     """Store the acceptable events of a post (all or none of them when `atomic`)."""
+    outcome, received = await _store(conn, principal.org, items, atomic=atomic, rules=rules)
+    await audit.record_each(conn, [_audit_entry(principal, outcome, received)])
+    return outcome
+
+
+async def ingest_each(
+    conn: Connection, posts: Sequence[tuple[Principal, Submission]], rules: Rules
+) -> list[Outcome]:
+    """Store several one-event posts of one organisation in one transaction.
+
+    Each is decided as if it had been posted alone, in the order given (a later post of the same
+    event is its duplicate), and each gets its own outcome and its own audit row.
+    """
+    org = posts[0][0].org
+    assert all(who.org == org for who, _ in posts), "one organisation's posts only"
+    items = [replace(item, index=index) for index, (_, item) in enumerate(posts)]
+    together, received = await _store(conn, org, items, atomic=False, rules=rules)
+    outcomes = [
+        Outcome([replace(result, index=0)], stored=result.status != REJECTED)
+        for result in together.results
+    ]
+    entries = [
+        _audit_entry(who, outcome, received)
+        for (who, _), outcome in zip(posts, outcomes, strict=True)
+    ]
+    await audit.record_each(conn, entries)
+    return outcomes
+
+
+async def _store(
+    conn: Connection,
+    org: str,
+    items: Sequence[Submission],
+    *,
+    atomic: bool,
+    rules: Rules,
+) -> tuple[Outcome, datetime]:
+    """Lock, decide and write a post's events; the outcome, and when they were received."""
     events = [item.event for item in items if item.event is not None]
     named = [e.event_id for e in events] + [e.corrects for e in events if e.corrects]
-    await locks.lock(conn, locks.event_keys(principal.org, named))
-    received = clock.now()
+    await locks.lock(conn, locks.event_keys(org, named))
+    at = clock.now()
     # Decided again only when another writer stored one of the identifiers this post would
     # have given a new person. Each round sees more of them stored, so it ends within one round
     # per such identifier.
     while True:
-        plan = await _planned(conn, principal.org, items, events, received)
+        plan = await _planned(conn, org, items, events, at)
         outcome = Outcome(sorted(plan.results, key=lambda r: r.index))
         if atomic and outcome.count(REJECTED):
-            outcome = Outcome(_not_stored(outcome.results), stored=False)
-            break
-        moved = await event_store.people_of_chains(conn, principal.org, plan.moves)
+            return Outcome(_not_stored(outcome.results), stored=False), at
+        moved = await event_store.people_of_chains(conn, org, plan.moves)
         plan.affected |= moved
         touched = plan.existing_touched | moved
-        if await people.claim(conn, touched, plan.new_people, plan.new_identifiers, received):
+        if await people.claim(conn, touched, plan.new_people, plan.new_identifiers, at):
             await _write(conn, plan, rules)
-            break
-    await _audit(conn, principal, outcome, received)
-    return outcome
+            return outcome, at
 
 
-async def _audit(conn: Connection, principal: Principal, outcome: Outcome, at: Any) -> None:
+def _audit_entry(principal: Principal, outcome: Outcome, at: datetime) -> audit.Entry:
     detail: dict[str, list[Any]] = {
         status: [r.event_id for r in outcome.results if r.status == status]
         for status in (ACCEPTED, DUPLICATE)
@@ -297,8 +333,7 @@ async def _audit(conn: Connection, principal: Principal, outcome: Outcome, at: A
     ]
     # The people posted about, so that a person's audit trail finds the posts too.
     detail["person_ids"] = list({r.person_id: 0 for r in outcome.results if r.person_id})
-    await audit.record(
-        conn,
+    return audit.Entry(
         principal,
         audit.POST_EVENTS,
         subject_type=audit.EVENTS,

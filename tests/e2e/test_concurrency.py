@@ -1,5 +1,6 @@
-"""Eight clients post overlapping batches at once to two server processes: every event is
-stored exactly once, and the stored records equal a fresh derivation from the stored events."""
+"""Eight clients post overlapping batches, or the same events one by one, at once to two server
+processes: every event is stored exactly once, and the stored records equal a fresh derivation
+from the stored events."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
 from app.db.engine import sync_url
@@ -21,9 +23,9 @@ ADMIN = "e2e-admin-secret-0123456789"
 CLIENTS = 8
 
 
-def _batches() -> list[tuple[str, list[dict[str, Any]]]]:
+def _batches(scale: float) -> list[tuple[str, list[dict[str, Any]]]]:
     by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for person in demo_data.people(scale=0.003):
+    for person in demo_data.people(scale=scale):
         for posting in person:
             by_org[posting.org].append(posting.event)
     return [
@@ -47,10 +49,27 @@ def _post_all(url: str, keys: dict[str, str], batches: list[Any], seed: int) -> 
     return counts
 
 
-def test_overlapping_concurrent_batches_store_each_event_once(
-    database_url: str, tmp_path: Path
+def _one_by_one(url: str, keys: dict[str, str], batches: list[Any], seed: int) -> dict[str, int]:
+    order = [(org, event) for org, events in batches for event in events]
+    random.Random(seed).shuffle(order)
+    counts = {"accepted": 0, "duplicates": 0, "rejected": 0}
+    named = {"accepted": "accepted", "duplicate": "duplicates"}
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for org, event in order:
+            headers = {"Authorization": f"Bearer {keys[org]}"}
+            answer = client.post("/v1/events", json=event, headers=headers)
+            assert answer.status_code in (200, 201), answer.text
+            counts[named.get(answer.json()["status"], "rejected")] += 1
+    return counts
+
+
+@pytest.mark.parametrize(
+    ("post_all", "scale"), [(_post_all, 0.003), (_one_by_one, 0.001)], ids=["batches", "single"]
+)
+def test_overlapping_concurrent_posts_store_each_event_once(
+    database_url: str, tmp_path: Path, post_all: Any, scale: float
 ) -> None:
-    batches = _batches()
+    batches = _batches(scale)
     events = sum(len(events) for _, events in batches)
     env = {"JOINUP_ADMIN_KEY": ADMIN}
     with serve(database_url, tmp_path / "server.log", workers=2, env=env) as server:
@@ -62,7 +81,7 @@ def test_overlapping_concurrent_batches_store_each_event_once(
             )
             keys[org] = made.json()["secret"]
         with ThreadPoolExecutor(CLIENTS) as pool:
-            runs = list(pool.map(lambda n: _post_all(server.url, keys, batches, n), range(CLIENTS)))
+            runs = list(pool.map(lambda n: post_all(server.url, keys, batches, n), range(CLIENTS)))
     assert sum(run["accepted"] for run in runs) == events
     assert sum(run["duplicates"] for run in runs) == events * (CLIENTS - 1)
     assert all(run["rejected"] == 0 for run in runs)

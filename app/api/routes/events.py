@@ -82,17 +82,20 @@ def _item_json(result: ingest.ItemResult) -> dict[str, Any]:
     },
     summary="Post one event",
     description="409 slugs: identity-conflict, event-id-conflict, already-corrected, "
-    "correction-type-mismatch.",
+    "correction-type-mismatch. Posts of one organisation that arrive at the same time may share "
+    "a database transaction; each is decided as if posted alone, in arrival order, and answered "
+    "only once it is committed (`JOINUP_GROUP_COMMIT`).",
 )
 async def post_event(
-    caller: Submitter, item: OneEvent, conn: WriteConn, rt: RuntimeDep, metrics: MetricsDep
+    caller: Submitter, item: OneEvent, rt: RuntimeDep, metrics: MetricsDep
 ) -> Response:
     with metrics.timed("event"):
-        outcome = await ingest.ingest(conn, caller, [item], atomic=True, rules=rt.rules)
+        # In a transaction shared with the organisation's other posts that arrive meanwhile.
+        outcome = await rt.posts.post(caller, item)
     metrics.count_events(caller.org, [item], outcome)
     result = outcome.results[0]
     if result.problem is not None:
-        # Answered, not raised: the transaction still commits the refusal's audit line.
+        # Answered, not raised: the transaction has committed the refusal's audit line.
         return from_service_error(result.problem)
     status = 201 if result.status == ingest.ACCEPTED else 200
     body = {"event_id": result.event_id, "status": result.status, "person_id": result.person_id}
