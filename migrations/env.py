@@ -28,6 +28,12 @@ def run_migrations_online() -> None:
     engine_url = sync_url(url)
     ensure_sqlite_directory(engine_url)
     engine = create_engine(engine_url)
+    if engine.dialect.name == "sqlite":
+        # WAL is a property of the database file: set it once here, before the server's
+        # processes start, rather than by several of them at once (which SQLite refuses).
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            connection.commit()
     with engine.connect() as connection:
         context.configure(
             connection=connection,

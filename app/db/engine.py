@@ -54,10 +54,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     for pragma in (
-        "journal_mode=WAL",
+        "busy_timeout=30000",
+        "journal_mode=WAL",  # already so once migrated (migrations/env.py): then a no-op
         "synchronous=NORMAL",
         "foreign_keys=ON",
-        "busy_timeout=30000",
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()

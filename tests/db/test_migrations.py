@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -59,3 +60,15 @@ def test_stored_tally_bits_keep_the_order_migration_0003_packed() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.COUNTS == COUNT_COLUMNS
+
+
+def test_a_migrated_sqlite_database_is_in_wal_mode(tmp_path: Path) -> None:
+    # Set once before the server's processes start: several setting it at once fail.
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+    finally:
+        engine.dispose()
