@@ -49,6 +49,9 @@ def _refuses_connections(url: str, within: float = 10.0) -> bool:
             httpx.get(f"{url}/healthz", timeout=1)
         except httpx.ConnectError:
             return True
+        except httpx.RemoteProtocolError:
+            # Accepted just before the socket shut, then closed unanswered: keep asking.
+            pass
         time.sleep(0.05)
     return False
 
