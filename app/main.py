@@ -21,6 +21,7 @@ from app.api.ratelimit import RateLimiter
 from app.api.responses import document_problems
 from app.api.routes import audit, events, health, keys, monitoring, people, releases
 from app.api.schemas import BatchResult
+from app.db import audit as audit_store
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.schemas.events import EventCreate
@@ -85,10 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cache = key_service.KeyCache(settings.key_cache_seconds)
         rules = rules_of(settings)
         posts = GroupCommit(db, rules, settings.group_commit)
-        app.state.runtime = Runtime(settings, db, rules, posts, limiter, cache)
+        trail = audit_store.Trail(db, settings.group_commit)
+        app.state.runtime = Runtime(settings, db, rules, posts, trail, limiter, cache)
         _freeze_what_startup_built()
         yield
         await posts.drain()
+        await trail.drain()
         await db.dispose()
 
     app = FastAPI(

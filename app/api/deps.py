@@ -29,6 +29,7 @@ class Runtime:
     db: Database
     rules: Rules
     posts: GroupCommit
+    trail: audit.Trail
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     keys: KeyCache = field(default_factory=lambda: KeyCache(0))
 
@@ -58,8 +59,8 @@ async def _write(request: Request) -> AsyncIterator[Connection]:
 
 
 async def _audited(request: Request) -> AsyncIterator[Connection]:
-    # A read that stores its audit rows, a refused lookup's too (see app/db/audit.reading).
-    async with audit.reading(runtime_of(request).db) as conn:
+    # A read that stores its audit rows, a refused lookup's too (see app/db/audit.Trail).
+    async with runtime_of(request).trail.reading() as conn:
         yield conn
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Row, Text, cast, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.engine import Database
+from app.db.groups import Groups
 from app.db.tables import AuditRow, table
 
 audit = table(AuditRow)
@@ -36,38 +37,50 @@ class AuditFilter:
     until: datetime | None = None
 
 
-# On a connection whose audit rows are held back (see `reading`), the list they wait in.
+# On a connection whose audit rows are held back (see `Trail.reading`), the list they wait in.
 _HELD: Final = "joinup_held_audit_rows"
+Rows = list[dict[str, Any]]
 
 
-@asynccontextmanager
-async def reading(db: Database) -> AsyncIterator[AsyncConnection]:
-    """A read that records its audit rows before it ends, so nothing is answered unrecorded.
+class Trail:
+    """Where audited reads leave their rows: stored before the read's answer is sent.
 
-    On PostgreSQL a read's statements commit one by one (see `Database.read`), the row's insert
-    among them: it is stored before the answer is sent, a refusal's as well. SQLite has one
-    writer at a time, and a read transaction that starts writing half way fails when another
-    writer has committed meanwhile; so there the read runs in a plain read transaction, holding
-    its audit rows back, and they are written in a short write transaction of their own as it
-    ends, however it ends.
+    A read's statements run on its read connection (on PostgreSQL outside a transaction, see
+    `Database.read`) while its audit rows are held back. As the read ends, however it ends, a
+    refusal included, its rows are inserted in a short write transaction shared with the other
+    reads that end meanwhile (`app.db.groups`), and the read waits for that commit. So no answer
+    is sent unrecorded; no read transaction starts writing half way (on SQLite, one that does
+    fails when another writer has committed meanwhile); and concurrent reads pay one insert and
+    one commit between them rather than one each.
     """
-    if db.dialect != "sqlite":
-        async with db.read() as conn:
-            yield conn
-        return
-    held: list[dict[str, Any]] = []
-    try:
-        async with db.read() as conn:
-            conn.info[_HELD] = held
-            try:
-                yield conn
-            finally:
-                # The DBAPI connection goes back to the pool: take the list off it.
-                del conn.info[_HELD]
-    finally:
-        if held:
-            async with db.write() as conn:
-                await conn.execute(_INSERT, held)
+
+    def __init__(self, db: Database, most: int) -> None:
+        self._db = db
+        self._groups: Groups[Rows, None] = Groups(self._insert, most)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        held: Rows = []
+        try:
+            async with self._db.read() as conn:
+                conn.info[_HELD] = held
+                try:
+                    yield conn
+                finally:
+                    # The DBAPI connection goes back to the pool: take the list off it.
+                    del conn.info[_HELD]
+        finally:
+            if held:
+                await self._groups.submit(None, held)
+
+    async def drain(self) -> None:
+        """Wait until every read's rows queued so far are stored."""
+        await self._groups.drain()
+
+    async def _insert(self, each: list[Rows]) -> list[None]:
+        async with self._db.write_one() as conn:
+            await record(conn, [row for rows in each for row in rows])
+        return [None] * len(each)
 
 
 async def record(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -78,7 +91,7 @@ async def record(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> No
     if held is not None:
         held.extend(fresh)
     elif fresh:
-        # One row as a plain execute: an executemany of one costs a reader's request more.
+        # One row as a plain execute, not an executemany of one.
         await conn.execute(_INSERT, fresh[0] if len(fresh) == 1 else fresh)
 
 

@@ -166,6 +166,14 @@ class Database:
         async with _unavailable_on_disconnect(), self._writer.begin() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def write_one(self) -> AsyncIterator[AsyncConnection]:
+        """A write that is a single statement: on PostgreSQL it commits by itself, without the
+        round trips of BEGIN and COMMIT; on SQLite it takes the write lock as any write does."""
+        writes = self._writer if self.dialect == "sqlite" else self._answers
+        async with _unavailable_on_disconnect(), writes.begin() as conn:
+            yield conn
+
     def pool_status(self) -> dict[str, PoolStatus]:
         """Each pool of this process by name: `read` and `write` on SQLite, `main` on PostgreSQL."""
         if self._writer is self._reader:

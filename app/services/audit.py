@@ -3,7 +3,7 @@ request.
 
 Every read of person-level data, every change of events and every change of keys writes one row:
 a change's in the transaction of the change, a read's before its answer is sent (see
-`app.db.audit.reading`), so no answer goes out without its row stored (the CSV export, which
+`app.db.audit.Trail`), so no answer goes out without its row stored (the CSV export, which
 streams, is recorded when the stream ends). The
 services write the rows because they know what was read; the caller's request id comes in on
 the `Principal`. Rows are only ever added: `app.db.audit` can insert and select, nothing else.

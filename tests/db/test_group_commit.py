@@ -1,5 +1,7 @@
-"""One-event posts that arrive together share a transaction (app/api/group_commit.py), and each
-is answered, stored and audited as if it had been posted alone, in the order it arrived."""
+"""Group commit (app/db/groups.py). One-event posts that arrive together share a transaction
+(app/api/group_commit.py), and each is answered, stored and audited as if it had been posted
+alone, in the order it arrived. Reads that end together store their audit rows in one insert
+(app/db/audit.Trail), each before the read ends."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from sqlalchemy import create_engine, text
 
 from app.api.group_commit import GroupCommit
 from app.db import Connection
+from app.db.audit import Trail
 from app.db.engine import Database, sync_url
 from app.domain.rules import Rules
-from app.services import ingest, submissions
+from app.services import audit, ingest, submissions
 from app.services.keys import Principal
 from app.services.submissions import Submission
 from tests.support.envelopes import crn, nomis, pnc
@@ -242,3 +245,37 @@ def test_posts_that_come_while_a_group_commits_form_the_next_group(
     assert seen == sizes
     assert [status for status, _ in _answers(outcomes)] == ["accepted"] * 6
     assert len(set(_people(outcomes))) == 1
+
+
+def test_reads_that_end_together_store_each_audit_row_before_they_end(database_url: str) -> None:
+    class Refused(Exception):
+        pass
+
+    def stored(request_id: str) -> int:
+        sql = f"SELECT count(*) FROM audit WHERE request_id = '{request_id}'"
+        return int(_query(database_url, sql)[0][0])
+
+    async def read(trail: Trail, n: int) -> int:
+        who = _who(n)
+        try:
+            async with trail.reading() as conn:
+                await audit.record(
+                    conn, who, audit.READ_PERSON, subject_type=audit.PERSON, details={}
+                )
+                await asyncio.sleep(0)  # the other reads get this far too
+                if n % 3 == 0:
+                    raise Refused(who.request_id)  # a refusal is recorded as well
+        except Refused:
+            pass
+        assert who.request_id is not None
+        return await asyncio.to_thread(stored, who.request_id)
+
+    async def session() -> list[int]:
+        db = Database(database_url)
+        try:
+            trail = Trail(db, most=100)
+            return list(await asyncio.gather(*(read(trail, n) for n in range(8))))
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(session()) == [1] * 8
