@@ -18,6 +18,7 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Row, Text, cast, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db import bulk
 from app.db.engine import Database
 from app.db.groups import Groups
 from app.db.tables import AuditRow, table
@@ -90,9 +91,12 @@ async def record(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> No
     held = conn.info.get(_HELD)
     if held is not None:
         held.extend(fresh)
-    elif fresh:
-        # One row as a plain execute, not an executemany of one.
-        await conn.execute(_INSERT, fresh[0] if len(fresh) == 1 else fresh)
+    elif len(fresh) == 1:
+        await conn.execute(_INSERT, fresh[0])
+    else:
+        # One statement, so that on an autocommitting connection (`Database.write_one`) the rows
+        # are stored together or not at all.
+        await bulk.insert_rows(conn, audit, fresh)
 
 
 def _about(person_id: str) -> ColumnElement[bool]:

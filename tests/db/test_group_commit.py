@@ -6,6 +6,7 @@ alone, in the order it arrived. Reads that end together store their audit rows i
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any
@@ -251,16 +252,18 @@ def test_reads_that_end_together_store_each_audit_row_before_they_end(database_u
     class Refused(Exception):
         pass
 
-    def stored(request_id: str) -> int:
-        sql = f"SELECT count(*) FROM audit WHERE request_id = '{request_id}'"
-        return int(_query(database_url, sql)[0][0])
+    def stored(request_id: str) -> list[Any]:
+        sql = f"SELECT key_id, action, detail FROM audit WHERE request_id = '{request_id}'"
+        rows = _query(database_url, sql)
+        return [(key, what, json.loads(d) if isinstance(d, str) else d) for key, what, d in rows]
 
-    async def read(trail: Trail, n: int) -> int:
+    async def read(trail: Trail, n: int) -> list[Any]:
         who = _who(n)
         try:
             async with trail.reading() as conn:
+                details = {"n": n, "shown": [f"person-{n}"]}
                 await audit.record(
-                    conn, who, audit.READ_PERSON, subject_type=audit.PERSON, details={}
+                    conn, who, audit.READ_PERSON, subject_type=audit.PERSON, details=details
                 )
                 await asyncio.sleep(0)  # the other reads get this far too
                 if n % 3 == 0:
@@ -270,7 +273,7 @@ def test_reads_that_end_together_store_each_audit_row_before_they_end(database_u
         assert who.request_id is not None
         return await asyncio.to_thread(stored, who.request_id)
 
-    async def session() -> list[int]:
+    async def session() -> list[list[Any]]:
         db = Database(database_url)
         try:
             trail = Trail(db, most=100)
@@ -278,4 +281,5 @@ def test_reads_that_end_together_store_each_audit_row_before_they_end(database_u
         finally:
             await db.dispose()
 
-    assert asyncio.run(session()) == [1] * 8
+    want = [[(f"key-{n % 2}", "READ_PERSON", {"n": n, "shown": [f"person-{n}"]})] for n in range(8)]
+    assert asyncio.run(session()) == want
