@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gc
 
+from app.main import GC_YOUNG_THRESHOLD
 from tests.support.api import Api, running
 
 
@@ -31,9 +32,11 @@ def test_the_first_app_keeps_what_start_up_built_out_of_full_collections(
     database_url: str,
 ) -> None:
     gc.unfreeze()
+    gc.set_threshold(700, 10, 10)
     with running(database_url) as api:
         frozen = gc.get_freeze_count()
         assert frozen > 0
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
         assert api.person("nomis", "A1234BC").status_code == 404
     # A second app in the same process freezes nothing more (objects only leave the frozen
     # set, as they are freed), so the first app's garbage stays collectable.
