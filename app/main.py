@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import sys
@@ -98,7 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rules = rules_of(settings)
         posts = GroupCommit(db, rules, settings.group_commit)
         trail = audit_store.Trail(db, settings.group_commit)
-        app.state.runtime = Runtime(settings, db, rules, posts, trail, limiter, cache)
+        turns = asyncio.Semaphore(settings.batch_concurrency)
+        app.state.runtime = Runtime(settings, db, rules, posts, trail, turns, limiter, cache)
         _tune_the_garbage_collector()
         yield
         await posts.drain()

@@ -30,3 +30,5 @@ class Settings(BaseSettings):
     # One-event posts of an organisation that may share a transaction (app/api/group_commit.py),
     # and reads whose audit rows may (app/db/audit.Trail); 1 gives each its own.
     group_commit: int = Field(default=100, ge=1)
+    # Batch posts a process works on at once; the others wait their turn (app/api/deps.py).
+    batch_concurrency: int = Field(default=1, ge=1)

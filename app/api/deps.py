@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,6 +31,7 @@ class Runtime:
     rules: Rules
     posts: GroupCommit
     trail: audit.Trail
+    batch_turns: asyncio.Semaphore
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     keys: KeyCache = field(default_factory=lambda: KeyCache(0))
 
@@ -64,10 +66,19 @@ async def _audited(request: Request) -> AsyncIterator[Connection]:
         yield conn
 
 
+async def _batch_turn(request: Request) -> AsyncIterator[None]:
+    # A process works on JOINUP_BATCH_CONCURRENCY batch posts at a time; the others wait, in
+    # order, before their bodies are read. Two batches in one worker only interleave their CPU
+    # turns: each takes longer, and so does every read the worker serves meanwhile.
+    async with runtime_of(request).batch_turns:
+        yield
+
+
 # The request is the unit of work: one transaction, committed before the response is sent.
 ReadConn = Annotated[Connection, Depends(_read, scope="function")]
 WriteConn = Annotated[Connection, Depends(_write, scope="function")]
 AuditedConn = Annotated[Connection, Depends(_audited, scope="function")]
+BatchTurn = Annotated[None, Depends(_batch_turn, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

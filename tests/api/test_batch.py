@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -206,6 +207,33 @@ def test_a_batch_over_the_limit_is_413(database_url: str) -> None:
         assert_problem(api.batch(items), 413, "payload-too-large")
         assert all(read(api, f"ev-{i}").status_code == 404 for i in range(1, 5))
         assert counts(ok(api.batch(items[:3]))) == (3, 0, 0)
+
+
+def test_batches_posted_at_once_each_wait_their_turn_and_are_stored(api: Api) -> None:
+    def batch(n: int) -> Response:
+        items = [event(event_id=f"b{n}-{i}", person={"nomis": nomis(10 * n + i)}) for i in range(5)]
+        return api.batch(items)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(batch, range(4)))
+    assert [counts(ok(answer)) for answer in answers] == [(5, 0, 0)] * 4
+
+
+def test_a_batch_refused_however_it_is_refused_gives_up_its_turn(database_url: str) -> None:
+    with running(database_url, batch_concurrency=1, max_batch=2) as api:
+        headers = {**api.submitter, "Content-Type": "application/json"}
+        turns = api.client.app.state.runtime.batch_turns
+        refusals = [
+            (lambda: api.batch([event(event_id=f"ev-{i}") for i in range(3)]), 413),
+            (lambda: api.client.post("/v1/events/batch", content=b"{", headers=headers), 400),
+            (lambda: api.client.post("/v1/events/batch", json={}, headers=headers), 422),
+            (lambda: api.batch([event(occurred_on="1999-12-31")], atomic=True), 422),
+        ]
+        for post, status in refusals:
+            assert_problem(post(), status)
+            # Had it kept the one turn, the next batch would wait for ever.
+            assert not turns.locked()
+        assert counts(ok(api.batch([event(event_id="ok-1")]))) == (1, 0, 0)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.body import documented_body, json_body, model_body
-from app.api.deps import ReadConn, RuntimeDep, Submitter, WriteConn
+from app.api.deps import BatchTurn, ReadConn, RuntimeDep, Submitter, WriteConn
 from app.api.problems import MEDIA_TYPE, from_service_error, problem_body, status_of
 from app.api.prometheus import MetricsDep
 from app.api.responses import JSON, problems
@@ -40,7 +40,7 @@ async def _one_event(request: Request, caller: Submitter) -> submissions.Submiss
 
 
 async def _batch(
-    request: Request, caller: Submitter, rt: RuntimeDep
+    request: Request, caller: Submitter, rt: RuntimeDep, _turn: BatchTurn
 ) -> tuple[list[submissions.Submission], bool]:
     raw, atomic = _batch_items(await json_body(request), rt.settings.max_batch)
     return await submissions.parse_all(raw, clock.today()), atomic
@@ -147,6 +147,8 @@ def _batch_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
         **problems("malformed-json", "unsupported-media-type", "payload-too-large"),
     },
     summary="Post a batch of events",
+    description="A server process works on `JOINUP_BATCH_CONCURRENCY` batches at a time (1 by "
+    "default); a batch that arrives meanwhile waits its turn, in order of arrival.",
 )
 async def post_batch(
     caller: Submitter, batch: Batch, conn: WriteConn, rt: RuntimeDep, metrics: MetricsDep
