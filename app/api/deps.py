@@ -68,8 +68,10 @@ async def _audited(request: Request) -> AsyncIterator[Connection]:
 
 async def _batch_turn(request: Request) -> AsyncIterator[None]:
     # A process works on JOINUP_BATCH_CONCURRENCY batch posts at a time; the others wait, in
-    # order, before their bodies are read. Two batches in one worker only interleave their CPU
-    # turns: each takes longer, and so does every read the worker serves meanwhile.
+    # order, with their bodies received (app/api/limits.py reads a body whole before any route
+    # runs, so a client that sends one slowly holds no turn) but not yet parsed. Two batches in
+    # one worker only interleave their CPU turns: each takes longer, and so does every read the
+    # worker serves meanwhile.
     async with runtime_of(request).batch_turns:
         yield
 

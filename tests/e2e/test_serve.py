@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -48,3 +53,65 @@ def test_first_start_without_keys_prints_one_admin_key(database_url: str, tmp_pa
         answer = httpx.get(f"{server.url}/v1/keys", headers={"Authorization": f"Bearer {secret}"})
     assert answer.status_code == 200
     assert [key["roles"] for key in answer.json()] == [["admin"]]
+
+
+def test_a_batch_whose_body_is_still_arriving_holds_up_no_other(
+    database_url: str, tmp_path: Path
+) -> None:
+    # One batch at a time per process (JOINUP_BATCH_CONCURRENCY=1), but only once its body is in.
+    body = json.dumps({"events": [_event("slow-1")]}).encode()
+    half_sent, resume = threading.Event(), threading.Event()
+    answers: list[httpx.Response] = []
+
+    def halves() -> Iterator[bytes]:
+        yield body[: len(body) // 2]
+        half_sent.set()
+        resume.wait(30)
+        yield body[len(body) // 2 :]
+
+    env = {"JOINUP_ADMIN_KEY": ADMIN, "JOINUP_BATCH_CONCURRENCY": "1"}
+    with serve(database_url, tmp_path / "server.log", env=env) as server:
+        headers = {**_submitter(server.url), "Content-Type": "application/json"}
+
+        def slow() -> None:
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                answers.append(client.post("/v1/events/batch", content=halves(), headers=headers))
+
+        poster = threading.Thread(target=slow)
+        poster.start()
+        try:
+            assert half_sent.wait(15)
+            time.sleep(0.3)  # the server has the first half and waits for the rest
+            other = httpx.post(
+                f"{server.url}/v1/events/batch",
+                json={"events": [_event("quick-1")]},
+                headers=headers,
+                timeout=10,
+            )
+        finally:
+            resume.set()
+            poster.join(60)
+    assert other.status_code == 200, other.text
+    assert other.json()["accepted"] == 1
+    (slow_answer,) = answers
+    assert slow_answer.status_code == 200, slow_answer.text
+    assert slow_answer.json()["accepted"] == 1
+
+
+def _event(event_id: str) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "naloxone.issued",
+        "occurred_on": "2026-03-02",
+        "person": {"nomis": "A1234BC"},
+        "data": {},
+    }
+
+
+def _submitter(url: str) -> dict[str, str]:
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    made = httpx.post(
+        f"{url}/v1/keys", json={"org": "HMP-MDI-HC", "roles": ["submitter"]}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    return {"Authorization": f"Bearer {made.json()['secret']}"}
