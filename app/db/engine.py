@@ -1,9 +1,11 @@
 """Engines and transactions, with the differences between SQLite and PostgreSQL hidden here.
 
-Every unit of work is one transaction: `Database.read()` for answers, `Database.write()` for
-changes. On SQLite a write transaction starts with BEGIN IMMEDIATE, so two writers queue for the
-lock instead of failing when a read transaction tries to upgrade; on PostgreSQL both are plain
-READ COMMITTED transactions and writers serialise per person with row and advisory locks.
+`Database.read()` gives a connection for answers, `Database.write()` one transaction for
+changes. On SQLite a read is a deferred transaction (one snapshot) and a write starts with BEGIN
+IMMEDIATE, so two writers queue for the lock instead of failing when a read transaction tries to
+upgrade. On PostgreSQL a read's statements autocommit, each under its own READ COMMITTED
+snapshot, and writes are READ COMMITTED transactions that serialise per person with row and
+advisory locks.
 """
 
 from __future__ import annotations
@@ -73,27 +75,10 @@ def _json_text(value: Any) -> str:
 _JSON = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
 
 
-def _make_engine(url: URL, pool_size: int, *, immediate: bool) -> AsyncEngine:
-    if url.get_backend_name() != "sqlite":
-        # Without insertmanyvalues, a many-row INSERT goes to psycopg's executemany, which
-        # pipelines one prepared single-row statement: faster than one long multi-VALUES
-        # statement that is parsed anew for every batch size.
-        return create_async_engine(
-            url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            hide_parameters=True,
-            use_insertmanyvalues=False,
-            # Compiling a query's expressions costs more than it saves on joinup's queries,
-            # the metrics' scan of every release included.
-            connect_args={"options": "-c jit=off"},
-            **_JSON,
-        )
-    # One writer connection per process: SQLite takes one writer at a time anyway, and queueing
-    # in the pool is cheaper than spinning on the database lock.
+def _sqlite_engine(url: URL, pool_size: int, *, immediate: bool) -> AsyncEngine:
     engine = create_async_engine(
         url,
-        pool_size=1 if immediate else pool_size,
+        pool_size=pool_size,
         max_overflow=0,
         pool_timeout=300,
         hide_parameters=True,
@@ -103,6 +88,24 @@ def _make_engine(url: URL, pool_size: int, *, immediate: bool) -> AsyncEngine:
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
     return engine
+
+
+def _postgres_engine(url: URL, pool_size: int, overflow: int, **options: Any) -> AsyncEngine:
+    # Without insertmanyvalues, a many-row INSERT goes to psycopg's executemany, which
+    # pipelines one prepared single-row statement: faster than one long multi-VALUES
+    # statement that is parsed anew for every batch size.
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=overflow,
+        hide_parameters=True,
+        use_insertmanyvalues=False,
+        # Compiling a query's expressions costs more than it saves on joinup's queries,
+        # the metrics' scan of every release included.
+        connect_args={"options": "-c jit=off"},
+        **_JSON,
+        **options,
+    )
 
 
 @asynccontextmanager
@@ -141,24 +144,29 @@ class Database:
         self.url = async_url(url)
         ensure_sqlite_directory(self.url)
         self.dialect = self.url.get_backend_name()
-        self._reader = _make_engine(self.url, pool_size, immediate=False)
-        self._writer = (
-            _make_engine(self.url, pool_size, immediate=True)
-            if self.dialect == "sqlite"
-            else self._reader
-        )
-        # On PostgreSQL an answer's statements run outside a transaction: under READ COMMITTED
-        # each statement sees its own snapshot either way, and BEGIN and COMMIT would be two
-        # more round trips per request. SQLite's reads keep their one snapshot.
-        self._answers = (
-            self._reader
-            if self.dialect == "sqlite"
-            else self._reader.execution_options(isolation_level="AUTOCOMMIT")
-        )
+        if self.dialect == "sqlite":
+            # One writer connection per process: SQLite takes one writer at a time anyway, and
+            # queueing in the pool is cheaper than spinning on the database lock. Reads keep
+            # their one snapshot, in a deferred transaction.
+            self._answers = _sqlite_engine(self.url, pool_size, immediate=False)
+            self._writer = _sqlite_engine(self.url, 1, immediate=True)
+        else:
+            # An answer's statements run outside a transaction, on connections of their own that
+            # stay in autocommit: under READ COMMITTED each statement sees its own snapshot either
+            # way, BEGIN and COMMIT would be two more round trips per request, and switching a
+            # pooled connection to autocommit and back would cost more than the statement. Answers
+            # may open as many again under load; writes, fewer at once (posts share transactions,
+            # batches take turns), wait for one of theirs.
+            self._answers = _postgres_engine(
+                self.url, pool_size, pool_size, isolation_level="AUTOCOMMIT"
+            )
+            self._writer = _postgres_engine(self.url, pool_size, 0)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with _unavailable_on_disconnect(), self._answers.begin() as conn:
+        # An autocommitting connection has no transaction to begin or end.
+        answers = self._answers.begin() if self.dialect == "sqlite" else self._answers.connect()
+        async with _unavailable_on_disconnect(), answers as conn:
             yield conn
 
     @asynccontextmanager
@@ -170,21 +178,18 @@ class Database:
     async def write_one(self) -> AsyncIterator[AsyncConnection]:
         """A write that is a single statement: on PostgreSQL it commits by itself, without the
         round trips of BEGIN and COMMIT; on SQLite it takes the write lock as any write does."""
-        writes = self._writer if self.dialect == "sqlite" else self._answers
-        async with _unavailable_on_disconnect(), writes.begin() as conn:
+        writes = self._writer.begin() if self.dialect == "sqlite" else self._answers.connect()
+        async with _unavailable_on_disconnect(), writes as conn:
             yield conn
 
     def pool_status(self) -> dict[str, PoolStatus]:
-        """Each pool of this process by name: `read` and `write` on SQLite, `main` on PostgreSQL."""
-        if self._writer is self._reader:
-            return {"main": _status(self._reader)}
-        return {"read": _status(self._reader), "write": _status(self._writer)}
+        """Each pool of this process by name: `read` (answers) and `write`."""
+        return {"read": _status(self._answers), "write": _status(self._writer)}
 
     async def ping(self) -> None:
-        async with _unavailable_on_disconnect(), self._reader.connect() as conn:
+        async with _unavailable_on_disconnect(), self._answers.connect() as conn:
             await conn.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:
-        await self._reader.dispose()
-        if self._writer is not self._reader:
-            await self._writer.dispose()
+        await self._answers.dispose()
+        await self._writer.dispose()
