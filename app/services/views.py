@@ -51,8 +51,9 @@ def stored_view(
         "release_id": release_id,
         "person_id": person_id,
         "identifiers": dict(known),
+        **kept,
     }
-    view.update((name, value) for name, value in kept.items() if name != "flags")
+    # The as-of date last but for the flags, as in every view.
     view["as_of"] = as_of
-    view["flags"] = kept["flags"]
+    view["flags"] = view.pop("flags")
     return view
