@@ -1,0 +1,75 @@
+"""The database's units of work (app/db/engine.py): what runs in a transaction and what does not,
+on each backend."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from app.db.engine import Database
+
+COUNT = text("SELECT count(*) FROM person")
+
+
+def _in_transaction(database_url: str, unit: str) -> bool:
+    """Whether a statement run in a `Database.<unit>()` ran inside an open transaction."""
+
+    async def session() -> bool:
+        db = Database(database_url)
+        try:
+            async with getattr(db, unit)() as conn:
+                await conn.execute(COUNT)
+                driver = (await conn.get_raw_connection()).driver_connection
+                if db.dialect == "postgresql":
+                    return bool(driver.info.transaction_status != 0)  # 0: idle
+                return bool(driver.in_transaction)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(session())
+
+
+def test_reads_on_postgresql_autocommit_and_on_sqlite_keep_one_snapshot(database_url: str) -> None:
+    # On PostgreSQL each statement of an answer takes its own snapshot anyway, so a transaction
+    # would only add BEGIN and COMMIT; SQLite's read keeps one snapshot across its statements.
+    opened = _in_transaction(database_url, "read")
+    assert opened is database_url.startswith("sqlite")
+
+
+def test_writes_are_transactions_on_both_databases(database_url: str) -> None:
+    assert _in_transaction(database_url, "write")
+
+
+def test_the_read_and_write_pools_are_both_reported(database_url: str) -> None:
+    db = Database(database_url, pool_size=3)
+    try:
+        status = db.pool_status()
+    finally:
+        asyncio.run(db.dispose())
+    assert set(status) == {"read", "write"}
+    # SQLite has one writer connection per process; PostgreSQL a pool of the configured size.
+    assert status["read"].size == 3
+    assert status["write"].size == (1 if database_url.startswith("sqlite") else 3)
+
+
+def test_reads_see_what_was_committed_meanwhile(database_url: str) -> None:
+    # An answer's later statements see a write committed after its first one on PostgreSQL
+    # (each statement its own snapshot); SQLite's read transaction does not (one snapshot).
+    async def session() -> tuple[int, int]:
+        db = Database(database_url)
+        try:
+            async with db.read() as reader:
+                before = (await reader.execute(COUNT)).scalar_one()
+                async with db.write() as writer:
+                    await writer.execute(
+                        text("INSERT INTO person VALUES ('p-1', CURRENT_TIMESTAMP)")
+                    )
+                after = (await reader.execute(COUNT)).scalar_one()
+            return before, after
+        finally:
+            await db.dispose()
+
+    before, after = asyncio.run(session())
+    assert before == 0
+    assert after == (0 if database_url.startswith("sqlite") else 1)
