@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, settings.pool_size)
         await _bootstrap(db, settings)
+        await db.open()
         limiter = RateLimiter(settings.rate_limit_per_minute)
         cache = key_service.KeyCache(settings.key_cache_seconds)
         rules = rules_of(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from app.db.engine import Database
 
@@ -73,3 +73,26 @@ def test_reads_see_what_was_committed_meanwhile(database_url: str) -> None:
     before, after = asyncio.run(session())
     assert before == 0
     assert after == (0 if database_url.startswith("sqlite") else 1)
+
+
+def test_open_connects_the_postgresql_read_pool_up_front(
+    postgres_database: tuple[str, Engine],
+) -> None:
+    url, engine = postgres_database
+    count = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+
+    def connected() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(count).scalar_one())
+
+    async def session() -> tuple[int, int]:
+        db = Database(url, pool_size=3)
+        try:
+            before = connected()
+            await db.open()
+            return before, connected()
+        finally:
+            await db.dispose()
+
+    before, after = asyncio.run(session())
+    assert after - before == 3
