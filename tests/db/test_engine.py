@@ -96,3 +96,19 @@ def test_open_connects_the_postgresql_read_pool_up_front(
 
     before, after = asyncio.run(session())
     assert after - before == 3
+
+
+def test_postgresql_writes_plan_each_statement_for_its_values(
+    postgres_database: tuple[str, Engine],
+) -> None:
+    # A generic plan kept for a connection's life fits neither lookups of 1 and of 2,000 keys
+    # nor a table that has grown since it was made (see app/db/engine.py).
+    async def session() -> str:
+        db = Database(postgres_database[0])
+        try:
+            async with db.write() as conn:
+                return str((await conn.execute(text("SHOW plan_cache_mode"))).scalar_one())
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(session()) == "force_custom_plan"
