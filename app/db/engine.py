@@ -156,18 +156,19 @@ class Database:
             # An answer's statements run outside a transaction, on connections of their own that
             # stay in autocommit: under READ COMMITTED each statement sees its own snapshot either
             # way, BEGIN and COMMIT would be two more round trips per request, and switching a
-            # pooled connection to autocommit and back would cost more than the statement. Answers
-            # may open as many again under load; writes, fewer at once (posts share transactions,
-            # batches take turns), wait for one of theirs. A write's statements are planned for
-            # the values they are given: psycopg prepares a statement on its sixth use, and the
-            # generic plan PostgreSQL may then keep for the connection's life fits neither a
-            # 1-key and a 2,000-key lookup nor a table that has grown since. On an import into an
-            # empty database the identifier lookup's kept plan scanned the whole table for each
-            # batch (3 s a statement at 60,000 identifiers; batch ingestion 830-860 events/s
-            # against 2,800-2,970 with plans made per execution).
+            # pooled connection to autocommit and back would cost more than the statement.
+            # Answers may open as many again under load.
             self._answers = _postgres_engine(
                 self.url, pool_size, pool_size, isolation_level="AUTOCOMMIT"
             )
+            # Writes are fewer at once (posts share transactions, batches take turns) and wait
+            # for a connection of their own. Their statements are planned for the values given:
+            # psycopg prepares a statement on its sixth use, and the generic plan PostgreSQL may
+            # then keep for the connection's life fits neither a 1-key and a 2,000-key lookup nor
+            # a table that has grown since. Importing into an empty database, the identifier
+            # lookup's kept plan scanned the whole table for each batch (3 s a statement at
+            # 60,000 identifiers; batch ingestion 830-860 events/s, against 2,800-2,970 planned
+            # per execution).
             self._writer = _postgres_engine(
                 self.url, pool_size, 0, "-c plan_cache_mode=force_custom_plan"
             )
@@ -195,10 +196,10 @@ class Database:
     async def open(self) -> None:
         """On PostgreSQL, open the read pool's steady connections now.
 
-        A new connection is a new server process, a few milliseconds of both cores: opened on
-        demand, the first burst of reads after a start opened them all at once, and the second
-        a view waited for set the p99 of its first seconds (181 against 52 ms, 16 clients).
-        SQLite's connections are a file opened, and stay lazy.
+        A new connection is a new server process, a few milliseconds of both cores. Opened on
+        demand, they were all opened at once by the first burst of reads after a start, and the
+        views waiting for them set the p99 of the first seconds (181 against 52 ms a minute
+        later, 16 clients). SQLite's connections are a file opened, and stay lazy.
         """
         if self.dialect == "sqlite":
             return
