@@ -165,10 +165,10 @@ class Database:
             # for a connection of their own. Their statements are planned for the values given:
             # psycopg prepares a statement on its sixth use, and the generic plan PostgreSQL may
             # then keep for the connection's life fits neither a 1-key and a 2,000-key lookup nor
-            # a table that has grown since. Importing into an empty database, the identifier
-            # lookup's kept plan scanned the whole table for each batch (3 s a statement at
-            # 60,000 identifiers; batch ingestion 830-860 events/s, against 2,800-2,970 planned
-            # per execution).
+            # a table that has grown since. Posting 20,000 people into an empty database, the
+            # identifier lookup's kept plan scanned the whole table for each batch (up to 3 s a
+            # statement by the end; batch ingestion 830-860 events/s, against 2,800-2,970
+            # planned per execution).
             self._writer = _postgres_engine(
                 self.url, pool_size, 0, "-c plan_cache_mode=force_custom_plan"
             )
