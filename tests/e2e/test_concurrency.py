@@ -17,9 +17,8 @@ from sqlalchemy import create_engine, text
 from app.db.engine import sync_url
 from app.services import demo_data
 from tests.support.expected import stored_and_fresh
-from tests.support.server import serve
+from tests.support.server import ADMIN, serve
 
-ADMIN = "e2e-admin-secret-0123456789"
 CLIENTS = 8
 
 

@@ -28,11 +28,10 @@ from app.db.engine import sync_url
 from tests.conftest import POSTGRES_URL, empty
 from tests.support.envelopes import event, nomis
 from tests.support.expected import stored_and_fresh
-from tests.support.server import Server, serve
+from tests.support.server import ADMIN, Server, new_key, serve
 
 pytestmark = pytest.mark.e2e
 
-ADMIN = "e2e-admin-secret-0123456789"
 ORG = "HMP-FAULTS-HC"
 BLOCK = 25  # people per block; a batch holds two blocks' events: 50 events of 50 people
 BATCHES = 60
@@ -62,16 +61,6 @@ def _batches() -> list[Batch]:
     return [
         [started(n) for n in block(i)] + [released(n) for n in block(i - 1)] for i in range(BATCHES)
     ]
-
-
-def _submitter(server: Server) -> dict[str, str]:
-    made = httpx.post(
-        f"{server.url}/v1/keys",
-        json={"org": ORG, "roles": ["submitter"]},
-        headers={"Authorization": f"Bearer {ADMIN}"},
-    )
-    assert made.status_code == 201, made.text
-    return {"Authorization": f"Bearer {made.json()['secret']}"}
 
 
 @dataclass
@@ -156,7 +145,7 @@ def test_kill_9_mid_load_loses_no_acknowledged_event(database_url: str, tmp_path
         for kill in range(KILLS):
             with serve(database_url, tmp_path / f"kill-{kill}.log", workers=2, env=env) as server:
                 if not headers:
-                    headers = _submitter(server)
+                    headers = new_key(server.url, ORG)
                     _assert_served_with_safe_headers(server)
                 load = Load(server.url, headers, pending, batches)
                 _kill_mid_load(server, load, acknowledgements=2 + 2 * kill)
@@ -263,7 +252,7 @@ def test_a_postgres_restart_gives_503s_then_the_same_server_recovers(
     postgres_url: str, tmp_path: Path
 ) -> None:
     with serve(postgres_url, tmp_path / "server.log", env={"JOINUP_ADMIN_KEY": ADMIN}) as server:
-        headers = _submitter(server)
+        headers = new_key(server.url, ORG)
         first = event(event_id="pg-1", person={"nomis": nomis(1)})
         assert httpx.post(f"{server.url}/v1/events", json=first, headers=headers).status_code == 201
         traffic = Traffic(server.url, headers)

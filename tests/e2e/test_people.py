@@ -14,9 +14,8 @@ from app.schemas.events import EVENT_ADAPTER
 from app.services import demo_data
 from app.services.derivation import lineage
 from tests.support.expected import records
-from tests.support.server import serve
+from tests.support.server import ADMIN, serve
 
-ADMIN = "e2e-admin-secret-0123456789"
 AS_OF = (date(2019, 6, 1), date(2019, 12, 31), date(2020, 9, 1))
 
 

@@ -11,7 +11,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,9 +18,8 @@ from sqlalchemy import create_engine, text
 
 from app.db.engine import sync_url
 from tests.support.envelopes import event, nomis
-from tests.support.server import Server, serve
+from tests.support.server import ADMIN, HalfSent, new_key, serve
 
-ADMIN = "e2e-admin-secret-0123456789"
 EVENTS = 800
 
 
@@ -30,16 +28,6 @@ def _body() -> bytes:
         event(event_id=f"drain-{n}", person={"nomis": nomis(n)}) for n in range(1, EVENTS + 1)
     ]
     return json.dumps({"events": events}).encode()
-
-
-def _submitter(server: Server) -> dict[str, str]:
-    made = httpx.post(
-        f"{server.url}/v1/keys",
-        json={"org": "HMP-MDI-HC", "roles": ["submitter"]},
-        headers={"Authorization": f"Bearer {ADMIN}"},
-    )
-    assert made.status_code == 201, made.text
-    return {"Authorization": f"Bearer {made.json()['secret']}", "Content-Type": "application/json"}
 
 
 def _refuses_connections(url: str, within: float = 10.0) -> bool:
@@ -57,29 +45,22 @@ def _refuses_connections(url: str, within: float = 10.0) -> bool:
 
 
 def test_sigterm_lets_an_in_flight_batch_finish(database_url: str, tmp_path: Path) -> None:
-    body, half_sent, resume = _body(), threading.Event(), threading.Event()
+    body = HalfSent(_body(), wait=15)
     answers: list[httpx.Response] = []
-
-    def halves() -> Iterator[bytes]:
-        yield body[: len(body) // 2]
-        half_sent.set()
-        resume.wait(15)
-        yield body[len(body) // 2 :]
-
     with serve(database_url, tmp_path / "server.log", env={"JOINUP_ADMIN_KEY": ADMIN}) as server:
-        headers = _submitter(server)
+        headers = {**new_key(server.url, "HMP-MDI-HC"), "Content-Type": "application/json"}
 
         def post() -> None:
             with httpx.Client(base_url=server.url, timeout=60) as client:
-                answers.append(client.post("/v1/events/batch", content=halves(), headers=headers))
+                answers.append(client.post("/v1/events/batch", content=body, headers=headers))
 
         poster = threading.Thread(target=post)
         poster.start()
-        assert half_sent.wait(15)
+        assert body.half_sent.wait(15)
         time.sleep(0.3)  # let the server read the request line and headers
         os.killpg(server.process.pid, signal.SIGTERM)
         refused = _refuses_connections(server.url)
-        resume.set()
+        body.resume()
         poster.join(60)
         exit_code = server.process.wait(timeout=40)
         log = server.output()

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+# The admin secret the end-to-end tests start their servers with (JOINUP_ADMIN_KEY).
+ADMIN = "e2e-admin-secret-0123456789"
 
 
 def free_port() -> int:
@@ -82,3 +85,35 @@ def serve(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def new_key(url: str, org: str, role: str = "submitter") -> dict[str, str]:
+    """The headers of a new key of `org` with `role`, made with the admin secret `ADMIN`."""
+    made = httpx.post(
+        f"{url}/v1/keys",
+        json={"org": org, "roles": [role]},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    assert made.status_code == 201, made.text
+    return {"Authorization": f"Bearer {made.json()['secret']}"}
+
+
+class HalfSent:
+    """A request body sent as a slow client sends it: the first half, then, once `resume()` is
+    called, the rest (`half_sent` is set in between)."""
+
+    def __init__(self, body: bytes, wait: float = 30) -> None:
+        self._body = body
+        self._wait = wait
+        self._resume = threading.Event()
+        self.half_sent = threading.Event()
+
+    def __iter__(self) -> Iterator[bytes]:
+        half = len(self._body) // 2
+        yield self._body[:half]
+        self.half_sent.set()
+        self._resume.wait(self._wait)
+        yield self._body[half:]
+
+    def resume(self) -> None:
+        self._resume.set()
