@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, text
 
 from app.db.engine import Database
@@ -22,7 +23,7 @@ def _in_transaction(database_url: str, unit: str) -> bool:
                 await conn.execute(COUNT)
                 driver = (await conn.get_raw_connection()).driver_connection
                 if db.dialect == "postgresql":
-                    return bool(driver.info.transaction_status != 0)  # 0: idle
+                    return bool(driver.info.transaction_status != TransactionStatus.IDLE)
                 return bool(driver.in_transaction)
         finally:
             await db.dispose()
