@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from httpx import Response
 
+from app.services import derivation
 from tests.support.api import Api, running
 from tests.support.envelopes import assert_invalid, assert_problem, event, nomis
+from tests.support.expected import stored_and_fresh
 
 
 def read(api: Api, event_id: str) -> Response:
@@ -277,3 +279,26 @@ def test_an_item_that_is_not_an_object_is_rejected_alone(api: Api, item: Any) ->
     assert slug_of(first) == "validation-error"
     assert body["results"][1]["status"] == "accepted"
     assert read(api, "ev-2").status_code == 200
+
+
+def test_a_batch_about_more_people_than_one_read_takes_stores_every_record(
+    api: Api, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch's people have their events read a few at a time (derivation.FETCH_PEOPLE).
+    monkeypatch.setattr(derivation, "FETCH_PEOPLE", 3)
+    first = [event(event_id=f"rel-{n}", person={"nomis": nomis(n)}) for n in range(10)]
+    assert ok(api.batch(first))["accepted"] == 10
+    # Again, with people already stored: their events are read back, stored and new together.
+    pickups = [
+        event(
+            "community.treatment.started",
+            f"start-{n}",
+            occurred_on="2026-03-10",
+            person={"nomis": nomis(n)},
+        )
+        for n in range(0, 10, 2)
+    ]
+    assert ok(api.batch(pickups))["accepted"] == 5
+    stored, fresh = stored_and_fresh(database_url)
+    assert len({dict(row)["person_id"] for row in stored}) == 10
+    assert stored == fresh
