@@ -24,6 +24,7 @@ from app.api.responses import document_problems
 from app.api.routes import audit, events, health, keys, monitoring, people, releases
 from app.api.schemas import BatchResult
 from app.db import audit as audit_store
+from app.db import statistics
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.schemas.events import EventCreate
@@ -88,6 +89,13 @@ def _tune_the_garbage_collector() -> None:
         gc.freeze()
 
 
+def _keep_statistics_up(db: Database, settings: Settings) -> asyncio.Task[None] | None:
+    """The task that keeps PostgreSQL's planner statistics in step with posts, if any."""
+    if db.dialect != "postgresql" or not settings.analyze_seconds:
+        return None
+    return asyncio.create_task(statistics.keep_up(db, settings.analyze_seconds))
+
+
 def _build_the_routes(app: FastAPI) -> None:
     """Build every route's request handling now, before the process serves a request.
 
@@ -118,7 +126,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = Runtime(settings, db, rules, posts, trail, turns, limiter, cache)
         _build_the_routes(app)
         _tune_the_garbage_collector()
+        upkeep = _keep_statistics_up(db, settings)
         yield
+        if upkeep is not None:
+            upkeep.cancel()
+            with suppress(asyncio.CancelledError):
+                await upkeep
         await posts.drain()
         await trail.drain()
         await db.dispose()

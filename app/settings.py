@@ -32,3 +32,6 @@ class Settings(BaseSettings):
     group_commit: int = Field(default=100, ge=1)
     # Batch posts a process works on at once; the others wait their turn (app/api/deps.py).
     batch_concurrency: int = Field(default=1, ge=1)
+    # Seconds between a PostgreSQL process's looks for tables grown enough to want fresh planner
+    # statistics (app/db/statistics.py); 0 leaves them to autovacuum alone.
+    analyze_seconds: float = Field(default=5.0, ge=0)

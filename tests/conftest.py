@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -34,8 +36,9 @@ def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[tuple[str, Engine]]:
+@contextmanager
+def migrated_postgres(**engine_options: Any) -> Iterator[tuple[str, Engine]]:
+    """A new PostgreSQL database built by the migrations, and an engine on it; dropped after."""
     # pool_pre_ping: tests/e2e/test_faults.py restarts the server under these engines.
     admin = create_engine(sync_url(POSTGRES_URL), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     name = f"joinup_test_{uuid.uuid4().hex[:12]}"
@@ -43,12 +46,20 @@ def postgres_database() -> Iterator[tuple[str, Engine]]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     migrate(Settings(database_url=url))
-    engine = create_engine(sync_url(url), pool_pre_ping=True)
-    yield url, engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    engine = create_engine(sync_url(url), **engine_options)
+    try:
+        yield url, engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[tuple[str, Engine]]:
+    with migrated_postgres(pool_pre_ping=True) as made:
+        yield made
 
 
 def empty(engine: Engine) -> None:

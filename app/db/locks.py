@@ -33,6 +33,7 @@ _LOCK = text(
     "SELECT count(pg_advisory_xact_lock(:namespace, k)) FROM"
     " (SELECT k FROM unnest(CAST(:keys AS integer[])) AS k ORDER BY k) AS ordered"
 )
+_TRY = text("SELECT pg_try_advisory_xact_lock(:namespace, :key)")
 person = table(PersonRow)
 
 
@@ -55,6 +56,13 @@ async def lock(conn: AsyncConnection, keys: Iterable[str]) -> None:
     ids = sorted({lock_id(key) for key in keys})
     if ids and conn.dialect.name == "postgresql":
         await conn.execute(_LOCK, {"namespace": _NAMESPACE, "keys": ids})
+
+
+async def try_lock(conn: AsyncConnection, key: str) -> bool:
+    """Whether this transaction now holds the advisory lock of `key`, without waiting for it
+    (PostgreSQL only)."""
+    taken = await conn.execute(_TRY, {"namespace": _NAMESPACE, "key": lock_id(key)})
+    return bool(taken.scalar_one())
 
 
 @per_dialect

@@ -106,6 +106,7 @@ class EventRow(Base):
     )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # PostgreSQL gathers no planner statistics of it (migration 0005).
     org: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(128))
     root_event_id: Mapped[str] = mapped_column(String(128))

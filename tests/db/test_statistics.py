@@ -1,0 +1,215 @@
+"""Planner statistics kept in step with posts (app/db/statistics.py): which tables a round
+analyses, that processes take turns, and that each server process keeps at it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from app.db import locks, statistics
+from app.db.engine import Database
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import migrated_postgres
+
+PEOPLE = statistics.LEAST_CHANGED + 10
+INSERT = text("INSERT INTO person (person_id, created_at) VALUES (:person_id, :created_at)")
+
+
+def _add_people(engine: Engine, count: int) -> None:
+    """Insert `count` people, and publish this session's table counts now rather than within
+    the second PostgreSQL allows itself."""
+    now = datetime.now(UTC)
+    rows = [{"person_id": str(uuid.uuid4()), "created_at": now} for _ in range(count)]
+    _publish(engine, lambda conn: conn.execute(INSERT, rows))
+
+
+def _publish(engine: Engine, write: Callable[[Connection], object]) -> None:
+    """Commit `write`, then have the same server process publish its table counts at once
+    (otherwise it may wait up to a second, or ten once idle)."""
+    with engine.connect() as conn:
+        write(conn)
+        conn.commit()
+        conn.execute(text("SELECT pg_stat_force_next_flush()"))
+        conn.commit()
+
+
+def _add_events(engine: Engine, org: str, count: int) -> None:
+    """Insert `count` events of `org`, each about a person of its own."""
+    now = datetime.now(UTC)
+    people = [{"person_id": str(uuid.uuid4()), "created_at": now} for _ in range(count)]
+    events = [
+        {
+            "org": org,
+            "event_id": f"{org}-{n}",
+            "person_id": person["person_id"],
+            "on": date(2026, 3, 2),
+            "at": now,
+        }
+        for n, person in enumerate(people)
+    ]
+    insert = text(
+        "INSERT INTO event (org, event_id, root_event_id, person_id, type, occurred_on,"
+        " person, data, content_hash, received_at) VALUES (:org, :event_id, :event_id,"
+        " :person_id, 'prison.released', :on, '{}', '{}', 'x', :at)"
+    )
+
+    def write(conn: Connection) -> None:
+        conn.execute(INSERT, people)
+        conn.execute(insert, events)
+
+    _publish(engine, write)
+
+
+def _counted(engine: Engine, table: str) -> float:
+    """The table's row count as the planner knows it (-1: never analysed)."""
+    with engine.connect() as conn:
+        query = text("SELECT reltuples FROM pg_class WHERE relname = :table")
+        return float(conn.execute(query, {"table": table}).scalar_one())
+
+
+def _refresh_due(database_url: str) -> list[str]:
+    async def once() -> list[str]:
+        db = Database(database_url)
+        try:
+            return await statistics.refresh_due(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(once())
+
+
+@pytest.fixture(scope="module")
+def own_database() -> Iterator[tuple[str, Engine]]:
+    """A PostgreSQL database of this module's own: the shared one's table counts move whenever
+    another test's server process gets round to publishing them. A connection per use, so no
+    pooled one holds counts not yet published."""
+    with migrated_postgres(poolclass=NullPool) as made:
+        yield made
+
+
+@pytest.fixture
+def postgres(own_database: tuple[str, Engine]) -> tuple[str, Engine]:
+    """That database, empty, with nothing left due by the module's earlier tests."""
+    url, engine = own_database
+    tables = ", ".join(statistics.GROWN)
+    _publish(engine, lambda conn: conn.execute(text(f"TRUNCATE {tables} CASCADE")))
+    _refresh_due(url)
+    return url, engine
+
+
+def test_a_table_grown_past_the_threshold_is_analysed_once(
+    postgres: tuple[str, Engine],
+) -> None:
+    url, engine = postgres
+    _add_people(engine, PEOPLE)
+    assert "person" in _refresh_due(url)
+    assert _counted(engine, "person") == PEOPLE
+    # Nothing has changed since: the next round leaves it alone.
+    assert "person" not in _refresh_due(url)
+
+
+def test_a_table_changed_below_the_threshold_is_left_alone(postgres: tuple[str, Engine]) -> None:
+    url, engine = postgres
+    _add_people(engine, PEOPLE)
+    _refresh_due(url)
+    # LEAST_CHANGED more rows plus half of PEOPLE would be due; fewer are not.
+    _add_people(engine, statistics.LEAST_CHANGED // 2)
+    assert "person" not in _refresh_due(url)
+    assert _counted(engine, "person") == PEOPLE
+
+
+def test_a_process_skips_its_round_while_another_is_analysing(
+    postgres: tuple[str, Engine],
+) -> None:
+    url, engine = postgres
+    _add_people(engine, PEOPLE)
+    before = _counted(engine, "person")
+
+    async def round_while_another_holds_the_turn() -> list[str]:
+        db = Database(url)
+        try:
+            async with db.write() as other:
+                assert await locks.try_lock(other, "statistics")
+                return await statistics.refresh_due(db)
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(round_while_another_holds_the_turn()) == []
+    assert _counted(engine, "person") == before != PEOPLE
+    assert "person" in _refresh_due(url)
+
+
+def test_a_new_organisations_events_are_found_by_id_after_a_refresh(
+    postgres: tuple[str, Engine],
+) -> None:
+    url, engine = postgres
+    _add_events(engine, "HMP-MDI-HC", PEOPLE)
+    assert "event" in _refresh_due(url)
+    with engine.connect() as conn:
+        gathered = conn.execute(
+            text("SELECT attname FROM pg_stats WHERE tablename = 'event' ORDER BY attname")
+        ).scalars()
+        assert "person_id" in list(gathered)
+        lookup = text(
+            "EXPLAIN SELECT * FROM event"
+            " WHERE org = 'PROVIDER-NEW' AND event_id = ANY(ARRAY['a', 'b'])"
+        )
+        plan = "\n".join(conn.execute(lookup).scalars())
+    # No statistics of the organisation column, so none saying the new one has no events: the
+    # ids are looked up in their index, not filtered out of everything the organisation has.
+    assert "uq_event_org_event_id" in plan
+    assert "Filter" not in plan
+
+
+def test_sqlite_is_left_alone(sqlite_database: tuple[str, Engine]) -> None:
+    url, _ = sqlite_database
+    assert _refresh_due(url) == []
+
+
+def test_each_server_process_keeps_the_statistics_up(postgres: tuple[str, Engine]) -> None:
+    url, engine = postgres
+    app = create_app(Settings(database_url=url, analyze_seconds=0.05))
+
+    async def serve_while_people_are_added() -> float:
+        async with app.router.lifespan_context(app):
+            await asyncio.to_thread(_add_people, engine, PEOPLE)
+            deadline = time.monotonic() + 20
+            while _counted(engine, "person") != PEOPLE and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return _counted(engine, "person")
+
+    assert asyncio.run(serve_while_people_are_added()) == PEOPLE
+
+
+def test_a_failed_round_is_logged_and_the_next_one_tries_again(
+    postgres: tuple[str, Engine], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, _ = postgres
+    missing = make_url(url).set(database=f"joinup_missing_{uuid.uuid4().hex[:8]}")
+
+    async def keep_up_for_a_while() -> bool:
+        db = Database(missing.render_as_string(hide_password=False))
+        task = asyncio.create_task(statistics.keep_up(db, 0.02))
+        try:
+            await asyncio.sleep(0.5)
+            return task.done()
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await db.dispose()
+
+    with caplog.at_level(logging.WARNING, logger="joinup.statistics"):
+        stopped = asyncio.run(keep_up_for_a_while())
+    assert not stopped
+    failures = [r for r in caplog.records if "could not refresh" in r.getMessage()]
+    assert len(failures) >= 2
