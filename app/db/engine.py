@@ -193,6 +193,15 @@ class Database:
         async with _unavailable_on_disconnect(), writes as conn:
             yield conn
 
+    @asynccontextmanager
+    async def unbundled(self) -> AsyncIterator[AsyncConnection]:
+        """A connection whose statements each commit by themselves on PostgreSQL, for upkeep
+        such as ANALYZE: each then holds its table's lock only while it runs. On SQLite, a
+        write transaction."""
+        upkeep = self._writer.begin() if self.dialect == "sqlite" else self._answers.connect()
+        async with _unavailable_on_disconnect(), upkeep as conn:
+            yield conn
+
     async def open(self) -> None:
         """On PostgreSQL, open the read pool's steady connections now.
 

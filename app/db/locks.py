@@ -19,7 +19,8 @@ start with BEGIN IMMEDIATE and so never overlap.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
+from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from sqlalchemy import Select, select, text
@@ -33,7 +34,8 @@ _LOCK = text(
     "SELECT count(pg_advisory_xact_lock(:namespace, k)) FROM"
     " (SELECT k FROM unnest(CAST(:keys AS integer[])) AS k ORDER BY k) AS ordered"
 )
-_TRY = text("SELECT pg_try_advisory_xact_lock(:namespace, :key)")
+_TRY = text("SELECT pg_try_advisory_lock(:namespace, :key)")
+_UNLOCK = text("SELECT pg_advisory_unlock(:namespace, :key)")
 person = table(PersonRow)
 
 
@@ -58,11 +60,18 @@ async def lock(conn: AsyncConnection, keys: Iterable[str]) -> None:
         await conn.execute(_LOCK, {"namespace": _NAMESPACE, "keys": ids})
 
 
-async def try_lock(conn: AsyncConnection, key: str) -> bool:
-    """Whether this transaction now holds the advisory lock of `key`, without waiting for it
-    (PostgreSQL only)."""
-    taken = await conn.execute(_TRY, {"namespace": _NAMESPACE, "key": lock_id(key)})
-    return bool(taken.scalar_one())
+@asynccontextmanager
+async def held_if_free(conn: AsyncConnection, key: str) -> AsyncIterator[bool]:
+    """Whether this connection took the advisory lock of `key`, free at the time, for the
+    block (PostgreSQL only). Held by the session, not a transaction: the block's statements
+    may each commit by themselves."""
+    ids = {"namespace": _NAMESPACE, "key": lock_id(key)}
+    taken = bool((await conn.execute(_TRY, ids)).scalar_one())
+    try:
+        yield taken
+    finally:
+        if taken:
+            await conn.execute(_UNLOCK, ids)
 
 
 @per_dialect

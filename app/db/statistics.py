@@ -61,13 +61,15 @@ async def refresh_due(db: Database) -> list[str]:
     """Gather fresh statistics on the grown tables that have changed enough since their last,
     unless another process is doing so now; the tables analysed (PostgreSQL only).
 
-    ANALYZE blocks no reads or writes; the lock only spares the server two processes' ANALYZE
-    of the same tables.
+    Each ANALYZE commits by itself, so a round holds one table's lock at a time: held together,
+    they could wait in a cycle with a statement that locks several tables (a TRUNCATE, say).
+    ANALYZE blocks no reads or writes; the advisory lock only spares the server two processes'
+    ANALYZE of the same tables.
     """
     if db.dialect != "postgresql":
         return []
-    async with db.write() as conn:
-        if not await locks.try_lock(conn, "statistics"):
+    async with db.unbundled() as conn, locks.held_if_free(conn, "statistics") as turn:
+        if not turn:
             return []
         due = {"tables": list(GROWN), "least": LEAST_CHANGED, "share": CHANGED_SHARE}
         tables = list((await conn.execute(_DUE, due)).scalars())

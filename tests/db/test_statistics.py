@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -138,8 +139,8 @@ def test_a_process_skips_its_round_while_another_is_analysing(
     async def round_while_another_holds_the_turn() -> list[str]:
         db = Database(url)
         try:
-            async with db.write() as other:
-                assert await locks.try_lock(other, "statistics")
+            async with db.unbundled() as other, locks.held_if_free(other, "statistics") as turn:
+                assert turn
                 return await statistics.refresh_due(db)
         finally:
             await db.dispose()
@@ -169,6 +170,34 @@ def test_a_new_organisations_events_are_found_by_id_after_a_refresh(
     # ids are looked up in their index, not filtered out of everything the organisation has.
     assert "uq_event_org_event_id" in plan
     assert "Filter" not in plan
+
+
+def test_a_round_holds_one_tables_lock_at_a_time(postgres: tuple[str, Engine]) -> None:
+    url, engine = postgres
+    _add_events(engine, "HMP-MDI-HC", PEOPLE)  # event and person grown: analysed in that order
+    analysed: list[list[str]] = []
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND query = 'ANALYZE person'"
+    )
+    with engine.connect() as other:
+        other.execute(text("LOCK TABLE person IN ACCESS EXCLUSIVE MODE"))
+        round_ = threading.Thread(target=lambda: analysed.append(_refresh_due(url)))
+        round_.start()
+        deadline = time.monotonic() + 20
+        with engine.connect() as watch:
+            # A transaction reads pg_stat_activity once: each look is a transaction of its own.
+            while not watch.execute(waiting).scalar_one() and time.monotonic() < deadline:
+                watch.rollback()
+                time.sleep(0.02)
+            assert time.monotonic() < deadline, "the round never waited for person"
+        # The round waits for person, having analysed event: event's lock is free again (held
+        # with person's, this would wait in a cycle until PostgreSQL broke it).
+        other.execute(text("SET LOCAL lock_timeout = '5s'"))
+        other.execute(text("LOCK TABLE event IN ACCESS EXCLUSIVE MODE"))
+        other.commit()
+    round_.join(timeout=20)
+    assert analysed == [["event", "person"]]
 
 
 def test_sqlite_is_left_alone(sqlite_database: tuple[str, Engine]) -> None:
