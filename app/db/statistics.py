@@ -51,7 +51,9 @@ _DUE = text(
 
 
 async def refresh(conn: AsyncConnection) -> None:
-    """Gather fresh statistics on the tables that posting grows (PostgreSQL only)."""
+    """Gather fresh statistics on the tables that posting grows (PostgreSQL only), on a
+    connection from `Database.unbundled`, so that each ANALYZE commits by itself (see
+    `refresh_due`)."""
     if conn.dialect.name == "postgresql":
         for name in GROWN:
             await conn.execute(text(f"ANALYZE {name}"))
