@@ -151,7 +151,7 @@ class _Importer:
         """Each time the events stored by this import have doubled, and at its end."""
         grown = self.report.accepted - self.analysed
         if grown >= max(self.analysed, importing.WINDOW) or (last and grown):
-            async with self.db.unbundled() as conn:
+            async with self.db.write_one() as conn:
                 await statistics.refresh(conn)
             self.analysed = self.report.accepted
 

@@ -187,19 +187,12 @@ class Database:
 
     @asynccontextmanager
     async def write_one(self) -> AsyncIterator[AsyncConnection]:
-        """A write that is a single statement: on PostgreSQL it commits by itself, without the
-        round trips of BEGIN and COMMIT; on SQLite it takes the write lock as any write does."""
+        """Writes whose statements each commit by themselves on PostgreSQL: a write that is a
+        single statement, without the round trips of BEGIN and COMMIT, or upkeep such as
+        ANALYZE, which then holds each table's lock only while it runs. On SQLite, a write
+        transaction, taking the write lock as any write does."""
         writes = self._writer.begin() if self.dialect == "sqlite" else self._answers.connect()
         async with _unavailable_on_disconnect(), writes as conn:
-            yield conn
-
-    @asynccontextmanager
-    async def unbundled(self) -> AsyncIterator[AsyncConnection]:
-        """A connection whose statements each commit by themselves on PostgreSQL, for upkeep
-        such as ANALYZE: each then holds its table's lock only while it runs. On SQLite, a
-        write transaction."""
-        upkeep = self._writer.begin() if self.dialect == "sqlite" else self._answers.connect()
-        async with _unavailable_on_disconnect(), upkeep as conn:
             yield conn
 
     async def open(self) -> None:

@@ -52,7 +52,7 @@ _DUE = text(
 
 async def refresh(conn: AsyncConnection) -> None:
     """Gather fresh statistics on the tables that posting grows (PostgreSQL only), on a
-    connection from `Database.unbundled`, so that each ANALYZE commits by itself (see
+    connection from `Database.write_one`, so that each ANALYZE commits by itself (see
     `refresh_due`)."""
     if conn.dialect.name == "postgresql":
         for name in GROWN:
@@ -70,7 +70,7 @@ async def refresh_due(db: Database) -> list[str]:
     """
     if db.dialect != "postgresql":
         return []
-    async with db.unbundled() as conn, locks.held_if_free(conn, "statistics") as turn:
+    async with db.write_one() as conn, locks.held_if_free(conn, "statistics") as turn:
         if not turn:
             return []
         due = {"tables": list(GROWN), "least": LEAST_CHANGED, "share": CHANGED_SHARE}

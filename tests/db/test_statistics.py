@@ -139,7 +139,7 @@ def test_a_process_skips_its_round_while_another_is_analysing(
     async def round_while_another_holds_the_turn() -> list[str]:
         db = Database(url)
         try:
-            async with db.unbundled() as other, locks.held_if_free(other, "statistics") as turn:
+            async with db.write_one() as other, locks.held_if_free(other, "statistics") as turn:
                 assert turn
                 return await statistics.refresh_due(db)
         finally:
