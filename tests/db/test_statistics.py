@@ -220,6 +220,20 @@ def test_each_server_process_keeps_the_statistics_up(postgres: tuple[str, Engine
     assert asyncio.run(serve_while_people_are_added()) == PEOPLE
 
 
+def test_no_server_task_when_the_interval_is_zero(postgres: tuple[str, Engine]) -> None:
+    url, engine = postgres
+    before = _counted(engine, "person")
+    app = create_app(Settings(database_url=url, analyze_seconds=0))
+
+    async def serve_while_people_are_added() -> float:
+        async with app.router.lifespan_context(app):
+            await asyncio.to_thread(_add_people, engine, PEOPLE)
+            await asyncio.sleep(1)  # twenty rounds' worth at the other test's interval
+            return _counted(engine, "person")
+
+    assert asyncio.run(serve_while_people_are_added()) == before != PEOPLE
+
+
 def test_a_failed_round_is_logged_and_the_next_one_tries_again(
     postgres: tuple[str, Engine], caplog: pytest.LogCaptureFixture
 ) -> None:
