@@ -70,10 +70,22 @@ async def mark_superseded(conn: AsyncConnection, org: str, superseded: Mapping[s
         )
 
 
+def _in_chains(roots: Any) -> Any:
+    """Stored events of an organisation in the correction chains that start at `roots`.
+
+    An event that corrects nothing starts a chain of its own, so it is never in one that starts
+    at another event: asking for corrections alone costs nothing, and lets the small index of
+    corrections (`ix_event_correction_root`) answer rather than every event of the organisation.
+    """
+    # Not named "org": an UPDATE keeps a column's name for the value it sets.
+    return and_(event.c.org == bindparam("organisation"), event.c.corrects.is_not(None), roots)
+
+
 @per_dialect
 def _people_of_chains(dialect: str) -> Select[Any]:
-    chains = one_of(dialect, event.c.root_event_id, "roots")
-    return select(event.c.person_id).where(event.c.org == bindparam("org"), chains)
+    return select(event.c.person_id).where(
+        _in_chains(one_of(dialect, event.c.root_event_id, "roots"))
+    )
 
 
 async def people_of_chains(conn: AsyncConnection, org: str, roots: Collection[str]) -> set[str]:
@@ -81,16 +93,20 @@ async def people_of_chains(conn: AsyncConnection, org: str, roots: Collection[st
     if not roots:
         return set()
     query = _people_of_chains(conn.dialect.name)
-    return set((await conn.execute(query, {"org": org, "roots": list(roots)})).scalars())
+    found = await conn.execute(query, {"organisation": org, "roots": list(roots)})
+    return set(found.scalars())
 
 
 async def move_lineage(conn: AsyncConnection, org: str, moves: Mapping[str, str]) -> None:
     """Events whose chain root was `old` now trace back to `moves[old]` (a late arrival)."""
-    for old, new in moves.items():
+    query = (
+        update(event)
+        .where(_in_chains(event.c.root_event_id == bindparam("old")))
+        .values(root_event_id=bindparam("new"))
+    )
+    if moves:
         await conn.execute(
-            update(event)
-            .where(event.c.org == org, event.c.root_event_id == old)
-            .values(root_event_id=new)
+            query, [{"organisation": org, "old": o, "new": n} for o, n in moves.items()]
         )
 
 

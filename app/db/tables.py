@@ -103,6 +103,15 @@ class EventRow(Base):
         UniqueConstraint("org", "event_id"),
         # An event can be corrected once: a second correction of it cannot be stored.
         UniqueConstraint("org", "corrects"),
+        # The correction chains a late arrival joins (app.db.events.people_of_chains). Only a
+        # correction's chain starts at another event, so the index holds corrections alone.
+        Index(
+            "ix_event_correction_root",
+            "org",
+            "root_event_id",
+            postgresql_where=text("corrects IS NOT NULL"),
+            sqlite_where=text("corrects IS NOT NULL"),
+        ),
     )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
