@@ -5,7 +5,9 @@
     scripts/bench --releases N    # national-scale read benchmark size (default 1,000,000)
 
 The load generators (wrk, and Python threads for batches) run on this machine, beside the
-server and the database, and take a share of its cores: the figures are for the whole box.
+server and the database, and take a share of its cores: the figures are for the whole box. For
+batch and single-event ingestion it also says whose CPU each event used (bench/cpu.py), and so the
+rate both cores flat out would give: the ceiling an ingestion figure is up against.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from app.cli import migrate
 from app.settings import Settings
 from bench import ingest, lua, national, raw
+from bench.cpu import CpuUse, measured
 from bench.infra import (
     ADMIN,
     Server,
@@ -91,6 +94,11 @@ def _during(background: Callable[[], Any], foreground: Callable[[], Any]) -> Any
         thread.join()
 
 
+def _cpu_row(report: Report, what: str, cpu: CpuUse, units: float) -> None:
+    """The whole machine's CPU per unit of work, and whose it was."""
+    report.add(what, cpu.each(units), "µs", note=cpu.split(units))
+
+
 def _joinup(
     report: Report, label: str, url: str, args: argparse.Namespace, raw_rates: dict[str, float]
 ) -> None:
@@ -99,7 +107,9 @@ def _joinup(
     work = ingest.batches(people)
     with joinup(url, workers=2) as server:
         keys = _keys(server, sorted({org for org, _ in work}))
-        posted = ingest.post_batches(server.url, keys, work)
+        postgres = url.startswith("postgresql")
+        with measured(server.worker_pids(), postgres) as cpu:
+            posted = ingest.post_batches(server.url, keys, work)
         report.add(
             f"{label}: joinup batch ingest, 1,000-event batches, 4 clients",
             posted.rate,
@@ -107,13 +117,15 @@ def _joinup(
             ratio=(posted.rate, raw_rates.get("multi")),
             note=f"{posted.events:,} events, {posted.failures} failed batches",
         )
-        single = wrk(
-            server.url,
-            lua.script(lua.SINGLE_EVENT),
-            16,
-            args.seconds,
-            {"BENCH_PEOPLE": str(len(people)), "BENCH_KEY": keys["PROVIDER-BENCH"]},
-        )
+        _cpu_row(report, f"{label}: CPU per batch-ingested event", cpu, posted.events)
+        with measured(server.worker_pids(), postgres) as cpu:
+            single = wrk(
+                server.url,
+                lua.script(lua.SINGLE_EVENT),
+                16,
+                args.seconds,
+                {"BENCH_PEOPLE": str(len(people)), "BENCH_KEY": keys["PROVIDER-BENCH"]},
+            )
         report.add(
             f"{label}: joinup single-event POST, 16 clients",
             single.requests_per_s,
@@ -122,6 +134,9 @@ def _joinup(
             p50=single.p50_ms,
             p99=single.p99_ms,
             note=f"{single.errors} non-2xx",
+        )
+        _cpu_row(
+            report, f"{label}: CPU per single-event POST", cpu, single.requests_per_s * args.seconds
         )
         for name, result in _reads(server, keys, len(people), args.seconds).items():
             report.add(
