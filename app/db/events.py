@@ -97,17 +97,18 @@ async def people_of_chains(conn: AsyncConnection, org: str, roots: Collection[st
     return set(found.scalars())
 
 
+_MOVE_LINEAGE = (
+    update(event)
+    .where(_in_chains(event.c.root_event_id == bindparam("old")))
+    .values(root_event_id=bindparam("new"))
+)
+
+
 async def move_lineage(conn: AsyncConnection, org: str, moves: Mapping[str, str]) -> None:
     """Events whose chain root was `old` now trace back to `moves[old]` (a late arrival)."""
-    query = (
-        update(event)
-        .where(_in_chains(event.c.root_event_id == bindparam("old")))
-        .values(root_event_id=bindparam("new"))
-    )
     if moves:
-        await conn.execute(
-            query, [{"organisation": org, "old": o, "new": n} for o, n in moves.items()]
-        )
+        each = [{"organisation": org, "old": old, "new": new} for old, new in moves.items()]
+        await conn.execute(_MOVE_LINEAGE, each)
 
 
 async def retract(
