@@ -19,7 +19,8 @@ _PROC = Path("/proc")
 
 
 def process_seconds(pid: int, children: bool = False) -> float:
-    """CPU seconds of a process (with those of the children it has waited for); 0 once gone."""
+    """CPU seconds of a process (and, with `children`, of the children it has waited for); 0
+    once it is gone."""
     try:
         stat = (_PROC / str(pid) / "stat").read_text()
     except OSError:
@@ -57,7 +58,7 @@ def _comm(pid: int) -> str:
 
 
 def _busy_seconds() -> float:
-    """Seconds any core of the machine spent not idle (nor waiting on I/O)."""
+    """Seconds the machine's cores spent busy (neither idle nor waiting on I/O), summed."""
     with open(_PROC / "stat") as stat:
         values = [int(v) for v in stat.readline().split()[1:9]]
     idle = values[3] + values[4]
