@@ -71,7 +71,17 @@ async def held_if_free(conn: AsyncConnection, key: str) -> AsyncIterator[bool]:
         yield taken
     finally:
         if taken:
-            await conn.execute(_UNLOCK, ids)
+            await _unlock(conn, ids)
+
+
+async def _unlock(conn: AsyncConnection, ids: dict[str, int]) -> None:
+    try:
+        await conn.execute(_UNLOCK, ids)
+    except Exception:
+        # A statement of the block that was cancelled leaves the connection wanting a rollback,
+        # and this one fails. Closing the connection releases its session's locks; raising here
+        # would hide the block's own exception (the cancellation) from the caller.
+        await conn.invalidate()
 
 
 @per_dialect

@@ -200,6 +200,54 @@ def test_a_round_holds_one_tables_lock_at_a_time(postgres: tuple[str, Engine]) -
     assert analysed == [["event", "person"]]
 
 
+def test_a_round_cancelled_midway_ends_and_frees_the_turn(postgres: tuple[str, Engine]) -> None:
+    url, engine = postgres
+    _add_people(engine, PEOPLE)
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND query = 'ANALYZE person'"
+    )
+
+    async def turn_is_free() -> bool:
+        db = Database(url)
+        try:
+            async with db.write_one() as conn, locks.held_if_free(conn, "statistics") as turn:
+                return turn
+        finally:
+            await db.dispose()
+
+    async def cancel_while_analysing(other: Connection) -> tuple[bool, bool]:
+        db = Database(url)
+        task = asyncio.create_task(statistics.keep_up(db, 0.01))
+        try:
+            deadline = time.monotonic() + 20
+            with engine.connect() as watch:
+                while not watch.execute(waiting).scalar_one() and time.monotonic() < deadline:
+                    watch.rollback()
+                    await asyncio.sleep(0.02)
+            assert time.monotonic() < deadline, "the round never waited for person"
+            task.cancel()
+            await asyncio.wait([task], timeout=5)
+            # Asked while the process that was cancelled still has its connections.
+            return task.cancelled(), await turn_is_free()
+        finally:
+            # Whatever the outcome, stop the task: with person free its rounds are short, and
+            # a cancellation lands between them.
+            other.rollback()
+            while not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=0.1)
+            await db.dispose()
+
+    with engine.connect() as other:
+        other.execute(text("LOCK TABLE person IN ACCESS EXCLUSIVE MODE"))
+        # A stopping server process cancels the task wherever it is. It must end, not go round
+        # again (the process waits for it), and leave no pooled connection holding the turn.
+        ended, free = asyncio.run(cancel_while_analysing(other))
+    assert ended
+    assert free
+
+
 def test_sqlite_is_left_alone(sqlite_database: tuple[str, Engine]) -> None:
     url, _ = sqlite_database
     assert _refresh_due(url) == []
