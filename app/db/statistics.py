@@ -83,16 +83,11 @@ async def refresh_due(db: Database) -> list[str]:
 async def keep_up(db: Database, every: float) -> None:
     """`refresh_due` every `every` seconds, until cancelled; a round that fails is logged and
     the next one tries again."""
-    this = asyncio.current_task()
     while True:
         await asyncio.sleep(every)
         try:
             analysed = await refresh_due(db)
         except Exception:
-            if this is not None and this.cancelling():
-                # Cancelled during the round, and the round's clean-up failed in its turn: stop
-                # as asked rather than go round again (the process waits for this task to end).
-                raise asyncio.CancelledError from None
             log.warning("could not refresh the planner's statistics", exc_info=True)
         else:
             if analysed:

@@ -248,6 +248,39 @@ def test_a_round_cancelled_midway_ends_and_frees_the_turn(postgres: tuple[str, E
     assert free
 
 
+def test_a_turn_cancelled_midway_is_given_up_and_the_cancellation_kept(
+    postgres: tuple[str, Engine],
+) -> None:
+    url, _ = postgres
+
+    async def cancelled_inside_the_turn() -> tuple[bool, bool]:
+        db = Database(url)
+        other = Database(url)
+
+        async def hold_the_turn() -> None:
+            async with db.write_one() as conn, locks.held_if_free(conn, "statistics") as turn:
+                assert turn
+                await conn.execute(text("SELECT pg_sleep(5)"))
+
+        try:
+            task = asyncio.create_task(hold_the_turn())
+            await asyncio.sleep(0.3)
+            # Cancelled mid-statement, the connection wants a rollback and the release fails
+            # on it; the task must still end as cancelled, not with that failure.
+            task.cancel()
+            await asyncio.wait([task], timeout=5)
+            async with other.write_one() as conn, locks.held_if_free(conn, "statistics") as free:
+                # Asked while the first pool is still open.
+                return task.cancelled(), free
+        finally:
+            await db.dispose()
+            await other.dispose()
+
+    cancelled, free = asyncio.run(cancelled_inside_the_turn())
+    assert cancelled
+    assert free
+
+
 def test_sqlite_is_left_alone(sqlite_database: tuple[str, Engine]) -> None:
     url, _ = sqlite_database
     assert _refresh_due(url) == []
