@@ -7,6 +7,7 @@ import os
 import time
 
 import psycopg
+import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
@@ -74,4 +75,4 @@ def test_the_figures_per_unit_name_each_share_and_the_ceiling() -> None:
     assert f"{os.cpu_count()} cores flat out: {100 * (os.cpu_count() or 1) / cpu.busy:,.0f}/s" in (
         line
     )
-    assert cpu.each(100) == cpu.busy * 1e4
+    assert cpu.each(100) == pytest.approx(cpu.busy * 1e4)
