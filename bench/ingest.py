@@ -18,8 +18,8 @@ from app.services.loading import Posting
 
 def batches(people: Iterable[list[Posting]], size: int = 1000) -> list[tuple[str, list[Any]]]:
     """Each organisation's events in posting order, cut into batches of `size`, the
-    organisations taking turns: a backfill has many providers posting at once, each of them
-    one batch after another (joinup applies one organisation's posts one at a time)."""
+    organisations taking turns: a backfill has many providers posting at once. The largest
+    organisations' batches come last, after the others have run out."""
     by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for person in people:
         for posting in person:

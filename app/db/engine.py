@@ -4,8 +4,8 @@
 changes. On SQLite a read is a deferred transaction (one snapshot) and a write starts with BEGIN
 IMMEDIATE, so two writers queue for the lock instead of failing when a read transaction tries to
 upgrade. On PostgreSQL a read's statements autocommit, each under its own READ COMMITTED
-snapshot, and writes are READ COMMITTED transactions that serialise per person with row and
-advisory locks.
+snapshot, and writes are READ COMMITTED transactions that serialise per event id and per
+person with row locks (app/db/locks.py).
 """
 
 from __future__ import annotations

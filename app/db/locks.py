@@ -1,19 +1,20 @@
 """Transaction-scoped locks that serialise concurrent writers on PostgreSQL.
 
-A writer first takes the advisory locks of the event ids it posts or corrects, all at once
-and in order: so two posts of one event, or of an event and its correction, are decided one
-after the other on a stable view. An organisation's event ids map onto EVENT_STRIPES locks of
-its own, so a 1,000-event batch holds at most that many (PostgreSQL's shared lock table is
-small: 64 locks per connection by default), it queues only behind its own organisation's
-writers, and single events of one organisation mostly pass each other. Then, knowing whom its
-events are about, a writer locks those people's rows, all at once and in order, so a person's
-records are re-derived by one writer at a time. New people need no lock: nobody else can see
-them yet, and two writers creating the same person meet at the identifier's primary key (see
-`app.db.people.claim`).
+A writer first locks the event ids it posts or corrects, all at once and in order: so two posts
+of one event, or of an event and its correction, are decided one after the other on a stable
+view. The lock of an event id is a row lock on its `event_claim` row, which the locking
+statement inserts when the id is new: a writer that names an id another writer has just
+claimed waits for that writer's transaction to end, and ids nobody else names cost no wait.
+Row locks are kept in the rows, not in PostgreSQL's shared lock table (which holds about 64
+locks a connection), so a 1,000-event batch holds one per event and waits only for writers that
+name one of its events. Then, knowing whom its events are about, a writer locks those people's
+rows, all at once and in order, so a person's records are re-derived by one writer at a time.
+New people need no lock: nobody else can see them yet, and two writers creating the same person
+meet at the identifier's primary key (see `app.db.people.claim`).
 
-No writer asks for an advisory lock while holding a person, so writers queue instead of
-deadlocking. SQLite needs none of this: its write transactions
-start with BEGIN IMMEDIATE and so never overlap.
+No writer locks an event id while holding a person, so writers queue instead of deadlocking.
+SQLite needs none of this: its write transactions start with BEGIN IMMEDIATE and so never
+overlap.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ from app.db.sets import one_of, per_dialect
 from app.db.tables import PersonRow, table
 
 _NAMESPACE: Final = 0x6A75  # the first key of joinup's two-key advisory locks ("ju")
+# Each id's row is inserted, or locked where it exists (DO UPDATE takes the row's lock even
+# when its WHERE leaves the row unchanged), one id after another in the order of the ids: every
+# writer takes its ids in that one order, so none waits for a writer that waits for it.
+_CLAIM = text(
+    "INSERT INTO event_claim (org, event_id)"
+    " SELECT :org, id FROM unnest(CAST(:ids AS varchar[])) AS id ORDER BY id"
+    " ON CONFLICT (org, event_id) DO UPDATE SET event_id = excluded.event_id WHERE false"
+)
 _LOCK = text(
     "SELECT count(pg_advisory_xact_lock(:namespace, k)) FROM"
     " (SELECT k FROM unnest(CAST(:keys AS integer[])) AS k ORDER BY k) AS ordered"
@@ -37,15 +46,6 @@ _LOCK = text(
 _TRY = text("SELECT pg_try_advisory_lock(:namespace, :key)")
 _UNLOCK = text("SELECT pg_advisory_unlock(:namespace, :key)")
 person = table(PersonRow)
-
-
-# Advisory locks per organisation for its event ids: what a 1,000-event batch holds at most.
-EVENT_STRIPES: Final = 64
-
-
-def event_keys(org: str, event_ids: Iterable[str]) -> set[str]:
-    """The locks guarding these event ids of `org`."""
-    return {f"e|{org}|{zlib.crc32(event_id.encode()) % EVENT_STRIPES}" for event_id in event_ids}
 
 
 def lock_id(key: str) -> int:
@@ -58,6 +58,13 @@ async def lock(conn: AsyncConnection, keys: Iterable[str]) -> None:
     ids = sorted({lock_id(key) for key in keys})
     if ids and conn.dialect.name == "postgresql":
         await conn.execute(_LOCK, {"namespace": _NAMESPACE, "keys": ids})
+
+
+async def lock_events(conn: AsyncConnection, org: str, event_ids: Iterable[str]) -> None:
+    """Block until this transaction holds these event ids of `org` (PostgreSQL only)."""
+    ids = sorted(set(event_ids))
+    if ids and conn.dialect.name == "postgresql":
+        await conn.execute(_CLAIM, {"org": org, "ids": ids})
 
 
 @asynccontextmanager

@@ -132,6 +132,16 @@ class EventRow(Base):
     retraction_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class EventClaimRow(Base):
+    """An event id that some post has named, as its own id or as the one it corrects: the row a
+    writer locks to have that id to itself until it commits (app.db.locks.lock_events)."""
+
+    __tablename__ = "event_claim"
+
+    org: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
 OPEN_INCLUDES = (
     "valid_from",
     "prison",

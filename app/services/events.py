@@ -44,7 +44,7 @@ async def retract(
     conn: Connection, principal: Principal, event_id: str, reason: str, rules: Rules
 ) -> dict[str, Any]:
     """Make an event (and all it corrected) stop counting; retracting twice changes nothing."""
-    await locks.lock(conn, locks.event_keys(principal.org, [event_id]))
+    await locks.lock_events(conn, principal.org, [event_id])
     row = await _own(conn, principal, event_id)
     if row.superseded_by is not None:
         raise Conflict(

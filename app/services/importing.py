@@ -7,7 +7,7 @@ idempotency as `POST /v1/events/batch`. An import that was interrupted can simpl
 what was stored comes back as duplicates.
 
 Whoever calls `post` owns the transaction; the command line commits one per batch. One ingest
-per transaction keeps to the writers' lock order (`app.db.locks`: the advisory lock first, then
+per transaction keeps to the writers' lock order (`app.db.locks`: the event ids first, then
 people's rows), so an import queues with the API's writers instead of deadlocking with them.
 """
 

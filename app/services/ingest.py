@@ -303,7 +303,7 @@ async def _store(
     """Lock, decide and write a post's events; the outcome, and when they were received."""
     events = [item.event for item in items if item.event is not None]
     named = [e.event_id for e in events] + [e.corrects for e in events if e.corrects]
-    await locks.lock(conn, locks.event_keys(org, named))
+    await locks.lock_events(conn, org, named)
     at = clock.now()
     # Decided again only when another writer stored one of the identifiers this post would
     # have given a new person. Each round sees more of them stored, so it ends within one round
