@@ -45,7 +45,8 @@ def _in_range(value: date) -> date:
 
 
 Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_range)]
-EventId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+EventId = Annotated[str, StringConstraints(strict=True, pattern=EVENT_ID.pattern)]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from app.db import Connection, locks
 from app.db import events as event_store
 from app.domain.rules import Rules
+from app.schemas.events import EVENT_ID
 from app.services import audit, clock, derivation
 from app.services.errors import Conflict, NotFound
 from app.services.keys import Principal
@@ -29,10 +30,14 @@ def view(row: Any) -> dict[str, Any]:
     }
 
 
+def _none_posted(event_id: str) -> NotFound:
+    return NotFound(f"your organisation has posted no event {event_id!r}")
+
+
 async def _own(conn: Connection, principal: Principal, event_id: str) -> Any:
     row = await event_store.get(conn, principal.org, event_id)
     if row is None:
-        raise NotFound(f"your organisation has posted no event {event_id!r}")
+        raise _none_posted(event_id)
     return row
 
 
@@ -44,6 +49,9 @@ async def retract(
     conn: Connection, principal: Principal, event_id: str, reason: str, rules: Rules
 ) -> dict[str, Any]:
     """Make an event (and all it corrected) stop counting; retracting twice changes nothing."""
+    if not EVENT_ID.fullmatch(event_id):
+        # No event could have been posted with it; it is no id to lock either.
+        raise _none_posted(event_id)
     await locks.lock_events(conn, principal.org, [event_id])
     row = await _own(conn, principal, event_id)
     if row.superseded_by is not None:
