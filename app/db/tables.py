@@ -134,7 +134,8 @@ class EventRow(Base):
 
 class EventClaimRow(Base):
     """An event id that some post has named, as its own id or as the one it corrects: the row a
-    writer locks to have that id to itself until it commits (app.db.locks.lock_events)."""
+    writer locks to have that id to itself until it commits (app.db.locks.lock_events). Empty
+    on SQLite, whose writers never overlap."""
 
     __tablename__ = "event_claim"
 
