@@ -65,7 +65,7 @@ def test_batches_of_different_events_do_not_wait_for_each_other(
     async def scenario(db: Database) -> None:
         async with _holding(db, FIRST):
             await asyncio.wait_for(_locked(db, SECOND), PROMPTLY)
-            # Once claimed, the ids are rows: locking them again is the same promise.
+            # SECOND's rows exist now: locking existing rows does not wait for FIRST's holder.
             await asyncio.wait_for(_locked(db, SECOND), PROMPTLY)
 
     _run(url, scenario)
