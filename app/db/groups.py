@@ -11,9 +11,10 @@ group has started, its item is stored like the others.
 Before taking a group, the task lets the event loop go round a few times (GATHER_TURNS), so that
 items already on their way join it: a request whose body has arrived is a few awaits (its
 dependencies, its parsing) from queueing its item, and a group taken at once left those for the
-next transaction. One-event posts from 16 clients went from 865-885 to 1,155-1,265 a second, the
-server's CPU per post from about 1,400 to 950 µs and PostgreSQL's from 560 to 390 µs (paired
-runs, 5,000 people); reads, whose audit rows are grouped the same way, did not change.
+next transaction. One-event posts from 16 clients went from 786-885 to 1,071-1,265 a second, the
+server's CPU per post from about 1,400-1,570 to 950-1,140 µs and PostgreSQL's from 560-605 to
+390-431 µs (two sets of paired runs, 5,000 people); reads, whose audit rows are grouped the same
+way, did not change.
 """
 
 from __future__ import annotations
