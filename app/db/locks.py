@@ -27,7 +27,7 @@ from typing import Any, Final
 from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.sets import one_of, per_dialect
+from app.db.sets import array_text, one_of, per_dialect
 from app.db.tables import PersonRow, table
 
 _NAMESPACE: Final = 0x6A75  # the first key of joinup's two-key advisory locks ("ju")
@@ -64,7 +64,7 @@ async def lock_events(conn: AsyncConnection, org: str, event_ids: Iterable[str])
     """Block until this transaction holds these event ids of `org` (PostgreSQL only)."""
     ids = sorted(set(event_ids))
     if ids and conn.dialect.name == "postgresql":
-        await conn.execute(_CLAIM, {"org": org, "ids": ids})
+        await conn.execute(_CLAIM, {"org": org, "ids": array_text(ids)})
 
 
 @asynccontextmanager

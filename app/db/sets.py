@@ -4,7 +4,9 @@ SQLAlchemy's `in_()` renders one placeholder per value, so every batch size is a
 compiled again, parsed again by the driver, planned again by the database, and never
 prepared. Here the whole set is one parameter: a text array on PostgreSQL (`= ANY(...)`), a
 JSON array on SQLite (`IN (SELECT value FROM json_each(...))`), and the statement text stays
-the same from one call to the next.
+the same from one call to the next. The array is bound as its text (`array_text`), which
+PostgreSQL parses itself: psycopg builds an array from a Python list element by element, about
+1 ms for a batch's 1,000 ids, against some 10 µs to join them into that text.
 
 Since the set is a parameter, a statement that uses one can be built once per dialect and
 kept (`per_dialect`): building a statement costs about as much as running a small one.
@@ -12,11 +14,14 @@ kept (`per_dialect`): building a statement costs about as much as running a smal
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any, TypeVar
 
 import orjson
+import psycopg
+from psycopg import postgres
+from psycopg.adapt import Dumper
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -44,10 +49,49 @@ class _JsonArray(TypeDecorator[list[str]]):
         return None if value is None else orjson.dumps(list(value)).decode()
 
 
+class ArrayText(str):
+    """The text of a PostgreSQL `varchar[]`: psycopg sends it as such an array, which the
+    server parses (see `array_text`)."""
+
+
+class _ArrayTextDumper(Dumper):
+    # Typed as the array, not as text to be cast: the planner sees the array's values, and
+    # estimates `= ANY(...)` by them as it does a list bound element by element.
+    oid = postgres.types["varchar"].array_oid
+
+    def dump(self, obj: Any) -> bytes:
+        return str(obj).encode()
+
+
+psycopg.adapters.register_dumper(ArrayText, _ArrayTextDumper)
+
+
+def array_text(values: Iterable[str]) -> ArrayText:
+    """PostgreSQL's text form of an array of strings, `{"a","b"}`, bound as a `varchar[]`."""
+    listed = list(values)
+    if not listed:
+        return ArrayText("{}")
+    joined = '","'.join(listed)
+    if '"' in joined or "\\" in joined:
+        # Inside an element's double quotes only these two are special.
+        joined = '","'.join(v.replace("\\", "\\\\").replace('"', '\\"') for v in listed)
+    return ArrayText('{"' + joined + '"}')
+
+
+class _TextArray(ARRAY[str]):
+    """A list of strings bound as the text of a PostgreSQL `varchar[]` (`array_text`)."""
+
+    def __init__(self) -> None:
+        super().__init__(String)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any]:
+        return lambda value: None if value is None else array_text(value)
+
+
 def one_of(dialect: str, column: ColumnElement[Any], name: str) -> Any:
     """`column` is one of the strings in the list bound to the parameter `name`."""
     if dialect == "postgresql":
-        return column == any_(bindparam(name, type_=ARRAY(String)))
+        return column == any_(bindparam(name, type_=_TextArray()))
     members: Select[Any] = select(literal_column("value")).select_from(
         func.json_each(bindparam(name, type_=_JsonArray()))
     )
