@@ -91,7 +91,7 @@ def _sqlite_engine(url: URL, pool_size: int, *, immediate: bool) -> AsyncEngine:
 
 
 def _postgres_engine(
-    url: URL, pool_size: int, overflow: int, settings: str = "", **options: Any
+    url: URL, pool_size: int, overflow: int, *, prepared: bool = True, **options: Any
 ) -> AsyncEngine:
     # Without insertmanyvalues, a many-row INSERT goes to psycopg's executemany, which
     # pipelines one prepared single-row statement: faster than one long multi-VALUES
@@ -104,7 +104,7 @@ def _postgres_engine(
         use_insertmanyvalues=False,
         # Compiling a query's expressions costs more than it saves on joinup's queries,
         # the metrics' scan of every release included.
-        connect_args={"options": f"-c jit=off {settings}".strip()},
+        connect_args={"options": "-c jit=off", "prepare_threshold": 5 if prepared else None},
         **_JSON,
         **options,
     )
@@ -162,16 +162,16 @@ class Database:
                 self.url, pool_size, pool_size, isolation_level="AUTOCOMMIT"
             )
             # Writes are fewer at once (posts share transactions, batches take turns) and wait
-            # for a connection of their own. Their statements are planned for the values given:
-            # psycopg prepares a statement on its sixth use, and the generic plan PostgreSQL may
-            # then keep for the connection's life fits neither a 1-key and a 2,000-key lookup nor
-            # a table that has grown since. Posting 20,000 people into an empty database, the
-            # identifier lookup's kept plan scanned the whole table for each batch (up to 3 s a
-            # statement by the end; batch ingestion 830-860 events/s, against 2,800-2,970
-            # planned per execution).
-            self._writer = _postgres_engine(
-                self.url, pool_size, 0, "-c plan_cache_mode=force_custom_plan"
-            )
+            # for a connection of their own. Their statements are never prepared, and so are
+            # planned for the values given: psycopg prepares a statement on its sixth use, and
+            # the generic plan PostgreSQL may then keep for the connection's life fits neither a
+            # 1-key and a 2,000-key lookup nor a table that has grown since. Posting 20,000
+            # people into an empty database, the identifier lookup's kept plan scanned the
+            # whole table for each batch (up to 3 s a statement by the end; batch ingestion
+            # 830-860 events/s, against 2,800-2,970 planned per execution). Forcing custom
+            # plans on the whole connection instead (plan_cache_mode) also planned every
+            # foreign-key check of every inserted row afresh: a tenth of the database's time.
+            self._writer = _postgres_engine(self.url, pool_size, 0, prepared=False)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
