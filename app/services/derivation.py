@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -78,13 +78,34 @@ def version_row(person_id: str, v: RecordVersion) -> dict[str, Any]:
     }
 
 
-async def refresh(conn: Connection, person_ids: Collection[str], rules: Rules) -> None:
-    """Re-derive the stored release records of these people from their counting events."""
+async def refresh(
+    conn: Connection,
+    person_ids: Collection[str],
+    rules: Rules,
+    given: Mapping[str, list[Event]] | None = None,
+) -> None:
+    """Re-derive the stored release records of these people from their counting events.
+
+    The people in `given` are derived from the events given for them, which must be all their
+    counting events (a post's new people, whose events are all in the post), and have no stored
+    records to replace; the others' events are read.
+    """
+    given = given or {}
     ids = sorted(person_ids)
-    rows = []
-    for start in range(0, len(ids), FETCH_PEOPLE):
-        fetched = ids[start : start + FETCH_PEOPLE]
+    stored = [p for p in ids if p not in given]
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(stored), FETCH_PEOPLE):
+        fetched = stored[start : start + FETCH_PEOPLE]
         events = group_by_person(await event_store.counting_of_people(conn, fetched))
-        async for chunk in in_turns(fetched, DERIVE_TURN):
-            rows += [version_row(p, v) for p in chunk for v in versions(events.get(p, []), rules)]
-    await release_store.replace_for_people(conn, ids, rows)
+        rows += await _version_rows(fetched, events, rules)
+    rows += await _version_rows([p for p in ids if p in given], given, rules)
+    await release_store.replace_for_people(conn, stored, rows)
+
+
+async def _version_rows(
+    person_ids: Sequence[str], events: Mapping[str, list[Event]], rules: Rules
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    async for chunk in in_turns(person_ids, DERIVE_TURN):
+        rows += [version_row(p, v) for p in chunk for v in versions(events.get(p, []), rules)]
+    return rows

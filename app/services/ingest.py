@@ -18,6 +18,7 @@ from typing import Any
 
 from app.db import Connection, locks, people
 from app.db import events as event_store
+from app.domain.events import Event
 from app.domain.rules import Rules
 from app.schemas.events import EventCreate
 from app.services import audit, clock, derivation
@@ -221,7 +222,25 @@ async def _write(conn: Connection, plan: _Plan, rules: Rules) -> None:
     await event_store.insert_many(conn, list(plan.new_rows.values()))
     await event_store.mark_superseded(conn, plan.org, plan.supersede)
     await event_store.move_lineage(conn, plan.org, plan.moves)
-    await derivation.refresh(conn, plan.affected, rules)
+    await derivation.refresh(conn, plan.affected, rules, _events_of_new_people(plan))
+
+
+def _events_of_new_people(plan: _Plan) -> dict[str, list[Event]]:
+    """The counting events of the people this post makes, every one of which is in the post:
+    derived from these, their records need no read of what was just written.
+
+    `seq` is the event's place in the post: the rules use it only to order events of one date
+    by arrival, and the post's events are stored, and numbered, in this order.
+    """
+    events: dict[str, list[Event]] = {p: [] for p in plan.new_people if p in plan.affected}
+    for seq, row in enumerate(plan.new_rows.values()):
+        person_id = row["person_id"]
+        if person_id in events and row["superseded_by"] is None:
+            counted = (seq, plan.org, row["root_event_id"], person_id, row["type"])
+            events[person_id].append(
+                derivation.to_domain((*counted, row["occurred_on"], row["data"]))
+            )
+    return events
 
 
 def _not_stored(outcome: list[ItemResult]) -> list[ItemResult]:

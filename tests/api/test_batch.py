@@ -302,3 +302,29 @@ def test_a_batch_about_more_people_than_one_read_takes_stores_every_record(
     stored, fresh = stored_and_fresh(database_url)
     assert len({dict(row)["person_id"] for row in stored}) == 10
     assert stored == fresh
+
+
+def test_a_new_persons_records_come_from_the_batch_as_stored(api: Api, database_url: str) -> None:
+    # A person the batch makes is derived from the batch's own events, not read back
+    # (ingest._events_of_new_people): same-day events in arrival order, a correction in the
+    # batch, and one that came before the event it corrects.
+    who = {"nomis": nomis(1)}
+    started, picked_up = "prison.treatment.started", "community.treatment.started"
+    items = [
+        event(started, "start-1", person=who, occurred_on="2026-02-01"),
+        event(
+            started, "start-2", person=who, occurred_on="2026-02-01", substance_group="alcohol_only"
+        ),
+        event("prison.released", "rel-1", person=who, prison="LEI"),
+        event("prison.released", "rel-1-fixed", person=who, prison="MDI", corrects="rel-1"),
+        event(picked_up, "pickup-fixed", person=who, occurred_on="2026-06-30", corrects="pickup"),
+        event(picked_up, "pickup", person=who, occurred_on="2026-03-05"),
+    ]
+    assert counts(ok(api.batch(items))) == (6, 0, 0)
+    stored, fresh = stored_and_fresh(database_url)
+    assert stored == fresh
+    (record,) = api.person("nomis", nomis(1)).json()["releases"]
+    # The later of the two same-day starts; the corrected release; the pickup as corrected,
+    # after the window.
+    assert (record["substance_group"], record["prison"]) == ("alcohol_only", "MDI")
+    assert (record["picked_up_on"], record["late_pickup_on"]) == (None, "2026-06-30")
