@@ -141,7 +141,7 @@ class _Importer:
         self.report.add(refused)
         self.lines += refused.rejected
         for batch in importing.batches(window, self.batch):
-            async with self.db.write() as conn:
+            async with self.db.batch() as conn:
                 posted = await importing.post(conn, batch, self.rules)
             self.report.add(posted)
             self.lines += len(batch)

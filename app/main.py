@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url, settings.pool_size)
+        db = Database(settings.database_url, settings.pool_size, 2 * settings.batch_concurrency)
         await _bootstrap(db, settings)
         await db.open()
         limiter = RateLimiter(settings.rate_limit_per_minute)

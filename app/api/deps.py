@@ -60,6 +60,11 @@ async def _write(request: Request) -> AsyncIterator[Connection]:
         yield conn
 
 
+async def _batch_write(request: Request) -> AsyncIterator[Connection]:
+    async with runtime_of(request).db.batch() as conn:
+        yield conn
+
+
 async def _audited(request: Request) -> AsyncIterator[Connection]:
     # A read that stores its audit rows, a refused lookup's too (see app/db/audit.Trail).
     async with runtime_of(request).trail.reading() as conn:
@@ -103,6 +108,7 @@ async def _batch_turn(request: Request) -> AsyncIterator[Turn]:
 # The request is the unit of work: one transaction, committed before the response is sent.
 ReadConn = Annotated[Connection, Depends(_read, scope="function")]
 WriteConn = Annotated[Connection, Depends(_write, scope="function")]
+BatchConn = Annotated[Connection, Depends(_batch_write, scope="function")]
 AuditedConn = Annotated[Connection, Depends(_audited, scope="function")]
 BatchTurn = Annotated[Turn, Depends(_batch_turn, scope="function")]
 

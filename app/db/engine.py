@@ -1,11 +1,12 @@
 """Engines and transactions, with the differences between SQLite and PostgreSQL hidden here.
 
 `Database.read()` gives a connection for answers, `Database.write()` one transaction for
-changes. On SQLite a read is a deferred transaction (one snapshot) and a write starts with BEGIN
-IMMEDIATE, so two writers queue for the lock instead of failing when a read transaction tries to
-upgrade. On PostgreSQL a read's statements autocommit, each under its own READ COMMITTED
-snapshot, and writes are READ COMMITTED transactions that serialise per event id and per
-person with row locks (app/db/locks.py).
+changes (`Database.batch()` one for a batch of events, planned differently). On SQLite a read
+is a deferred transaction (one snapshot) and a write starts with BEGIN IMMEDIATE, so two
+writers queue for the lock instead of failing when a read transaction tries to upgrade. On
+PostgreSQL a read's statements autocommit, each under its own READ COMMITTED snapshot, and
+writes are READ COMMITTED transactions that serialise per event id and per person with row
+locks (app/db/locks.py).
 """
 
 from __future__ import annotations
@@ -91,7 +92,13 @@ def _sqlite_engine(url: URL, pool_size: int, *, immediate: bool) -> AsyncEngine:
 
 
 def _postgres_engine(
-    url: URL, pool_size: int, overflow: int, *, prepared: bool = True, **options: Any
+    url: URL,
+    pool_size: int,
+    overflow: int,
+    *,
+    settings: str = "",
+    prepared: bool = True,
+    **options: Any,
 ) -> AsyncEngine:
     # Without insertmanyvalues, a many-row INSERT goes to psycopg's executemany, which
     # pipelines one prepared single-row statement: faster than one long multi-VALUES
@@ -104,7 +111,10 @@ def _postgres_engine(
         use_insertmanyvalues=False,
         # Compiling a query's expressions costs more than it saves on joinup's queries,
         # the metrics' scan of every release included.
-        connect_args={"options": "-c jit=off", "prepare_threshold": 5 if prepared else None},
+        connect_args={
+            "options": f"-c jit=off {settings}".strip(),
+            "prepare_threshold": 5 if prepared else None,
+        },
         **_JSON,
         **options,
     )
@@ -142,7 +152,7 @@ def _status(engine: AsyncEngine) -> PoolStatus:
 class Database:
     """The process's connection pools, created in the app's lifespan and disposed with it."""
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(self, url: str, pool_size: int = 10, batch_pool_size: int = 2) -> None:
         self.url = async_url(url)
         ensure_sqlite_directory(self.url)
         self.dialect = self.url.get_backend_name()
@@ -151,7 +161,7 @@ class Database:
             # queueing in the pool is cheaper than spinning on the database lock. Reads keep
             # their one snapshot, in a deferred transaction.
             self._answers = _sqlite_engine(self.url, pool_size, immediate=False)
-            self._writer = _sqlite_engine(self.url, 1, immediate=True)
+            self._writer = self._batches = _sqlite_engine(self.url, 1, immediate=True)
         else:
             # An answer's statements run outside a transaction, on connections of their own that
             # stay in autocommit: under READ COMMITTED each statement sees its own snapshot either
@@ -162,16 +172,25 @@ class Database:
                 self.url, pool_size, pool_size, isolation_level="AUTOCOMMIT"
             )
             # Writes are fewer at once (posts share transactions, batches take turns) and wait
-            # for a connection of their own. Their statements are never prepared, and so are
-            # planned for the values given: psycopg prepares a statement on its sixth use, and
-            # the generic plan PostgreSQL may then keep for the connection's life fits neither a
-            # 1-key and a 2,000-key lookup nor a table that has grown since. Posting 20,000
-            # people into an empty database, the identifier lookup's kept plan scanned the
-            # whole table for each batch (up to 3 s a statement by the end; batch ingestion
-            # 830-860 events/s, against 2,800-2,970 planned per execution). Forcing custom
-            # plans on the whole connection instead (plan_cache_mode) also planned every
-            # foreign-key check of every inserted row afresh: a tenth of the database's time.
-            self._writer = _postgres_engine(self.url, pool_size, 0, prepared=False)
+            # for a connection of their own. Their statements are planned for the values given:
+            # psycopg prepares a statement on its sixth use, and the generic plan PostgreSQL may
+            # then keep for the connection's life fits neither a 1-key and a 2,000-key lookup nor
+            # a table that has grown since. Posting 20,000 people into an empty database, the
+            # identifier lookup's kept plan scanned the whole table for each batch (up to 3 s a
+            # statement by the end; batch ingestion 830-860 events/s, against 2,800-2,970
+            # planned per execution).
+            self._writer = _postgres_engine(
+                self.url, pool_size, 0, settings="-c plan_cache_mode=force_custom_plan"
+            )
+            # A batch's statements are never prepared instead, which plans each of them for its
+            # values as well, while the foreign-key check run for every row a batch inserts
+            # keeps PostgreSQL's plan cache: forced custom plans re-planned every one of those
+            # checks, a tenth of the database's time in batch ingestion. Posts of one event
+            # stay prepared: a group of them runs a dozen small statements, whose parsing
+            # costs more than those few checks' planning.
+            # The process's batches take turns (and one that waits for another writer's people
+            # hands its turn on): a few connections serve them.
+            self._batches = _postgres_engine(self.url, batch_pool_size, 0, prepared=False)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -183,6 +202,12 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         async with _unavailable_on_disconnect(), self._writer.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction for a batch of events (on SQLite, any write)."""
+        async with _unavailable_on_disconnect(), self._batches.begin() as conn:
             yield conn
 
     @asynccontextmanager
@@ -211,8 +236,13 @@ class Database:
                 await held.enter_async_context(self._answers.connect())
 
     def pool_status(self) -> dict[str, PoolStatus]:
-        """Each pool of this process by name: `read` (answers) and `write`."""
-        return {"read": _status(self._answers), "write": _status(self._writer)}
+        """Each pool of this process by name: `read` (answers), `write` and `batch` (the same
+        pool as `write` on SQLite)."""
+        return {
+            "read": _status(self._answers),
+            "write": _status(self._writer),
+            "batch": _status(self._batches),
+        }
 
     async def ping(self) -> None:
         async with _unavailable_on_disconnect(), self._answers.connect() as conn:
@@ -221,3 +251,4 @@ class Database:
     async def dispose(self) -> None:
         await self._answers.dispose()
         await self._writer.dispose()
+        await self._batches.dispose()

@@ -147,7 +147,7 @@ def test_metrics_need_no_key_and_count_requests_and_events(api: Api) -> None:
 def test_metrics_show_the_database_pools(api: Api) -> None:
     samples = scrape(api)
     pools = {dict(labels)["pool"] for name, labels in samples if name == "joinup_db_pool_size"}
-    assert pools == {"read", "write"}
+    assert pools == {"read", "write", "batch"}
     for pool in pools:
         assert value(samples, "joinup_db_pool_size", pool=pool) >= 1
         assert value(samples, "joinup_db_pool_checked_out", pool=pool) == 0

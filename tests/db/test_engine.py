@@ -48,16 +48,18 @@ def test_write_one_statements_commit_by_themselves_on_postgresql(database_url: s
     assert _in_transaction(database_url, "write_one") is database_url.startswith("sqlite")
 
 
-def test_the_read_and_write_pools_are_both_reported(database_url: str) -> None:
-    db = Database(database_url, pool_size=3)
+def test_every_pool_is_reported(database_url: str) -> None:
+    db = Database(database_url, pool_size=3, batch_pool_size=2)
     try:
         status = db.pool_status()
     finally:
         asyncio.run(db.dispose())
-    assert set(status) == {"read", "write"}
-    # SQLite has one writer connection per process; PostgreSQL a pool of the configured size.
+    assert set(status) == {"read", "write", "batch"}
+    # SQLite has one writer connection per process, batches' too; PostgreSQL pools of the
+    # configured sizes.
     assert status["read"].size == 3
-    assert status["write"].size == (1 if database_url.startswith("sqlite") else 3)
+    sizes = (1, 1) if database_url.startswith("sqlite") else (3, 2)
+    assert (status["write"].size, status["batch"].size) == sizes
 
 
 def test_reads_see_what_was_committed_meanwhile(database_url: str) -> None:
@@ -109,19 +111,21 @@ def test_postgresql_writes_plan_each_statement_for_its_values(
     postgres_database: tuple[str, Engine],
 ) -> None:
     # A generic plan kept for a connection's life fits neither lookups of 1 and of 2,000 keys
-    # nor a table that has grown since it was made (see app/db/engine.py). psycopg would
-    # prepare a statement on its sixth use: a write connection never does.
-    async def session() -> int:
+    # nor a table that has grown since it was made (see app/db/engine.py). A write forces custom
+    # plans; a batch never prepares a statement (psycopg would, on its sixth use).
+    lookup = text("SELECT count(*) FROM person WHERE person_id = :p")
+    prepared = text("SELECT count(*) FROM pg_prepared_statements")
+
+    async def session() -> tuple[str, int]:
         db = Database(postgres_database[0])
         try:
             async with db.write() as conn:
+                mode = str((await conn.execute(text("SHOW plan_cache_mode"))).scalar_one())
+            async with db.batch() as conn:
                 for _ in range(10):
-                    await conn.execute(
-                        text("SELECT count(*) FROM person WHERE person_id = :p"), {"p": "x"}
-                    )
-                prepared = text("SELECT count(*) FROM pg_prepared_statements")
-                return int((await conn.execute(prepared)).scalar_one())
+                    await conn.execute(lookup, {"p": "x"})
+                return mode, int((await conn.execute(prepared)).scalar_one())
         finally:
             await db.dispose()
 
-    assert asyncio.run(session()) == 0
+    assert asyncio.run(session()) == ("force_custom_plan", 0)

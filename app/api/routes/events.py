@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.body import documented_body, json_body, model_body
-from app.api.deps import BatchTurn, ReadConn, RuntimeDep, Submitter, WriteConn
+from app.api.deps import BatchConn, BatchTurn, ReadConn, RuntimeDep, Submitter, WriteConn
 from app.api.problems import MEDIA_TYPE, from_service_error, problem_body, status_of
 from app.api.prometheus import MetricsDep
 from app.api.responses import JSON, problems
@@ -154,7 +154,7 @@ async def post_batch(
     caller: Submitter,
     batch: Batch,
     turn: BatchTurn,
-    conn: WriteConn,
+    conn: BatchConn,
     rt: RuntimeDep,
     metrics: MetricsDep,
 ) -> JSON:
