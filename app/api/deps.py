@@ -71,38 +71,14 @@ async def _audited(request: Request) -> AsyncIterator[Connection]:
         yield conn
 
 
-class Turn:
-    """One of the places of the batch posts a process works on at once, held until the post ends
-    or its holder gives it up."""
-
-    def __init__(self, places: asyncio.Semaphore) -> None:
-        self._places = places
-        self._held = False
-
-    async def take(self) -> None:
-        await self._places.acquire()
-        self._held = True
-
-    def give_up(self) -> None:
-        """Let the next batch post start now; this one goes on without a place."""
-        if self._held:
-            self._held = False
-            self._places.release()
-
-
-async def _batch_turn(request: Request) -> AsyncIterator[Turn]:
+async def _batch_turn(request: Request) -> AsyncIterator[None]:
     # A process works on JOINUP_BATCH_CONCURRENCY batch posts at a time; the others wait, in
     # order, with their bodies received (app/api/limits.py reads a body whole before any route
     # runs, so a client that sends one slowly holds no turn) but not yet parsed. Two batches in
     # one worker only interleave their CPU turns: each takes longer, and so does every read the
-    # worker serves meanwhile. A post that must wait for another writer's people (another
-    # process's batch about the same people) gives its turn up to the next one while it waits.
-    turn = Turn(runtime_of(request).batch_turns)
-    await turn.take()
-    try:
-        yield turn
-    finally:
-        turn.give_up()
+    # worker serves meanwhile.
+    async with runtime_of(request).batch_turns:
+        yield
 
 
 # The request is the unit of work: one transaction, committed before the response is sent.
@@ -110,7 +86,7 @@ ReadConn = Annotated[Connection, Depends(_read, scope="function")]
 WriteConn = Annotated[Connection, Depends(_write, scope="function")]
 BatchConn = Annotated[Connection, Depends(_batch_write, scope="function")]
 AuditedConn = Annotated[Connection, Depends(_audited, scope="function")]
-BatchTurn = Annotated[Turn, Depends(_batch_turn, scope="function")]
+BatchTurn = Annotated[None, Depends(_batch_turn, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -188,8 +188,7 @@ class Database:
             # checks, a tenth of the database's time in batch ingestion. Posts of one event
             # stay prepared: a group of them runs a dozen small statements, whose parsing
             # costs more than those few checks' planning.
-            # The process's batches take turns (and one that waits for another writer's people
-            # hands its turn on): a few connections serve them.
+            # The process's batches take turns: a few connections serve them.
             self._batches = _postgres_engine(self.url, batch_pool_size, 0, prepared=False)
 
     @asynccontextmanager

@@ -8,8 +8,7 @@ claimed waits for that writer's transaction to end, and ids nobody else names co
 Row locks are kept in the rows, not in PostgreSQL's shared lock table (which holds about 64
 locks a connection), so a 1,000-event batch holds one per event and waits only for writers that
 name one of its events. Then, knowing whom its events are about, a writer locks those people's
-rows, all at once and in order, so a person's records are re-derived by one writer at a time
-(a batch that finds one of them held first hands its process's batch turn on: `lock_people`).
+rows, all at once and in order, so a person's records are re-derived by one writer at a time.
 New people need no lock: nobody else can see them yet, and two writers creating the same person
 meet at the identifier's primary key (see `app.db.people.claim`).
 
@@ -21,16 +20,14 @@ overlap.
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from contextlib import asynccontextmanager
-from functools import cache
 from typing import Any, Final
 
-from psycopg.errors import LockNotAvailable
-from sqlalchemy import Select, exc, select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.sets import array_text, one_of
+from app.db.sets import array_text, one_of, per_dialect
 from app.db.tables import PersonRow, table
 
 _NAMESPACE: Final = 0x6A75  # the first key of joinup's two-key advisory locks ("ju")
@@ -94,34 +91,13 @@ async def _unlock(conn: AsyncConnection, ids: dict[str, int]) -> None:
         await conn.invalidate()
 
 
-@cache
-def _people_rows(nowait: bool) -> Select[Any]:
-    chosen = one_of("postgresql", person.c.person_id, "ids")
-    rows = select(person.c.person_id).where(chosen).order_by(person.c.person_id)
-    return rows.with_for_update(nowait=nowait)
+@per_dialect
+def _people_rows(dialect: str) -> Select[Any]:
+    chosen = one_of(dialect, person.c.person_id, "ids")
+    return select(person.c.person_id).where(chosen).order_by(person.c.person_id).with_for_update()
 
 
-async def lock_people(
-    conn: AsyncConnection,
-    person_ids: Collection[str],
-    before_waiting: Callable[[], None] | None = None,
-) -> None:
-    """Block until this transaction holds these people's rows (PostgreSQL only).
-
-    With `before_waiting`, the rows are first asked for without waiting; if another writer
-    holds one of them, none is kept, `before_waiting` is called, and then the rows are waited
-    for as usual.
-    """
-    if not person_ids or conn.dialect.name != "postgresql":
-        return
-    ids = {"ids": list(person_ids)}
-    if before_waiting is not None:
-        try:
-            async with conn.begin_nested():
-                await conn.execute(_people_rows(nowait=True), ids)
-            return
-        except exc.OperationalError as error:
-            if not isinstance(error.orig, LockNotAvailable):
-                raise
-        before_waiting()
-    await conn.execute(_people_rows(nowait=False), ids)
+async def lock_people(conn: AsyncConnection, person_ids: Collection[str]) -> None:
+    """Block until this transaction holds these people's rows (PostgreSQL only)."""
+    if person_ids and conn.dialect.name == "postgresql":
+        await conn.execute(_people_rows(conn.dialect.name), {"ids": list(person_ids)})

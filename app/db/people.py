@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -45,8 +45,6 @@ async def claim(
     person_ids: Collection[str],
     identifiers: Mapping[tuple[str, str], str],
     at: datetime,
-    *,
-    before_waiting: Callable[[], None] | None = None,
 ) -> bool:
     """Lock the stored people `touched`, then store new people and new identifiers (each
     naming its person), unless another writer has stored one of those identifiers since they
@@ -58,13 +56,13 @@ async def claim(
     of order (a second round taking more people while holding the first round's would
     deadlock with writers that take them in order). Identifiers go in in key order, so two
     claims of overlapping sets queue; one that meets an uncommitted identifier waits for its
-    writer. `before_waiting` is as for `locks.lock_people`.
+    writer.
     """
     if not person_ids and not identifiers:
-        await locks.lock_people(conn, touched, before_waiting)
+        await locks.lock_people(conn, touched)
         return True
     async with conn.begin_nested() as attempt:
-        await locks.lock_people(conn, touched, before_waiting)
+        await locks.lock_people(conn, touched)
         await insert_rows(conn, person, [{"person_id": p, "created_at": at} for p in person_ids])
         keys = sorted(identifiers)
         rows = [{"scheme": s, "value": v, "person_id": identifiers[s, v]} for s, v in keys]

@@ -11,7 +11,7 @@ line.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -280,15 +280,9 @@ async def ingest(
     *,
     atomic: bool,
     rules: Rules,
-    before_waiting: Callable[[], None] | None = None,
 ) -> Outcome:
-    """Store the acceptable events of a post (all or none of them when `atomic`).
-
-    `before_waiting` is called before the post waits for another writer to finish with the
-    people it is about."""
-    outcome, received = await _store(
-        conn, principal.org, items, atomic=atomic, rules=rules, before_waiting=before_waiting
-    )
+    """Store the acceptable events of a post (all or none of them when `atomic`)."""
+    outcome, received = await _store(conn, principal.org, items, atomic=atomic, rules=rules)
     await audit.record_each(conn, [_audit_entry(principal, outcome, received)])
     return outcome
 
@@ -324,7 +318,6 @@ async def _store(
     *,
     atomic: bool,
     rules: Rules,
-    before_waiting: Callable[[], None] | None = None,
 ) -> tuple[Outcome, datetime]:
     """Lock, decide and write a post's events; the outcome, and when they were received."""
     events = [item.event for item in items if item.event is not None]
@@ -342,8 +335,7 @@ async def _store(
         moved = await event_store.people_of_chains(conn, org, plan.moves)
         plan.affected |= moved
         touched = plan.existing_touched | moved
-        new = plan.new_people, plan.new_identifiers
-        if await people.claim(conn, touched, *new, at, before_waiting=before_waiting):
+        if await people.claim(conn, touched, plan.new_people, plan.new_identifiers, at):
             await _write(conn, plan, rules)
             return outcome, at
 

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from httpx import Response
-from sqlalchemy import Engine, text
 
 from app.services import derivation
-from tests.conftest import empty
 from tests.support.api import Api, running
 from tests.support.envelopes import assert_invalid, assert_problem, event, nomis
 from tests.support.expected import stored_and_fresh
-
-# Long enough for a batch that is free to go on to finish on a busy machine.
-PROMPTLY = 10.0
 
 
 def read(api: Api, event_id: str) -> Response:
@@ -242,43 +236,6 @@ def test_a_batch_refused_however_it_is_refused_gives_up_its_turn(database_url: s
             # Had it kept the one turn, the next batch would wait for ever.
             assert not turns.locked()
         assert counts(ok(api.batch([event(event_id="ok-1")]))) == (1, 0, 0)
-
-
-def test_a_batch_waiting_for_another_writers_people_lets_the_next_batch_go_first(
-    postgres_database: tuple[str, Engine],
-) -> None:
-    url, engine = postgres_database
-    empty(engine)
-    with running(url, batch_concurrency=1) as api, ThreadPoolExecutor(2) as pool:
-        first = ok(api.batch([event(event_id="ev-1", person={"nomis": nomis(1)})]))
-        person_id = first["results"][0]["person_id"]
-        with engine.connect() as other_writer:
-            # Another process's transaction is re-deriving this person.
-            lock = text("SELECT 1 FROM person WHERE person_id = :p FOR UPDATE")
-            other_writer.execute(lock, {"p": person_id})
-            about_them = pool.submit(
-                api.batch, [event(event_id="ev-2", person={"nomis": nomis(1)})]
-            )
-            _wait_until_waiting(engine)
-            # The process's one batch turn is free again: a batch about someone else goes in.
-            someone_else = pool.submit(
-                api.batch, [event(event_id="ev-3", person={"nomis": nomis(2)})]
-            )
-            assert counts(ok(someone_else.result(timeout=PROMPTLY))) == (1, 0, 0)
-            assert not about_them.done()
-            other_writer.rollback()
-        assert counts(ok(about_them.result(timeout=PROMPTLY))) == (1, 0, 0)
-        assert not api.client.app.state.runtime.batch_turns.locked()
-
-
-def _wait_until_waiting(engine: Engine) -> None:
-    """Until some session waits for a row lock."""
-    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-    deadline = time.monotonic() + PROMPTLY
-    with engine.connect() as conn:
-        while not conn.execute(waiting).scalar_one():
-            assert time.monotonic() < deadline, "the batch never waited for the person"
-            time.sleep(0.02)
 
 
 @pytest.mark.parametrize(

@@ -151,18 +151,11 @@ def _batch_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
     "default); a batch that arrives meanwhile waits its turn, in order of arrival.",
 )
 async def post_batch(
-    caller: Submitter,
-    batch: Batch,
-    turn: BatchTurn,
-    conn: BatchConn,
-    rt: RuntimeDep,
-    metrics: MetricsDep,
+    caller: Submitter, batch: Batch, conn: BatchConn, rt: RuntimeDep, metrics: MetricsDep
 ) -> JSON:
     items, atomic = batch
     with metrics.timed("batch"):
-        outcome = await ingest.ingest(
-            conn, caller, items, atomic=atomic, rules=rt.rules, before_waiting=turn.give_up
-        )
+        outcome = await ingest.ingest(conn, caller, items, atomic=atomic, rules=rt.rules)
     metrics.count_events(caller.org, items, outcome)
     body: dict[str, Any] = {
         "accepted": outcome.count(ingest.ACCEPTED),
