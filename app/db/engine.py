@@ -187,8 +187,8 @@ class Database:
             # keeps PostgreSQL's plan cache: forced custom plans re-planned every one of those
             # checks, a tenth of the database's time in batch ingestion. Posts of one event
             # stay prepared: a group of them runs a dozen small statements, whose parsing
-            # costs more than those few checks' planning.
-            # The process's batches take turns: a few connections serve them.
+            # costs more than those few checks' planning. The process's batches take turns, so
+            # a few connections serve them.
             self._batches = _postgres_engine(self.url, batch_pool_size, 0, prepared=False)
 
     @asynccontextmanager

@@ -63,6 +63,7 @@ class _ArrayTextDumper(Dumper):
         return str(obj).encode()
 
 
+# For every psycopg connection of the process: no other code binds an ArrayText.
 psycopg.adapters.register_dumper(ArrayText, _ArrayTextDumper)
 
 
