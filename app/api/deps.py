@@ -19,6 +19,7 @@ from app.db.engine import Database
 from app.domain.rules import Rules
 from app.services import clock, keys
 from app.services.keys import KeyCache, Principal
+from app.services.turns import Readers
 from app.settings import Settings
 
 
@@ -34,6 +35,7 @@ class Runtime:
     batch_turns: asyncio.Semaphore
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     keys: KeyCache = field(default_factory=lambda: KeyCache(0))
+    readers: Readers = field(default_factory=Readers)
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -51,8 +53,10 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 async def _read(request: Request) -> AsyncIterator[Connection]:
-    async with runtime_of(request).db.read() as conn:
-        yield conn
+    rt = runtime_of(request)
+    with rt.readers.serving():
+        async with rt.db.read() as conn:
+            yield conn
 
 
 async def _write(request: Request) -> AsyncIterator[Connection]:
@@ -67,8 +71,10 @@ async def _batch_write(request: Request) -> AsyncIterator[Connection]:
 
 async def _audited(request: Request) -> AsyncIterator[Connection]:
     # A read that stores its audit rows, a refused lookup's too (see app/db/audit.Trail).
-    async with runtime_of(request).trail.reading() as conn:
-        yield conn
+    rt = runtime_of(request)
+    with rt.readers.serving():
+        async with rt.trail.reading() as conn:
+            yield conn
 
 
 async def _batch_turn(request: Request) -> AsyncIterator[None]:

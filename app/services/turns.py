@@ -4,20 +4,58 @@ A worker serves many requests on one event loop. Parsing, deciding and deriving 
 batch are tens of milliseconds of pure Python each; done in one go, every handover view and
 gap-list page that arrives meanwhile waits behind them. Done a chunk at a time, with a yield to
 the loop between chunks, the reads take their turn and the batch takes barely longer.
+
+A yield alone gives a read one step between two chunks, and a read takes several (its query,
+its audit row, its answer), each waiting behind a chunk. So work done `yielding_to` readers
+also pauses between chunks while any of them is in flight in the process, leaving the core to
+them: batches are a backfill's, and can wait; the person on the phone to probation cannot.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from typing import TypeVar
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Final, TypeVar
 
 Item = TypeVar("Item")
+# How long work yielding to readers pauses between chunks while a read is in flight.
+READER_PAUSE: Final = 0.002
+
+
+class Readers:
+    """The reads in flight in this process."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
+
+_yielding_to: ContextVar[Readers | None] = ContextVar("joinup_yielding_to", default=None)
+
+
+@contextmanager
+def yielding_to(readers: Readers) -> Iterator[None]:
+    """Within the block, `in_turns` pauses between chunks while `readers` has one in flight."""
+    token = _yielding_to.set(readers)
+    try:
+        yield
+    finally:
+        _yielding_to.reset(token)
 
 
 async def in_turns(items: Sequence[Item], size: int) -> AsyncIterator[Sequence[Item]]:
     """`items` a chunk of `size` at a time, letting other tasks run before each later chunk."""
     for start in range(0, len(items), size):
         if start:
-            await asyncio.sleep(0)
+            readers = _yielding_to.get()
+            await asyncio.sleep(READER_PAUSE if readers is not None and readers.in_flight else 0)
         yield items[start : start + size]

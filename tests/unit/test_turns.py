@@ -1,10 +1,15 @@
-"""Chunked loops give other tasks on the event loop a turn between chunks."""
+"""Chunked loops give other tasks on the event loop a turn between chunks, and pause while a read
+is in flight in work done `yielding_to` the readers (batches)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+from contextlib import nullcontext
 
-from app.services.turns import in_turns
+import pytest
+
+from app.services.turns import Readers, in_turns, yielding_to
 
 
 async def _chunks_and_interleaving(
@@ -44,3 +49,56 @@ def test_other_tasks_run_between_chunks() -> None:
 def test_nothing_to_do_yields_nothing() -> None:
     chunks, _ = asyncio.run(_chunks_and_interleaving([], 3))
     assert chunks == []
+
+
+def _steps_between_chunks(readers: Readers, *, yielding: bool) -> list[int]:
+    """How many steps another task takes between each two chunks of `in_turns`."""
+
+    async def run() -> list[int]:
+        steps = 0
+        done = False
+
+        async def other() -> None:
+            nonlocal steps
+            while not done:
+                steps += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(other())
+        await asyncio.sleep(0)
+        seen = []
+        with yielding_to(readers) if yielding else nullcontext():
+            async for _ in in_turns(range(4), 1):
+                seen.append(steps)
+        done = True
+        await task
+        return [later - earlier for earlier, later in itertools.pairwise(seen)]
+
+    return asyncio.run(run())
+
+
+def test_work_yielding_to_readers_pauses_while_one_is_in_flight() -> None:
+    readers = Readers()
+    with readers.serving():
+        between = _steps_between_chunks(readers, yielding=True)
+    # The other task ran again and again while the chunks waited, not once.
+    assert all(steps > 1 for steps in between), between
+
+
+@pytest.mark.parametrize("reading, yielding", [(False, True), (True, False)])
+def test_with_no_read_in_flight_or_in_other_work_a_chunk_only_yields(
+    reading: bool, yielding: bool
+) -> None:
+    readers = Readers()
+    with readers.serving() if reading else nullcontext():
+        between = _steps_between_chunks(readers, yielding=yielding)
+    assert between == [1, 1, 1]
+
+
+def test_a_read_counts_as_in_flight_until_it_ends_however_it_ends() -> None:
+    readers = Readers()
+    with readers.serving(), readers.serving():
+        assert readers.in_flight == 2
+    with pytest.raises(RuntimeError), readers.serving():
+        raise RuntimeError("refused")
+    assert readers.in_flight == 0

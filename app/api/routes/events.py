@@ -13,7 +13,7 @@ from app.api.problems import MEDIA_TYPE, from_service_error, problem_body, statu
 from app.api.prometheus import MetricsDep
 from app.api.responses import JSON, problems
 from app.api.schemas import BatchResult, EventAccepted, EventRead, Retraction
-from app.services import clock, ingest, submissions
+from app.services import clock, ingest, submissions, turns
 from app.services import events as event_service
 from app.services.errors import ErrorItem, Invalid, ServiceError
 
@@ -43,7 +43,8 @@ async def _batch(
     request: Request, caller: Submitter, rt: RuntimeDep, _turn: BatchTurn
 ) -> tuple[list[submissions.Submission], bool]:
     raw, atomic = _batch_items(await json_body(request), rt.settings.max_batch)
-    return await submissions.parse_all(raw, clock.today()), atomic
+    with turns.yielding_to(rt.readers):
+        return await submissions.parse_all(raw, clock.today()), atomic
 
 
 RetractionBody = Annotated[Retraction, Depends(model_body(Retraction))]
@@ -154,7 +155,7 @@ async def post_batch(
     caller: Submitter, batch: Batch, conn: BatchConn, rt: RuntimeDep, metrics: MetricsDep
 ) -> JSON:
     items, atomic = batch
-    with metrics.timed("batch"):
+    with metrics.timed("batch"), turns.yielding_to(rt.readers):
         outcome = await ingest.ingest(conn, caller, items, atomic=atomic, rules=rt.rules)
     metrics.count_events(caller.org, items, outcome)
     body: dict[str, Any] = {
