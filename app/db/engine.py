@@ -191,6 +191,12 @@ class Database:
             # a few connections serve them.
             self._batches = _postgres_engine(self.url, batch_pool_size, 0, prepared=False)
 
+    @property
+    def single_writer(self) -> bool:
+        """Whether a write transaction holds the whole database's one write lock (SQLite), which
+        every other write, a read's audit row included, waits for."""
+        return self.dialect == "sqlite"
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         # An autocommitting connection has no transaction to begin or end.

@@ -60,6 +60,8 @@ def test_every_pool_is_reported(database_url: str) -> None:
     assert status["read"].size == 3
     sizes = (1, 1) if database_url.startswith("sqlite") else (3, 2)
     assert (status["write"].size, status["batch"].size) == sizes
+    # SQLite's one write lock is the whole database's; PostgreSQL's writers lock rows.
+    assert db.single_writer is database_url.startswith("sqlite")
 
 
 def test_reads_see_what_was_committed_meanwhile(database_url: str) -> None:
