@@ -232,7 +232,7 @@ def _events_of_new_people(plan: _Plan) -> dict[str, list[Event]]:
     `seq` is the event's place in the post: the rules use it only to order events of one date
     by arrival, and the post's events are stored, and numbered, in this order.
     """
-    events: dict[str, list[Event]] = {p: [] for p in plan.new_people if p in plan.affected}
+    events: dict[str, list[Event]] = {p: [] for p in plan.new_people}
     for seq, row in enumerate(plan.new_rows.values()):
         person_id = row["person_id"]
         if person_id in events and row["superseded_by"] is None:

@@ -10,6 +10,7 @@ import pytest
 from httpx import Response
 
 from app.services import derivation
+from app.services import people as people_service
 from tests.support.api import Api, running
 from tests.support.envelopes import assert_invalid, assert_problem, event, nomis
 from tests.support.expected import stored_and_fresh
@@ -328,3 +329,23 @@ def test_a_new_persons_records_come_from_the_batch_as_stored(api: Api, database_
     # after the window.
     assert (record["substance_group"], record["prison"]) == ("alcohol_only", "MDI")
     assert (record["picked_up_on"], record["late_pickup_on"]) == (None, "2026-06-30")
+
+
+def test_a_read_counts_as_in_flight_while_it_runs_so_batches_give_way(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Batch work pauses while a read is in flight (app/services/turns.py): every read counts.
+    readers = api.client.app.state.runtime.readers
+    during: list[int] = []
+    handover = people_service.handover
+
+    async def observed(*args: Any, **kwargs: Any) -> Any:
+        during.append(readers.in_flight)
+        return await handover(*args, **kwargs)
+
+    monkeypatch.setattr(people_service, "handover", observed)
+    assert ok(api.batch([event(event_id="ev-1", person={"nomis": nomis(1)})]))["accepted"] == 1
+    assert api.person("nomis", nomis(1)).status_code == 200
+    assert api.person("nomis", nomis(2)).status_code == 404
+    assert during == [1, 1]
+    assert readers.in_flight == 0
