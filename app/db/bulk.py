@@ -34,14 +34,25 @@ def _sql_type(table: Table, column: str) -> str:
     return "text"
 
 
+def recordset(table: Table, columns: Sequence[str], param: str = "%s") -> str:
+    """PostgreSQL: the rows of the JSON document bound to `param` (`rows_json`) as a table
+    named `given`, with `table`'s types for `columns`."""
+    typed = ", ".join(f"{column} {_sql_type(table, column)}" for column in columns)
+    return f"json_to_recordset(CAST({param} AS json)) AS given({typed})"
+
+
+def rows_json(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The JSON document of `rows` that `recordset` reads."""
+    return orjson.dumps(list(rows)).decode()
+
+
 @cache
 def _recordset_insert(table: Table, columns: tuple[str, ...], skip_conflicts: bool) -> str:
     names = ", ".join(columns)
-    typed = ", ".join(f"{column} {_sql_type(table, column)}" for column in columns)
     conflicts = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
     return (
         f"INSERT INTO {table.name} ({names}) SELECT {names}"
-        f" FROM json_to_recordset(CAST(%s AS json)) AS given({typed}){conflicts}"
+        f" FROM {recordset(table, columns)}{conflicts}"
     )
 
 
@@ -63,4 +74,4 @@ async def insert_rows(
         await conn.execute(statement, list(rows))
         return
     sql = _recordset_insert(table, tuple(rows[0]), skip_conflicts)
-    await conn.exec_driver_sql(sql, (orjson.dumps(list(rows)).decode(),))
+    await conn.exec_driver_sql(sql, (rows_json(rows),))
