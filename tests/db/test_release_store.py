@@ -42,11 +42,13 @@ BEFORE = [
     _version("p1", "r1", "2025-04-01", None, "retained"),
     _version("p1", "r2", "2025-06-01", None, "released"),
 ]
-# r1's first version as it was, its second changed, its third gone, a new fourth; r2 gone.
+# r1's first version as it was, its second changed, its third gone, a new fourth; r2's record
+# alone changed.
 AFTER = [
     BEFORE[0],
     _version("p1", "r1", "2025-03-10", "2025-03-20", "picked_up"),
     _version("p1", "r1", "2025-03-20", None, "disengaged"),
+    {**BEFORE[3], "record": {"stage": "released", "gaps": []}},
 ]
 SOMEONE_ELSE = [_version("p2", "r3", "2025-01-01", None, "released")]
 
@@ -120,13 +122,16 @@ def test_a_version_that_did_not_change_is_not_written_again(
     written = _writers(engine)
     _replace(url, ["p1"], AFTER)
     rewritten = _writers(engine)
-    unchanged, changed = _keyed(AFTER[:1]), _keyed(AFTER[1:2])
+    unchanged, changed = _keyed(AFTER[:1]), _keyed([AFTER[1], AFTER[3]])
     assert all(rewritten[key] == written[key] for key in unchanged)
     assert all(rewritten[key] != written[key] for key in changed)
 
 
-def _writers(engine: Engine) -> dict[tuple[str, date], str]:
-    """Each version's row by the transaction that wrote it (xmin)."""
+def _writers(engine: Engine) -> dict[tuple[str, date], tuple[str, str]]:
+    """Each version's row by the transactions that wrote it (xmin) and last locked or deleted it
+    (xmax): a row left as it was keeps both."""
     with engine.connect() as conn:
-        query = text("SELECT release_id, valid_from, xmin::text FROM release_version")
-        return {(release, start): xmin for release, start, xmin in conn.execute(query)}
+        query = text("SELECT release_id, valid_from, xmin::text, xmax::text FROM release_version")
+        return {
+            (release, start): (xmin, xmax) for release, start, xmin, xmax in conn.execute(query)
+        }
