@@ -6,6 +6,7 @@ import asyncio
 import csv
 import json
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,17 @@ def test_an_interrupted_import_run_again_posts_only_the_rest(
     assert len(stored(database_url)) == 7
 
 
+@pytest.fixture
+def ctrl_c_interrupts() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt, as at a terminal. Python leaves SIGINT ignored when it
+    starts with it ignored, as a script's background job does: run so, the interrupted import
+    below ran to its end."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_interrupts")
 def test_an_import_stopped_by_ctrl_c_keeps_what_it_counted_and_a_rerun_posts_the_rest(
     database_url: str,
     tmp_path: Path,
