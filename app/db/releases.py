@@ -20,8 +20,10 @@ from sqlalchemy import (
     Delete,
     Row,
     Select,
+    Text,
     and_,
     bindparam,
+    cast,
     delete,
     func,
     null,
@@ -239,7 +241,10 @@ def _after(released_on: Any, release_id: Any) -> ColumnElement[bool]:
     )
 
 
-_SHOWN = (version.c.release_id, version.c.person_id, version.c.released_on, version.c.record)
+# The record as the text it is stored as, which goes out as it is (app/services/views.py); a JSON
+# null, as SQLAlchemy stores None in a JSON column, is no record, as SQL's NULL is.
+_RECORD_TEXT = func.nullif(cast(version.c.record, Text), "null", type_=Text).label("record")
+_SHOWN = (version.c.release_id, version.c.person_id, version.c.released_on, _RECORD_TEXT)
 
 
 class ShownRow(NamedTuple):
@@ -249,7 +254,7 @@ class ShownRow(NamedTuple):
     release_id: str
     person_id: str
     released_on: date
-    record: dict[str, Any] | None
+    record: str | None
 
 
 @dataclass(frozen=True)
@@ -282,7 +287,7 @@ def _with_identifiers(releases: Select[Any], people: ColumnElement[bool]) -> Any
         _none_as(version.c.release_id),
         identifier.c.person_id,
         _none_as(version.c.released_on),
-        _none_as(version.c.record),
+        _none_as(_RECORD_TEXT),
         identifier.c.scheme,
         identifier.c.value,
     ).where(people)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from app.db import Connection, people
 from app.db import events as event_store
@@ -16,7 +16,9 @@ from app.services import audit, derivation
 from app.services.errors import NotFound
 from app.services.keys import Principal
 from app.services.scope import Scope
-from app.services.views import record_view, stored_view
+from app.services.views import StoredView, encoded_view, record_view
+
+Shown = TypeVar("Shown")
 
 
 async def find(conn: Connection, scheme: str, value: str) -> str:
@@ -126,18 +128,18 @@ async def shown(
     rows: Sequence[Any],
     as_of: date,
     rules: Rules,
-    known: Mapping[str, Mapping[str, str]] | None = None,
-) -> dict[str, dict[str, Any]]:
+    known: Mapping[str, Mapping[str, str]],
+    view: StoredView[Shown],
+) -> dict[str, Shown | dict[str, Any]]:
     """The records of these stored release versions (release_id, person_id, record) as readers
-    see them, by release id; `known` the people's identifiers, when the caller has them.
+    see them, by release id, with the people's identifiers `known`: a stored record as `view`
+    makes it (`views.encoded_view` for a JSON answer), a derived one as a dict.
 
     A version stored before records were kept has none: its person's records are derived from
     their events instead.
     """
-    if known is None:
-        known = await people.identifiers_of(conn, {row.person_id for row in rows})
-    views = {
-        row.release_id: stored_view(
+    views: dict[str, Shown | dict[str, Any]] = {
+        row.release_id: view(
             row.record, row.release_id, row.person_id, known.get(row.person_id, {}), as_of
         )
         for row in rows
@@ -171,7 +173,7 @@ async def handover(
     if person_id is None or (who.scope is not None and not named.rows):
         await _refused(conn, who, audit.READ_PERSON, scheme, as_of, person_id)
         raise _unknown(scheme, normalised)
-    views = await shown(conn, named.rows, as_of, rules, named.identifiers)
+    views = await shown(conn, named.rows, as_of, rules, named.identifiers, encoded_view)
     release_ids = [row.release_id for row in named.rows]
     details = {**looked_up(scheme, as_of), "release_ids": release_ids}
     await audit.record(

@@ -9,13 +9,13 @@ import io
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from app.db import Connection
 from app.db import releases as release_store
-from app.db.releases import PageKey, ReleaseFilter
+from app.db.releases import PageKey, ReleaseFilter, ShownRow
 
 __all__ = [
     "CSV_COLUMNS",
@@ -32,6 +32,9 @@ from app.services.errors import ErrorItem, Invalid
 from app.services.keys import Principal
 from app.services.people import shown
 from app.services.scope import stored
+from app.services.views import StoredView, encoded_view, stored_view
+
+V = TypeVar("V")
 
 CSV_CHUNK = 500
 CSV_COLUMNS = (
@@ -83,11 +86,12 @@ def decode_cursor(cursor: str) -> tuple[PageKey, date]:
 
 
 async def _records(
-    conn: Connection, page: release_store.Shown, as_of: date, rules: Rules
-) -> list[dict[str, Any]]:
-    """The full records of these stored versions, in their order."""
-    views = await shown(conn, page.rows, as_of, rules, page.identifiers)
-    return [views[row.release_id] for row in page.rows if row.release_id in views]
+    conn: Connection, page: release_store.Shown, as_of: date, rules: Rules, view: StoredView[V]
+) -> list[tuple[ShownRow, V | dict[str, Any]]]:
+    """The full records of these stored versions, in their order, each with its version (see
+    `people.shown` for `view`)."""
+    views = await shown(conn, page.rows, as_of, rules, page.identifiers, view)
+    return [(row, views[row.release_id]) for row in page.rows if row.release_id in views]
 
 
 def described(where: ReleaseFilter) -> dict[str, Any]:
@@ -104,22 +108,22 @@ async def page(
     after: PageKey | None,
     limit: int,
     rules: Rules,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[orjson.Fragment | dict[str, Any]], str | None]:
     found = await release_store.page(conn, where, after, limit + 1)
     rows = found.rows[:limit]
     next_cursor = None
     if len(found.rows) > limit:
         next_cursor = encode_cursor(PageKey(rows[-1].released_on, rows[-1].release_id), where.as_of)
-    records = await _records(conn, replace(found, rows=rows), where.as_of, rules)
+    records = await _records(conn, replace(found, rows=rows), where.as_of, rules, encoded_view)
     details = {
         "filters": described(where),
         "continued": after is not None,
         "rows": len(records),
         # The people shown (not the releases): what a person's audit trail is searched by.
-        "person_ids": list({record["person_id"]: 0 for record in records}),
+        "person_ids": list({row.person_id: 0 for row, _ in records}),
     }
     await audit.record(conn, who, audit.READ_RELEASES, subject_type=audit.QUERY, details=details)
-    return records, next_cursor
+    return [view for _, view in records], next_cursor
 
 
 def _csv_row(record: dict[str, Any]) -> list[Any]:
@@ -154,8 +158,8 @@ async def stream_csv(
     """The whole filtered list as CSV, a chunk of releases at a time, counted into `sent`."""
     yield _csv_line(CSV_COLUMNS)
     async for chunk in release_store.walk(conn, where, CSV_CHUNK):
-        records = await _records(conn, chunk, where.as_of, rules)
-        yield "".join(_csv_line(_csv_row(record)) for record in records)
+        records = await _records(conn, chunk, where.as_of, rules, stored_view)
+        yield "".join(_csv_line(_csv_row(record)) for _, record in records)
         # Resumed only when the server asks for more: the chunk has gone out.
         sent.rows += len(records)
     sent.completed = True
