@@ -39,11 +39,21 @@ def to_domain(row: Any) -> Event:
     type, occurred_on, data).
 
     This runs for every counting event of every person derived, so the row is read by position
-    (a Row attribute costs ten times an index), and only a release's lineage, which becomes its
-    release id, is hashed: other events' lineages are never shown, and their chain's plain name
-    serves.
+    (a Row attribute costs ten times an index).
     """
     seq, org, root_event_id, _, kind, occurred_on, data = row
+    return event_of(seq, org, root_event_id, kind, occurred_on, data)
+
+
+def event_of(
+    seq: int, org: str, root_event_id: str, kind: str, occurred_on: date, data: dict[str, Any]
+) -> Event:
+    """The rules' event from a counting event's parts: `seq` orders the person's events of one
+    date by arrival, and (org, root_event_id) names its correction chain.
+
+    Only a release's lineage, which becomes its release id, is hashed: other events' lineages
+    are never shown, and their chain's plain name serves.
+    """
     if kind == OST_PRESCRIBED:
         data = {**data, "first_dose_on": date.fromisoformat(data["first_dose_on"])}
     chain = lineage(org, root_event_id) if kind == PRISON_RELEASED else f"{org}/{root_event_id}"

@@ -236,10 +236,10 @@ def _events_of_new_people(plan: _Plan) -> dict[str, list[Event]]:
     for seq, row in enumerate(plan.new_rows.values()):
         person_id = row["person_id"]
         if person_id in events and row["superseded_by"] is None:
-            counted = (seq, plan.org, row["root_event_id"], person_id, row["type"])
-            events[person_id].append(
-                derivation.to_domain((*counted, row["occurred_on"], row["data"]))
+            event = derivation.event_of(
+                seq, plan.org, row["root_event_id"], row["type"], row["occurred_on"], row["data"]
             )
+            events[person_id].append(event)
     return events
 
 
