@@ -3,7 +3,9 @@
 Read from /proc (Linux): a process's user and system time, and the whole machine's busy time.
 PostgreSQL's share counts every process named `postgres`, and what its postmaster has collected
 of backends that ended meanwhile. "The rest" is the load generator (wrk, or the benchmark's own
-client threads) and anything else the machine ran.
+client threads) and anything else the machine ran. On a virtual machine the hypervisor may give
+the cores' time to another guest meanwhile (steal): that is no one's work here, and is shown
+apart, as it slows every figure measured while it lasts.
 """
 
 from __future__ import annotations
@@ -57,12 +59,18 @@ def _comm(pid: int) -> str:
         return ""
 
 
-def _busy_seconds() -> float:
-    """Seconds the machine's cores spent busy (neither idle nor waiting on I/O), summed."""
+def machine_seconds(stat_line: str) -> tuple[float, float]:
+    """From the `cpu` line of /proc/stat: the seconds the cores spent busy (neither idle, nor
+    waiting on I/O, nor taken by the hypervisor), and those the hypervisor took (steal), summed
+    over the cores."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat_line.split()[1:9])
+    busy = user + nice + system + irq + softirq
+    return busy / _TICKS, steal / _TICKS
+
+
+def _machine_seconds() -> tuple[float, float]:
     with open(_PROC / "stat") as stat:
-        values = [int(v) for v in stat.readline().split()[1:9]]
-    idle = values[3] + values[4]
-    return (sum(values) - idle) / _TICKS
+        return machine_seconds(stat.readline())
 
 
 @dataclass(frozen=True)
@@ -70,13 +78,14 @@ class _Reading:
     server: float
     postgres: float
     busy: float
+    stolen: float
 
 
 def _read(server_pids: Iterable[int], postgres: bool) -> _Reading:
     return _Reading(
         sum(process_seconds(pid) for pid in server_pids),
         _postgres_seconds() if postgres else 0.0,
-        _busy_seconds(),
+        *_machine_seconds(),
     )
 
 
@@ -87,6 +96,9 @@ class CpuUse:
     server: float = 0.0
     postgres: float | None = None  # None: not counted (a server on SQLite)
     busy: float = 0.0
+    # Time the hypervisor gave the machine's cores to another guest. Not this machine's work,
+    # but it stretches every figure measured meanwhile.
+    stolen: float = 0.0
 
     @property
     def rest(self) -> float:
@@ -103,9 +115,10 @@ class CpuUse:
         each, cores = 1e6 / units, os.cpu_count() or 1
         postgres = "" if self.postgres is None else f" PostgreSQL {self.postgres * each:,.0f} µs,"
         ceiling = units * cores / self.busy
+        stolen = f"; the hypervisor took {self.stolen * each:,.0f} µs" if self.stolen else ""
         return (
             f"server {self.server * each:,.0f} µs,{postgres} load generator and the rest"
-            f" {self.rest * each:,.0f} µs; {cores} cores flat out: {ceiling:,.0f}/s"
+            f" {self.rest * each:,.0f} µs; {cores} cores flat out: {ceiling:,.0f}/s{stolen}"
         )
 
 
@@ -122,3 +135,4 @@ def measured(server_pids: list[int], postgres: bool = True) -> Iterator[CpuUse]:
         use.server = after.server - before.server
         use.postgres = after.postgres - before.postgres if postgres else None
         use.busy = after.busy - before.busy
+        use.stolen = after.stolen - before.stolen

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from bench.cpu import measured, process_seconds
+from bench.cpu import CpuUse, machine_seconds, measured, process_seconds
 
 BURN = "SELECT count(*) FROM generate_series(1, 4000000)"
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _spin(seconds: float) -> None:
@@ -76,3 +77,17 @@ def test_the_figures_per_unit_name_each_share_and_the_ceiling() -> None:
         line
     )
     assert cpu.each(100) == pytest.approx(cpu.busy * 1e4)
+
+
+def test_the_machine_is_busy_with_its_own_work_not_with_what_the_hypervisor_took() -> None:
+    # /proc/stat's fields, in clock ticks: user nice system idle iowait irq softirq steal guest
+    # guest_nice (guest time is already counted in user).
+    busy, stolen = machine_seconds("cpu  100 5 20 900 30 1 2 40 7 0")
+    assert busy == pytest.approx(128 / TICKS)
+    assert stolen == pytest.approx(40 / TICKS)
+
+
+def test_the_time_the_hypervisor_took_is_shown_apart() -> None:
+    taken = CpuUse(server=1.0, busy=2.0, stolen=0.5).split(1000)
+    assert taken.endswith("/s; the hypervisor took 500 µs")
+    assert "hypervisor" not in CpuUse(server=1.0, busy=2.0).split(1000)
