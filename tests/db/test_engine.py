@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from app.db.engine import Database
+from app.db.errors import DatabaseUnavailable
 
 COUNT = text("SELECT count(*) FROM person")
 
@@ -107,6 +110,23 @@ def test_open_connects_the_postgresql_read_pool_up_front(
 
     before, after = asyncio.run(session())
     assert after - before == 3
+
+
+def test_open_reports_a_database_it_cannot_reach_as_unavailable(
+    postgres_database: tuple[str, Engine],
+) -> None:
+    missing = make_url(postgres_database[0]).set(database="joinup_no_such_database")
+
+    async def session() -> int:
+        db = Database(missing.render_as_string(hide_password=False), pool_size=3)
+        try:
+            with pytest.raises(DatabaseUnavailable, match="joinup_no_such_database"):
+                await db.open()
+            return db.pool_status()["read"].checked_out
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(session()) == 0
 
 
 def test_postgresql_writes_plan_each_statement_for_its_values(
