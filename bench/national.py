@@ -161,9 +161,9 @@ def _timed(
 
 
 def _deep_cursor(client: httpx.Client, headers: dict[str, str], pages: int) -> str:
-    cursor = None
+    cursor: str | None = None
     for _ in range(pages):
-        params = {"limit": 50, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"limit": 50, **({"cursor": cursor} if cursor else {})}
         cursor = client.get("/v1/releases", params=params, headers=headers).json()["next_cursor"]
     assert cursor is not None
     return cursor
@@ -210,7 +210,7 @@ def _reads(report: Report, url: str, people: int, samples: int) -> None:
         probation = {"Authorization": f"Bearer {keys['NATIONAL-PROBATION']}"}
         cursor = _deep_cursor(client, coordinator, 100)
         rng = random.Random(1)
-        reads = {
+        reads: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
             "gap list first page, no filter": ({"limit": 50}, coordinator),
             "gap list first page, stage=not_picked_up&flag=no_referral": (
                 {"stage": "not_picked_up", "flag": "no_referral"},
@@ -225,7 +225,7 @@ def _reads(report: Report, url: str, people: int, samples: int) -> None:
         for name, (params, headers) in reads.items():
             p50, p99 = _timed(client, [("/v1/releases", params)] * samples, headers)
             report.add(f"national: {name}", p99, "ms p99", p50=p50, p99=p99)
-        people_paths = [
+        people_paths: list[tuple[str, dict[str, Any]]] = [
             (f"/v1/people/nomis/{demo_data.nomis(rng.randrange(people))}", {})
             for _ in range(samples)
         ]
