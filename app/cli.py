@@ -22,6 +22,7 @@ from app.db.errors import DatabaseUnavailable
 from app.domain.metrics import SUMMARY_NAMES
 from app.domain.rules import Rules
 from app.services import clock, demo_data, importing, keys, loading, metrics
+from app.services.notifications import worker
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,6 +225,25 @@ def print_funnel(answer: dict[str, Any]) -> None:
         print(f"  {name.replace('_', ' '):<24}{_shown(answer['total'][name]):>10}")
 
 
+async def _work(settings: Settings) -> None:
+    """Deliver webhooks and run the periodic jobs until SIGTERM or SIGINT."""
+    import signal
+
+    from app.main import delivering, worker_of
+
+    clock.set_offset_days(settings.clock_offset_days)
+    db = Database(settings.database_url, settings.pool_size)
+    running, stop = worker.start(worker_of(db, settings, delivering(settings)))
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print("joinup worker: delivering webhooks; SIGTERM or Ctrl-C stops it", file=sys.stderr)
+    try:
+        await running
+    finally:
+        await db.dispose()
+
+
 def _openapi() -> None:
     from app.main import create_app
 
@@ -254,6 +274,10 @@ def _parser() -> argparse.ArgumentParser:
     imports.add_argument("file", type=Path)
     imports.add_argument("--org", help="the posting organisation of every line")
     sub.add_parser("openapi", help="print the OpenAPI document")
+    sub.add_parser(
+        "worker",
+        help="deliver webhooks and find time-driven changes (run with JOINUP_INLINE_WORKER=0)",
+    )
     return parser
 
 
@@ -274,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
         return _import(settings, args.file, args.org)
     elif args.command == "openapi":
         _openapi()
+    elif args.command == "worker":
+        from app.api.observability import configure_logging
+
+        configure_logging()
+        asyncio.run(_work(settings))
     return 0
 
 

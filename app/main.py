@@ -21,14 +21,26 @@ from app.api.limits import RequestGate
 from app.api.prometheus import Metrics
 from app.api.ratelimit import RateLimiter
 from app.api.responses import document_problems
-from app.api.routes import audit, events, health, keys, monitoring, people, releases
+from app.api.routes import (
+    audit,
+    changes,
+    events,
+    health,
+    keys,
+    monitoring,
+    people,
+    releases,
+    subscriptions,
+)
 from app.api.schemas import BatchResult
 from app.db import audit as audit_store
 from app.db import statistics
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.schemas.events import EventCreate
+from app.services import clock
 from app.services import keys as key_service
+from app.services.notifications import delivery, secrets, worker
 from app.settings import Settings
 
 log = logging.getLogger("joinup")
@@ -96,6 +108,30 @@ def _keep_statistics_up(db: Database, settings: Settings) -> asyncio.Task[None] 
     return asyncio.create_task(statistics.keep_up(db, settings.analyze_seconds))
 
 
+def delivering(settings: Settings) -> delivery.Delivering:
+    """How this process delivers webhooks, from the settings."""
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return delivery.Delivering(
+        box=secrets.box(key, settings.secret_key_file),
+        timeout=settings.webhook_timeout_seconds,
+        retry_scale=settings.webhook_retry_scale,
+        allow_insecure=settings.webhook_allow_insecure,
+    )
+
+
+def worker_of(db: Database, settings: Settings, how: delivery.Delivering) -> worker.Worker:
+    jobs = worker.standard_jobs(settings.change_sweep_seconds)
+    return worker.Worker(db, how, jobs, settings.worker_poll_seconds)
+
+
+async def _stop(task: asyncio.Task[None] | None, stop: asyncio.Event | None) -> None:
+    if task is None or stop is None:
+        return
+    stop.set()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
 def _build_the_routes(app: FastAPI) -> None:
     """Build every route's request handling now, before the process serves a request.
 
@@ -111,6 +147,7 @@ def _build_the_routes(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    clock.set_offset_days(settings.clock_offset_days)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -123,11 +160,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts = GroupCommit(db, rules, settings.group_commit)
         trail = audit_store.Trail(db, settings.group_commit)
         turns = asyncio.Semaphore(settings.batch_concurrency)
-        app.state.runtime = Runtime(settings, db, rules, posts, trail, turns, limiter, cache)
+        how = delivering(settings)
+        app.state.runtime = Runtime(
+            settings, db, rules, posts, trail, turns, limiter, cache, secrets=how.box
+        )
         _build_the_routes(app)
         _tune_the_garbage_collector()
         upkeep = _keep_statistics_up(db, settings)
+        work, stop = (None, None)
+        if settings.inline_worker:
+            work, stop = worker.start(worker_of(db, settings, how))
         yield
+        await _stop(work, stop)
         if upkeep is not None:
             upkeep.cancel()
             with suppress(asyncio.CancelledError):
@@ -143,7 +187,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, keys, events, people, releases, audit, monitoring):
+    routers = (health, keys, events, people, releases, audit, monitoring, subscriptions, changes)
+    for module in routers:
         app.include_router(module.router)
     app.add_middleware(RequestGate, max_bytes=settings.max_body_bytes)
     observability.configure_logging()

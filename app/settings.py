@@ -35,3 +35,23 @@ class Settings(BaseSettings):
     # Seconds between a PostgreSQL process's looks for tables grown enough to want fresh planner
     # statistics (app/db/statistics.py); 0 leaves them to autovacuum alone.
     analyze_seconds: float = Field(default=5.0, ge=0)
+    # Notifications (docs/notifications.md). Whether this server process also runs the worker
+    # that finds time-driven changes and delivers webhooks; 0 leaves it to `joinup worker`.
+    inline_worker: bool = True
+    # Development only: webhooks may go to http and to loopback or private addresses.
+    webhook_allow_insecure: bool = False
+    # Seconds a webhook receiver has to answer.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Multiplies every retry delay and the 3 days before a subscription is disabled (tests run
+    # the schedule in seconds).
+    webhook_retry_scale: float = Field(default=1.0, gt=0)
+    # Seconds between a worker's looks for new changes and due retries when it found none.
+    worker_poll_seconds: float = Field(default=0.5, gt=0)
+    # Seconds between looks for changes that time alone makes (a pickup window closing).
+    change_sweep_seconds: float = Field(default=3600.0, gt=0)
+    # Encrypts webhook secrets at rest: any long random string. Unset: a key kept in
+    # `secret_key_file`, made on first use (one machine only: set this with several).
+    secret_key: SecretStr | None = None
+    secret_key_file: str = "./var/secret.key"
+    # Days added to the service's clock: for rehearsals and tests of time-driven changes only.
+    clock_offset_days: int = 0

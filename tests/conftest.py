@@ -24,7 +24,21 @@ from app.settings import Settings
 POSTGRES_URL = os.environ.get(
     "JOINUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-TABLES = ("release_version", "event", "event_claim", "identifier", "person", "audit", "api_key")
+TABLES = (
+    "release_version",
+    "event",
+    "event_claim",
+    "identifier",
+    "person",
+    "audit",
+    "api_key",
+    "change",
+    "release_notice",
+    "change_sweep",
+    "subscription",
+    "delivery",
+    "delivery_attempt",
+)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from app.db.engine import Database
 from app.domain.rules import Rules
 from app.services import clock, keys
 from app.services.keys import KeyCache, Principal
+from app.services.notifications.secrets import SecretBox
 from app.services.turns import Readers
 from app.settings import Settings
 
@@ -36,6 +37,8 @@ class Runtime:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     keys: KeyCache = field(default_factory=lambda: KeyCache(0))
     readers: Readers = field(default_factory=Readers)
+    # Encrypts webhook secrets (app/services/notifications/secrets.py).
+    secrets: SecretBox | None = None
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -133,6 +136,9 @@ Submitter = Annotated[Principal, Depends(require("submitter"))]
 Reader = Annotated[Principal, Depends(require("probation", "coordinator"))]
 Coordinator = Annotated[Principal, Depends(require("coordinator"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+# Subscriptions are made by readers, and managed by their organisation's readers and by admins.
+Subscriber = Annotated[Principal, Depends(require("probation", "coordinator"))]
+SubscriptionManager = Annotated[Principal, Depends(require("probation", "coordinator", "admin"))]
 
 
 def as_of_or_today(as_of: date | None) -> date:

@@ -248,6 +248,11 @@ What = Literal[
     "KEY_CREATED",
     "KEY_REVOKED",
     "KEY_SCOPE_CHANGED",
+    "READ_CHANGES",
+    "DELIVER_CHANGES",
+    "SUBSCRIPTION_CREATED",
+    "SUBSCRIPTION_DELETED",
+    "SUBSCRIPTION_ENABLED",
 ]
 assert set(WHATS) == set(What.__args__)  # type: ignore[attr-defined]
 
@@ -261,7 +266,7 @@ class AuditEntry(BaseModel):
     subjectId: str | None = Field(
         description="A person id, event id or key id; null for a query over many"
     )
-    subjectType: Literal["person", "query", "event", "events", "key"] | None
+    subjectType: Literal["person", "query", "event", "events", "key", "subscription"] | None
     correlationId: str | None = Field(description="The request's X-Request-ID")
     service: Literal["joinup"]
     details: dict[str, Any] = Field(

@@ -43,6 +43,11 @@ RETRACT_EVENT: Final = "RETRACT_EVENT"
 KEY_CREATED: Final = "KEY_CREATED"
 KEY_REVOKED: Final = "KEY_REVOKED"
 KEY_SCOPE_CHANGED: Final = "KEY_SCOPE_CHANGED"
+READ_CHANGES: Final = "READ_CHANGES"
+DELIVER_CHANGES: Final = "DELIVER_CHANGES"
+SUBSCRIPTION_CREATED: Final = "SUBSCRIPTION_CREATED"
+SUBSCRIPTION_DELETED: Final = "SUBSCRIPTION_DELETED"
+SUBSCRIPTION_ENABLED: Final = "SUBSCRIPTION_ENABLED"
 WHATS: Final = (
     READ_PERSON,
     READ_TIMELINE,
@@ -56,6 +61,11 @@ WHATS: Final = (
     KEY_CREATED,
     KEY_REVOKED,
     KEY_SCOPE_CHANGED,
+    READ_CHANGES,
+    DELIVER_CHANGES,
+    SUBSCRIPTION_CREATED,
+    SUBSCRIPTION_DELETED,
+    SUBSCRIPTION_ENABLED,
 )
 
 # subjectType: one person, a query over many (its rows name the people shown), events, a key.
@@ -64,6 +74,7 @@ QUERY: Final = "query"
 EVENT: Final = "event"
 EVENTS: Final = "events"
 KEY: Final = "key"
+SUBSCRIPTION: Final = "subscription"
 
 # Outcomes of reads; writes keep "stored" and "refused".
 OK: Final = "ok"

@@ -56,6 +56,7 @@ _STDLIB_OK = {  # what the pure rules may use
     "collections",
     "dataclasses",
     "datetime",
+    "enum",
     "functools",
     "itertools",
     "operator",
