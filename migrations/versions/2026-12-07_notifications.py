@@ -91,9 +91,7 @@ def upgrade() -> None:
         sa.Column("delivered_at", _AT, nullable=True),
         sa.PrimaryKeyConstraint("subscription_id", "change_id", name=op.f("pk_delivery")),
     )
-    op.create_index(
-        "ix_delivery_order", "delivery", ["subscription_id", "person_id", "change_id"]
-    )
+    op.create_index("ix_delivery_order", "delivery", ["subscription_id", "person_id", "change_id"])
     op.create_index(
         "ix_delivery_due",
         "delivery",
