@@ -35,3 +35,8 @@ class Settings(BaseSettings):
     # Seconds between a PostgreSQL process's looks for tables grown enough to want fresh planner
     # statistics (app/db/statistics.py); 0 leaves them to autovacuum alone.
     analyze_seconds: float = Field(default=5.0, ge=0)
+    # Hours a page session lasts after signing in (app/services/sessions.py).
+    session_hours: float = Field(default=8.0, gt=0)
+    # Where GOV.UK Frontend's compiled files are (its package's dist/govuk folder); by default
+    # the copy scripts/assets installs under assets/node_modules.
+    govuk_frontend_dir: str | None = None

@@ -207,3 +207,16 @@ class AuditRow(Base):
     subject_type: Mapped[str | None] = mapped_column(String(20))
     request_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser (app/services/sessions.py): the hash of its cookie's token, the key it
+    signed in with, the token its forms carry against cross-site requests, and when it ends."""
+
+    __tablename__ = "web_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_key.key_id"), index=True)
+    form_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -43,6 +43,8 @@ RETRACT_EVENT: Final = "RETRACT_EVENT"
 KEY_CREATED: Final = "KEY_CREATED"
 KEY_REVOKED: Final = "KEY_REVOKED"
 KEY_SCOPE_CHANGED: Final = "KEY_SCOPE_CHANGED"
+SIGN_IN: Final = "SIGN_IN"
+SIGN_OUT: Final = "SIGN_OUT"
 WHATS: Final = (
     READ_PERSON,
     READ_TIMELINE,
@@ -56,6 +58,8 @@ WHATS: Final = (
     KEY_CREATED,
     KEY_REVOKED,
     KEY_SCOPE_CHANGED,
+    SIGN_IN,
+    SIGN_OUT,
 )
 
 # subjectType: one person, a query over many (its rows name the people shown), events, a key.
@@ -64,6 +68,7 @@ QUERY: Final = "query"
 EVENT: Final = "event"
 EVENTS: Final = "events"
 KEY: Final = "key"
+SESSION: Final = "session"
 
 # Outcomes of reads; writes keep "stored" and "refused".
 OK: Final = "ok"
