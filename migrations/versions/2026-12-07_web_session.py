@@ -1,7 +1,7 @@
 """web_session: browsers signed in to the pages
 
 Revision ID: 0040
-Revises: 0007
+Revises: 0030
 Create Date: 2026-12-07
 
 A signed-in browser holds a random token in a cookie; the table holds its SHA-256, the key it
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0040"
-down_revision: str | None = "0007"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
