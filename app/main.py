@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 from starlette.routing import NoMatchFound
 
+from app import web
 from app.api import body, observability, problems
 from app.api.deps import Runtime
 from app.api.group_commit import GroupCommit
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (health, keys, events, people, releases, audit, monitoring, subscriptions, changes)
     for module in routers:
         app.include_router(module.router)
+    web.install(app, settings)
     app.add_middleware(RequestGate, max_bytes=settings.max_body_bytes)
     observability.configure_logging()
     observability.install(app, Metrics())

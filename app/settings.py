@@ -55,3 +55,8 @@ class Settings(BaseSettings):
     secret_key_file: str = "./var/secret.key"
     # Days added to the service's clock: for rehearsals and tests of time-driven changes only.
     clock_offset_days: int = 0
+    # Hours a page session lasts after signing in (app/services/sessions.py).
+    session_hours: float = Field(default=8.0, gt=0)
+    # Where GOV.UK Frontend's compiled files are (its package's dist/govuk folder); by default
+    # the copy scripts/assets installs under assets/node_modules.
+    govuk_frontend_dir: str | None = None

@@ -253,6 +253,8 @@ What = Literal[
     "SUBSCRIPTION_CREATED",
     "SUBSCRIPTION_DELETED",
     "SUBSCRIPTION_ENABLED",
+    "SIGN_IN",
+    "SIGN_OUT",
 ]
 assert set(WHATS) == set(What.__args__)  # type: ignore[attr-defined]
 
@@ -266,7 +268,9 @@ class AuditEntry(BaseModel):
     subjectId: str | None = Field(
         description="A person id, event id or key id; null for a query over many"
     )
-    subjectType: Literal["person", "query", "event", "events", "key", "subscription"] | None
+    subjectType: (
+        Literal["person", "query", "event", "events", "key", "session", "subscription"] | None
+    )
     correlationId: str | None = Field(description="The request's X-Request-ID")
     service: Literal["joinup"]
     details: dict[str, Any] = Field(

@@ -315,3 +315,16 @@ class DeliveryAttemptRow(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int] = mapped_column(Integer)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser (app/services/sessions.py): the hash of its cookie's token, the key it
+    signed in with, the token its forms carry against cross-site requests, and when it ends."""
+
+    __tablename__ = "web_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_key.key_id"), index=True)
+    form_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

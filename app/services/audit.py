@@ -48,6 +48,8 @@ DELIVER_CHANGES: Final = "DELIVER_CHANGES"
 SUBSCRIPTION_CREATED: Final = "SUBSCRIPTION_CREATED"
 SUBSCRIPTION_DELETED: Final = "SUBSCRIPTION_DELETED"
 SUBSCRIPTION_ENABLED: Final = "SUBSCRIPTION_ENABLED"
+SIGN_IN: Final = "SIGN_IN"
+SIGN_OUT: Final = "SIGN_OUT"
 WHATS: Final = (
     READ_PERSON,
     READ_TIMELINE,
@@ -66,6 +68,8 @@ WHATS: Final = (
     SUBSCRIPTION_CREATED,
     SUBSCRIPTION_DELETED,
     SUBSCRIPTION_ENABLED,
+    SIGN_IN,
+    SIGN_OUT,
 )
 
 # subjectType: one person, a query over many (its rows name the people shown), events, a key.
@@ -75,6 +79,7 @@ EVENT: Final = "event"
 EVENTS: Final = "events"
 KEY: Final = "key"
 SUBSCRIPTION: Final = "subscription"
+SESSION: Final = "session"
 
 # Outcomes of reads; writes keep "stored" and "refused".
 OK: Final = "ok"
