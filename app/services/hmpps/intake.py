@@ -113,10 +113,11 @@ async def receive(hub: Hmpps, who: Principal, body: bytes) -> Answer:
     await hub.sns.verify(message)
     if message.kind == sns.SUBSCRIPTION_CONFIRMATION:
         await hub.sns.confirm(message)
-        return await _subscription(hub, who, message, "confirmed")
-    if message.kind == sns.UNSUBSCRIBE_CONFIRMATION:
-        return await _subscription(hub, who, message, "unsubscribed")
-    answer = await take(hub, who, message.envelope)
+        answer = await _subscription(hub, who, message, "confirmed")
+    elif message.kind == sns.UNSUBSCRIBE_CONFIRMATION:
+        answer = await _subscription(hub, who, message, "unsubscribed")
+    else:
+        answer = await take(hub, who, message.envelope)
     hub.count(answer.event_type, answer.status)
     return answer
 
