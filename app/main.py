@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 from starlette.routing import NoMatchFound
 
+from app import web
 from app.api import body, observability, problems
 from app.api.deps import Runtime
 from app.api.group_commit import GroupCommit
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for module in (health, keys, events, people, releases, audit, monitoring, hmpps):
         app.include_router(module.router)
+    web.install(app, settings)
     app.add_middleware(RequestGate, max_bytes=settings.max_body_bytes)
     observability.configure_logging()
     observability.install(app, Metrics())

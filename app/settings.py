@@ -54,3 +54,8 @@ class Settings(BaseSettings):
     # Seconds before the first retry of a domain event kept pending (CVL or HMPPS Auth could not
     # be reached); each later retry waits twice as long, up to an hour.
     hmpps_retry_seconds: float = Field(default=30.0, gt=0, le=60)
+    # Hours a page session lasts after signing in (app/services/sessions.py).
+    session_hours: float = Field(default=8.0, gt=0)
+    # Where GOV.UK Frontend's compiled files are (its package's dist/govuk folder); by default
+    # the copy scripts/assets installs under assets/node_modules.
+    govuk_frontend_dir: str | None = None

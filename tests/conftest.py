@@ -31,6 +31,7 @@ TABLES = (
     "identifier",
     "person",
     "audit",
+    "web_session",
     "api_key",
     "hmpps_pending",
 )

@@ -258,6 +258,8 @@ What = Literal[
     "KEY_SCOPE_CHANGED",
     "HMPPS_EVENT",
     "HMPPS_SUBSCRIPTION",
+    "SIGN_IN",
+    "SIGN_OUT",
 ]
 assert set(WHATS) == set(What.__args__)  # type: ignore[attr-defined]
 
@@ -271,7 +273,7 @@ class AuditEntry(BaseModel):
     subjectId: str | None = Field(
         description="A person id, event id or key id; null for a query over many"
     )
-    subjectType: Literal["person", "query", "event", "events", "key"] | None
+    subjectType: Literal["person", "query", "event", "events", "key", "session"] | None
     correlationId: str | None = Field(description="The request's X-Request-ID")
     service: Literal["joinup"]
     details: dict[str, Any] = Field(

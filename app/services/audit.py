@@ -47,6 +47,8 @@ KEY_SCOPE_CHANGED: Final = "KEY_SCOPE_CHANGED"
 # subscription confirmed or ended (CONTRACT §8).
 HMPPS_EVENT: Final = "HMPPS_EVENT"
 HMPPS_SUBSCRIPTION: Final = "HMPPS_SUBSCRIPTION"
+SIGN_IN: Final = "SIGN_IN"
+SIGN_OUT: Final = "SIGN_OUT"
 WHATS: Final = (
     READ_PERSON,
     READ_TIMELINE,
@@ -62,6 +64,8 @@ WHATS: Final = (
     KEY_SCOPE_CHANGED,
     HMPPS_EVENT,
     HMPPS_SUBSCRIPTION,
+    SIGN_IN,
+    SIGN_OUT,
 )
 
 # subjectType: one person, a query over many (its rows name the people shown), events, a key.
@@ -70,6 +74,7 @@ QUERY: Final = "query"
 EVENT: Final = "event"
 EVENTS: Final = "events"
 KEY: Final = "key"
+SESSION: Final = "session"
 
 # Outcomes of reads; writes keep "stored" and "refused".
 OK: Final = "ok"

@@ -194,20 +194,22 @@ async def authenticate(
     row = await key_store.by_hash(conn, digest)
     if row is None or not hmac.compare_digest(row.secret_hash, digest):
         raise Unauthorized(_UNKNOWN_KEY)
-    principal = _principal(row)
+    principal = principal_of(row)
     if cache is not None:
         cache.remember(digest, principal)
     return replace(principal, request_id=request_id)
 
 
-def _principal(row: Any) -> Principal:
-    return Principal(row.key_id, row.org, frozenset(row.roles.split(",")), scope_of(row.scope))
+def principal_of(row: Any, request_id: str | None = None) -> Principal:
+    """The caller a stored key's row describes."""
+    roles = frozenset(row.roles.split(","))
+    return Principal(row.key_id, row.org, roles, scope_of(row.scope), request_id)
 
 
-async def principal_of(conn: Connection, key_id: str) -> Principal | None:
+async def active_principal(conn: Connection, key_id: str) -> Principal | None:
     """The active key `key_id` as a caller (for work done later on its behalf), or None."""
     row = await key_store.by_id(conn, key_id)
-    return _principal(row) if row is not None else None
+    return principal_of(row) if row is not None else None
 
 
 def _listed(row: Any) -> dict[str, Any]:

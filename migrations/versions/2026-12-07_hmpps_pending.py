@@ -1,7 +1,7 @@
 """HMPPS domain events kept pending
 
 Revision ID: 0060
-Revises: 0030
+Revises: 0040
 Create Date: 2026-12-07
 
 A licence activation's licence is read from CVL; while CVL or HMPPS Auth cannot be reached the
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0060"
-down_revision: str | None = "0030"
+down_revision: str | None = "0040"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -297,7 +297,7 @@ async def _poster(hub: Hmpps, row: Any) -> Principal:
     if row.key_id is None:
         return consumer(row.org)
     async with hub.db.read() as conn:
-        found = await keys.principal_of(conn, row.key_id)
+        found = await keys.active_principal(conn, row.key_id)
     return found or Principal(row.key_id, row.org, frozenset({"submitter"}))
 
 
