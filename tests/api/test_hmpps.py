@@ -37,6 +37,7 @@ def hmpps(hmpps_state: Hmpps) -> Hmpps:
     state.revoked.clear()
     state.licence_reads.clear()
     state.down = state.auth_down = False
+    state.failures = 0
     return state
 
 

@@ -34,6 +34,7 @@ class Hmpps:
 
     licences: dict[str, Any] = field(default_factory=dict)
     down: bool = False  # CVL answers 503
+    failures: int = 0  # CVL answers 503 to this many more requests
     auth_down: bool = False
     expires_in: int = 1200
     issued: list[str] = field(default_factory=list)
@@ -97,7 +98,8 @@ def _handler(state: Hmpps) -> type[BaseHTTPRequestHandler]:
             if state.hold is not None:
                 state.holding.set()
                 state.hold.wait(30)
-            if state.down:
+            if state.down or state.failures > 0:
+                state.failures = max(state.failures - 1, 0)
                 return self._answer(503, {"status": 503})
             token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
             if token not in state.issued or token in state.revoked:
