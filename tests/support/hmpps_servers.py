@@ -112,6 +112,13 @@ def _handler(state: Hmpps) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Quiet(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up waiting (the timeout tests) is no error here
+
+
 @contextmanager
 def _serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -128,7 +135,7 @@ def _serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
 def hmpps_servers() -> Iterator[Hmpps]:
     """HMPPS Auth at `.auth_url` and CVL at `.cvl_url`, one plain-HTTP loopback server."""
     state = Hmpps()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server = _Quiet(("127.0.0.1", 0), _handler(state))
     with _serving(server):
         state.url = f"http://127.0.0.1:{server.server_address[1]}"
         yield state
@@ -223,7 +230,7 @@ def sns_host(directory: Path) -> Iterator[SnsHost]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(directory / "sns-cert.pem", directory / "sns-key.pem")
     host = SnsHost("", "", cert)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _sns_handler(host))
+    server = _Quiet(("127.0.0.1", 0), _sns_handler(host))
     server.socket = context.wrap_socket(server.socket, server_side=True)
     with _serving(server):
         host.host = f"127.0.0.1:{server.server_address[1]}"
