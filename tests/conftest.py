@@ -33,6 +33,7 @@ TABLES = (
     "audit",
     "web_session",
     "api_key",
+    "hmpps_pending",
 )
 
 

@@ -43,6 +43,10 @@ RETRACT_EVENT: Final = "RETRACT_EVENT"
 KEY_CREATED: Final = "KEY_CREATED"
 KEY_REVOKED: Final = "KEY_REVOKED"
 KEY_SCOPE_CHANGED: Final = "KEY_SCOPE_CHANGED"
+# An HMPPS domain event ignored or kept pending (stored ones are POST_EVENTS), and an SNS
+# subscription confirmed or ended (CONTRACT §8).
+HMPPS_EVENT: Final = "HMPPS_EVENT"
+HMPPS_SUBSCRIPTION: Final = "HMPPS_SUBSCRIPTION"
 SIGN_IN: Final = "SIGN_IN"
 SIGN_OUT: Final = "SIGN_OUT"
 WHATS: Final = (
@@ -58,6 +62,8 @@ WHATS: Final = (
     KEY_CREATED,
     KEY_REVOKED,
     KEY_SCOPE_CHANGED,
+    HMPPS_EVENT,
+    HMPPS_SUBSCRIPTION,
     SIGN_IN,
     SIGN_OUT,
 )

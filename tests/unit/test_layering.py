@@ -69,10 +69,13 @@ _STDLIB_OK = {  # what the pure rules may use
     "dataclasses",
     "datetime",
     "functools",
+    "hashlib",  # deterministic ids of HMPPS domain events (app/domain/hmpps.py)
     "itertools",
+    "json",
     "operator",
     "re",
     "typing",
+    "zoneinfo",  # the Europe/London date of an HMPPS domain event's timestamp
 }
 
 
