@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import time
 from collections import defaultdict
@@ -229,11 +230,13 @@ async def _work(settings: Settings) -> None:
     """Deliver webhooks and run the periodic jobs until SIGTERM or SIGINT."""
     import signal
 
-    from app.main import delivering, worker_of
+    from app.main import delivering, rules_of, worker_of
+    from app.services.hmpps import intake
 
     clock.set_offset_days(settings.clock_offset_days)
     db = Database(settings.database_url, settings.pool_size)
-    running, stop = worker.start(worker_of(db, settings, delivering(settings)))
+    hub = intake.Hmpps(db, rules_of(settings), settings)
+    running, stop = worker.start(worker_of(db, settings, delivering(settings), hub))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
@@ -241,6 +244,7 @@ async def _work(settings: Settings) -> None:
     try:
         await running
     finally:
+        await hub.close()
         await db.dispose()
 
 
@@ -274,11 +278,40 @@ def _parser() -> argparse.ArgumentParser:
     imports.add_argument("file", type=Path)
     imports.add_argument("--org", help="the posting organisation of every line")
     sub.add_parser("openapi", help="print the OpenAPI document")
+    hmpps = sub.add_parser("hmpps", help="HMPPS domain events").add_subparsers(
+        dest="action", required=True
+    )
+    consume = hmpps.add_parser(
+        "consume", help="take in the domain events of an SQS queue until SIGTERM (docs/hmpps.md)"
+    )
+    consume.add_argument("--queue-url", required=True)
+    consume.add_argument("--org", default="HMPPS", help="the organisation the events are from")
+    consume.add_argument(
+        "--wait-seconds",
+        type=int,
+        default=20,
+        choices=range(21),
+        metavar="0..20",
+        help="how long one receive waits for messages (SQS long polling)",
+    )
     sub.add_parser(
         "worker",
-        help="deliver webhooks and find time-driven changes (run with JOINUP_INLINE_WORKER=0)",
+        help="deliver webhooks, find time-driven changes, retry pending HMPPS events "
+        "(for JOINUP_INLINE_WORKER=0; docs/notifications.md)",
     )
     return parser
+
+
+def _consume(settings: Settings, queue_url: str, org: str, wait_seconds: int) -> int:
+    from app.main import rules_of
+    from app.services.hmpps import consumer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    report = asyncio.run(
+        consumer.consume(settings, rules_of(settings), queue_url, org, wait_seconds)
+    )
+    print(f"joinup hmpps consume: stopped; {report.line()}", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
 
         configure_logging()
         asyncio.run(_work(settings))
+    elif args.command == "hmpps":
+        return _consume(settings, args.queue_url, args.org, args.wait_seconds)
     return 0
 
 

@@ -27,6 +27,7 @@ from app.api.routes import (
     changes,
     events,
     health,
+    hmpps,
     keys,
     monitoring,
     people,
@@ -41,6 +42,7 @@ from app.domain.rules import Rules
 from app.schemas.events import EventCreate
 from app.services import clock
 from app.services import keys as key_service
+from app.services.hmpps import intake
 from app.services.notifications import delivery, secrets, worker
 from app.settings import Settings
 
@@ -120,9 +122,22 @@ def delivering(settings: Settings) -> delivery.Delivering:
     )
 
 
-def worker_of(db: Database, settings: Settings, how: delivery.Delivering) -> worker.Worker:
-    jobs = worker.standard_jobs(settings.change_sweep_seconds)
+def worker_of(
+    db: Database, settings: Settings, how: delivery.Delivering, hub: intake.Hmpps
+) -> worker.Worker:
+    """The worker of a server process (JOINUP_INLINE_WORKER=1) or of `joinup worker`: webhooks,
+    time-driven changes, and retrying the HMPPS domain events kept pending (CONTRACT §8)."""
+    jobs = [*worker.standard_jobs(settings.change_sweep_seconds), _hmpps_retries(hub, settings)]
     return worker.Worker(db, how, jobs, settings.worker_poll_seconds)
+
+
+def _hmpps_retries(hub: intake.Hmpps, settings: Settings) -> worker.Job:
+    async def retry(_: Database) -> int:
+        return await intake.retry_due(hub)
+
+    return worker.Job(
+        "retry pending HMPPS domain events", min(5.0, settings.hmpps_retry_seconds), retry
+    )
 
 
 async def _stop(task: asyncio.Task[None] | None, stop: asyncio.Event | None) -> None:
@@ -162,21 +177,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         trail = audit_store.Trail(db, settings.group_commit)
         turns = asyncio.Semaphore(settings.batch_concurrency)
         how = delivering(settings)
+        hub = intake.Hmpps(db, rules, settings, app.state.metrics.count_domain_event)
         app.state.runtime = Runtime(
-            settings, db, rules, posts, trail, turns, limiter, cache, secrets=how.box
+            settings, db, rules, posts, trail, turns, limiter, cache, secrets=how.box, hmpps=hub
         )
         _build_the_routes(app)
         _tune_the_garbage_collector()
         upkeep = _keep_statistics_up(db, settings)
         work, stop = (None, None)
         if settings.inline_worker:
-            work, stop = worker.start(worker_of(db, settings, how))
+            work, stop = worker.start(worker_of(db, settings, how, hub))
         yield
         await _stop(work, stop)
         if upkeep is not None:
             upkeep.cancel()
             with suppress(asyncio.CancelledError):
                 await upkeep
+        await hub.close()
         await posts.drain()
         await trail.drain()
         await db.dispose()
@@ -188,7 +205,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    routers = (health, keys, events, people, releases, audit, monitoring, subscriptions, changes)
+    routers = (
+        health,
+        keys,
+        events,
+        people,
+        releases,
+        audit,
+        monitoring,
+        hmpps,
+        subscriptions,
+        changes,
+    )
     for module in routers:
         app.include_router(module.router)
     web.install(app, settings)

@@ -39,6 +39,7 @@ TABLES = (
     "subscription",
     "delivery",
     "delivery_attempt",
+    "hmpps_pending",
 )
 
 

@@ -107,6 +107,14 @@ class EventAccepted(BaseModel):
     person_id: str
 
 
+class DomainEventAnswer(BaseModel):
+    """What became of an HMPPS domain event (CONTRACT §8)."""
+
+    status: Literal["accepted", "duplicate", "ignored", "pending"]
+    events: list[str] = Field(description="the joinup event ids it made (or will make)")
+    reason: str | None = Field(None, description="why it was ignored or is pending")
+
+
 class BatchItem(BaseModel):
     index: int
     event_id: str | None
@@ -253,6 +261,8 @@ What = Literal[
     "SUBSCRIPTION_CREATED",
     "SUBSCRIPTION_DELETED",
     "SUBSCRIPTION_ENABLED",
+    "HMPPS_EVENT",
+    "HMPPS_SUBSCRIPTION",
     "SIGN_IN",
     "SIGN_OUT",
 ]

@@ -206,6 +206,12 @@ def principal_of(row: Any, request_id: str | None = None) -> Principal:
     return Principal(row.key_id, row.org, roles, scope_of(row.scope), request_id)
 
 
+async def active_principal(conn: Connection, key_id: str) -> Principal | None:
+    """The active key `key_id` as a caller (for work done later on its behalf), or None."""
+    row = await key_store.by_id(conn, key_id)
+    return principal_of(row) if row is not None else None
+
+
 def _listed(row: Any) -> dict[str, Any]:
     return {
         "key_id": row.key_id,

@@ -26,13 +26,22 @@ def _data(values: list[dict[str, Any]]) -> alt.Data:
 
 def _svg(chart: alt.TopLevelMixin) -> str:
     spec = chart.to_dict()
-    svg: str = vl_convert.vegalite_to_svg(spec)
+    # Numbers as the pages write them (1,000), and no data fetched from anywhere.
+    svg: str = vl_convert.vegalite_to_svg(spec, format_locale="en-GB", allowed_base_urls=[])
     return svg
 
 
 def _configured(chart: alt.Chart) -> alt.Chart:
     configured: alt.Chart = (
-        chart.configure_axis(labelFont=_FONT, titleFont=_FONT, labelColor=_TEXT, titleColor=_TEXT)
+        chart.configure_axis(
+            labelFont=_FONT,
+            titleFont=_FONT,
+            labelColor=_TEXT,
+            titleColor=_TEXT,
+            labelFontSize=14,
+            titleFontSize=14,
+            labelLimit=260,
+        )
         .configure_text(font=_FONT)
         .configure_view(stroke=None)
     )
@@ -44,7 +53,7 @@ def funnel(steps: Sequence[tuple[str, int]]) -> str:
     values = [{"step": step, "order": i, "count": count} for i, (step, count) in enumerate(steps)]
     base = alt.Chart(_data(values)).encode(
         y=alt.Y("step:N", sort=alt.EncodingSortField("order"), title=None),
-        x=alt.X("count:Q", title="Releases", axis=alt.Axis(format=",d")),
+        x=alt.X("count:Q", title="Releases", axis=alt.Axis(format=",d", tickCount=5)),
     )
     bars = base.mark_bar(color=_BLUE)
     labels = base.mark_text(align="left", dx=4, color=_TEXT, fontSize=14).encode(
@@ -65,7 +74,7 @@ def trend(months: Sequence[Mapping[str, Any]]) -> str:
         alt.Chart(_data(values))
         .mark_line(color=_BLUE, point=alt.OverlayMarkDef(color=_BLUE, size=50))
         .encode(
-            x=alt.X("month:O", title="Month of release"),
+            x=alt.X("month:O", title="Month of release", axis=alt.Axis(labelAngle=-45)),
             y=alt.Y(
                 "rate:Q",
                 title="Pickup rate",

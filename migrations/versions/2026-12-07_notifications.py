@@ -1,7 +1,7 @@
 """changes, subscriptions and their deliveries
 
 Revision ID: 0050
-Revises: 0040
+Revises: 0060
 Create Date: 2026-12-07
 
 The outbox of changes to release records (CONTRACT §7), the as-of date each release was last
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0050"
-down_revision: str | None = "0040"
+down_revision: str | None = "0060"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -70,10 +70,13 @@ _STDLIB_OK = {  # what the pure rules may use
     "datetime",
     "enum",
     "functools",
+    "hashlib",  # deterministic ids of HMPPS domain events (app/domain/hmpps.py)
     "itertools",
+    "json",
     "operator",
     "re",
     "typing",
+    "zoneinfo",  # the Europe/London date of an HMPPS domain event's timestamp
 }
 
 

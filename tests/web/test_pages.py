@@ -103,3 +103,17 @@ def test_the_handover_page_says_what_to_do_about_each_open_gap(site: Api) -> Non
     unknown = site.client.get("/people/nomis/A9999ZZ")
     assert unknown.status_code == 404
     assert "no person is known by nomis A9999ZZ" in unknown.text
+
+
+def test_the_styles_fonts_and_scripts_are_served_by_joinup(site: Api) -> None:
+    page = site.client.get("/sign-in")
+    linked = re.findall(r'(?:href|src)="(/[^"]+\.(?:css|js|mjs|ico|svg))"', page.text)
+    assert "/assets/govuk/govuk-frontend.min.css" in linked
+    for path in linked:
+        assert site.client.get(path).status_code == 200, path
+    css = site.client.get("/assets/govuk/govuk-frontend.min.css").text
+    fonts = set(re.findall(r"url\((/assets/fonts/[^)]+)\)", css))
+    assert fonts
+    for font in fonts:
+        assert site.client.get(font).status_code == 200, font
+    assert "script-src 'self'" in page.headers["content-security-policy"]

@@ -48,11 +48,11 @@ async def search(
 
 
 def picked_up_by(release: dict[str, Any], events: list[dict[str, Any]]) -> str | None:
-    """The provider whose treatment start picked the person up on this release."""
+    """The provider whose treatment start picked the person up on this release (in the window
+    or late), if any."""
+    started_on = release["picked_up_on"] or release["late_pickup_on"]
     for event in events:
-        if event["type"] == COMMUNITY_TREATMENT_STARTED and (
-            event["occurred_on"] == release["picked_up_on"]
-        ):
+        if event["type"] == COMMUNITY_TREATMENT_STARTED and event["occurred_on"] == started_on:
             provider: str | None = event["data"].get("provider")
             return provider
     return None
@@ -67,7 +67,8 @@ def release_view(
     if release["stage"] == "awaiting_pickup":
         days_left = (date.fromisoformat(release["pickup_due_by"]) - as_of).days
     steps = [words.FLAG_STEPS[flag["code"]] for flag in open_flags]
-    if release["stage"] in words.STAGE_STEPS:
+    # A late pickup has re-engaged the person: the stage asks nothing more of the reader.
+    if release["stage"] in words.STAGE_STEPS and not release["late_pickup_on"]:
         steps.insert(0, words.STAGE_STEPS[release["stage"]])
     return {
         **release,
@@ -75,7 +76,7 @@ def release_view(
         "closed_flags": [flag for flag in release["flags"] if not flag["open"]],
         "days_left": days_left,
         "steps": list(dict.fromkeys(steps)),
-        "picked_up_by": picked_up_by(release, events) if release["picked_up_on"] else None,
+        "picked_up_by": picked_up_by(release, events),
     }
 
 

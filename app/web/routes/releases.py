@@ -17,7 +17,8 @@ from app.services import releases
 from app.services.errors import ErrorItem, Invalid
 from app.services.releases import ReleaseFilter
 from app.services.sessions import SignedIn
-from app.web.pages import PageRoute, render
+from app.web import words
+from app.web.pages import PageRoute, long_date, render
 from app.web.people_links import person_link
 from app.web.signing import Coordinator
 
@@ -49,8 +50,9 @@ def _where(
     return releases.query(as_of, cursor, session.principal.scope, stage=stage, flags=flag, **given)
 
 
-def row_of(record: dict[str, Any], as_of: date) -> dict[str, Any]:
-    """A gap-list row: the record, with the days since release and left in the window."""
+def row_of(record: dict[str, Any], as_of: date, asked_as_of: bool) -> dict[str, Any]:
+    """A gap-list row: the record, with the days since release and left in the window, and a
+    link to the person as of the list's date when one was asked for."""
     released_on = date.fromisoformat(record["released_on"])
     due_by = record["pickup_due_by"]
     days_left = None
@@ -61,8 +63,36 @@ def row_of(record: dict[str, Any], as_of: date) -> dict[str, Any]:
         "days_since_release": (as_of - released_on).days,
         "days_left": days_left,
         "open_flags": [flag["code"] for flag in record["flags"] if flag["open"]],
-        "link": person_link(record["identifiers"]),
+        "link": _dated(person_link(record["identifiers"]), as_of if asked_as_of else None),
     }
+
+
+def _dated(link: str | None, as_of: date | None) -> str | None:
+    return f"{link}?as_of={as_of}" if link and as_of else link
+
+
+_LABELS: Final = {
+    "prison": "prison",
+    "probation_region": "probation region",
+    "local_authority": "local authority",
+    "community_provider": "provider",
+    "released_from": "released from",
+    "released_to": "released to",
+}
+
+
+def filtered(where: ReleaseFilter) -> list[tuple[str, str]]:
+    """The filters in force, in words, for the line above the list."""
+    given = [(label, getattr(where, name)) for name, label in _LABELS.items()]
+    shown = [
+        (label, long_date(value) if isinstance(value, date) else str(value))
+        for label, value in given
+        if value is not None
+    ]
+    if where.stage:
+        shown.insert(0, ("stage", words.STAGES[where.stage]))
+    shown += [("open gap", words.FLAGS[code]) for code in sorted(where.open_flags)]
+    return shown
 
 
 def _filters_query(request: Request) -> list[tuple[str, str]]:
@@ -108,7 +138,7 @@ async def gap_list(
     context = {
         "title": "Gap list",
         "nav": "/releases",
-        "rows": [row_of(record, where.as_of) for record in records],
+        "rows": [row_of(record, where.as_of, bool(as_of or cursor)) for record in records],
         "as_of": where.as_of,
         "query": {
             "stage": stage,
@@ -116,6 +146,7 @@ async def gap_list(
             **{name: request.query_params.get(name) for name in _TEXT_FILTERS + _DATE_FILTERS},
         },
         "continued": cursor is not None,
+        "filtered": filtered(where),
         "first_page": "/releases?" + urlencode(filters),
         "next_page": "/releases?" + urlencode([*filters, ("cursor", next_cursor)])
         if next_cursor
