@@ -23,6 +23,7 @@ from app.db import Connection, audit
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.services import clock, keys
+from app.services.errors import Unauthorized
 from app.services.hmpps.intake import Hmpps
 from app.services.keys import KeyCache, Principal
 from app.services.turns import Readers
@@ -129,7 +130,12 @@ def require_bearer_or_basic(*roles: str) -> Callable[..., Coroutine[Any, Any, Pr
 
     async def caller(request: Request, bearer: Credentials, basic: BasicCredentials) -> Principal:
         secret = bearer.credentials if bearer else basic.password if basic else None
-        return await _caller(request, secret, roles)
+        try:
+            return await _caller(request, secret, roles)
+        except Unauthorized as refused:
+            # SNS sends a subscription URL's credentials only when challenged for Basic.
+            challenge = {"WWW-Authenticate": 'Basic realm="joinup"'}
+            raise HTTPException(401, refused.detail, headers=challenge) from None
 
     return caller
 

@@ -37,6 +37,7 @@ def hmpps(hmpps_state: Hmpps) -> Hmpps:
     state.revoked.clear()
     state.licence_reads.clear()
     state.down = state.auth_down = False
+    state.failures = 0
     return state
 
 
@@ -123,7 +124,11 @@ def test_the_key_may_come_as_the_password_of_http_basic(
     taken(api, sns.sign(published.sns(envelope)), basic)
     wrong = {"Authorization": "Basic " + base64.b64encode(b"sns:not-a-key").decode()}
     assert send(api, envelope, wrong).status_code == 401
-    assert send(api, envelope, {}).status_code == 401
+    challenged = send(api, envelope, {})
+    assert challenged.status_code == 401
+    # SNS sends the credentials of a subscription URL only when challenged for Basic.
+    assert challenged.headers["www-authenticate"] == 'Basic realm="joinup"'
+    assert challenged.json()["type"] == "/problems/unauthorized"
     assert send(api, envelope, api.probation).status_code == 403
     assert [e["type"] for e in timeline(api, NOMS)] == ["prison.reception"]
 

@@ -34,6 +34,7 @@ class Hmpps:
 
     licences: dict[str, Any] = field(default_factory=dict)
     down: bool = False  # CVL answers 503
+    failures: int = 0  # CVL answers 503 to this many more requests
     auth_down: bool = False
     expires_in: int = 1200
     issued: list[str] = field(default_factory=list)
@@ -97,7 +98,8 @@ def _handler(state: Hmpps) -> type[BaseHTTPRequestHandler]:
             if state.hold is not None:
                 state.holding.set()
                 state.hold.wait(30)
-            if state.down:
+            if state.down or state.failures > 0:
+                state.failures = max(state.failures - 1, 0)
                 return self._answer(503, {"status": 503})
             token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
             if token not in state.issued or token in state.revoked:
@@ -108,6 +110,13 @@ def _handler(state: Hmpps) -> type[BaseHTTPRequestHandler]:
             return self._answer(200, state.licences[licence_id])
 
     return Handler
+
+
+class _Quiet(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up waiting (the timeout tests) is no error here
 
 
 @contextmanager
@@ -126,7 +135,7 @@ def _serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
 def hmpps_servers() -> Iterator[Hmpps]:
     """HMPPS Auth at `.auth_url` and CVL at `.cvl_url`, one plain-HTTP loopback server."""
     state = Hmpps()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server = _Quiet(("127.0.0.1", 0), _handler(state))
     with _serving(server):
         state.url = f"http://127.0.0.1:{server.server_address[1]}"
         yield state
@@ -221,7 +230,7 @@ def sns_host(directory: Path) -> Iterator[SnsHost]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(directory / "sns-cert.pem", directory / "sns-key.pem")
     host = SnsHost("", "", cert)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _sns_handler(host))
+    server = _Quiet(("127.0.0.1", 0), _sns_handler(host))
     server.socket = context.wrap_socket(server.socket, server_side=True)
     with _serving(server):
         host.host = f"127.0.0.1:{server.server_address[1]}"
