@@ -149,7 +149,7 @@ def test_an_unknown_event_type_is_ignored_audited_and_counted(
         "x.y.merged",
     ]
     assert {r["details"]["outcome"] for r in rows["items"]} == {"ignored"}
-    metrics = api.client.get("/metrics").text
+    metrics = api.client.get("/metrics", headers=api.admin).text
     assert 'joinup_hmpps_domain_events_total{outcome="ignored",type="other"} 1.0' in metrics
     released = 'type="prison-offender-events.prisoner.released"'
     assert f'joinup_hmpps_domain_events_total{{outcome="ignored",{released}}} 1.0' in metrics
