@@ -171,9 +171,9 @@ def run(report: Report, label: str, url: str, people: int, seconds: int) -> None
         plain_single, _ = _singles(server.url, submitter, 1_000_000, seconds)
         made = httpx.post(f"{server.url}/v1/subscriptions", json={"url": hook}, headers=coordinator)
         made.raise_for_status()
-        hooked_batch = _batches(server.url, submitter, 2_000_000, people)
         hooked_single, answered = _singles(server.url, submitter, 3_000_000, seconds)
         delays = _delays(answered)
+        hooked_batch = _batches(server.url, submitter, 2_000_000, people)
     report.add(
         f"{label}: batch ingest with a webhook subscription",
         hooked_batch,
