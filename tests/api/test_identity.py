@@ -32,7 +32,8 @@ def unknown(api: Api, scheme: str, value: str) -> None:
 
 
 def stored(api: Api, event_id: str) -> Response:
-    return api.client.get(f"/v1/events/{event_id}", headers=api.submitter)
+    answer: Response = api.client.get(f"/v1/events/{event_id}", headers=api.submitter)
+    return answer
 
 
 def retract(api: Api, event_id: str, headers: dict[str, str] | None = None) -> None:
