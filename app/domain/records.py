@@ -114,6 +114,9 @@ def _record(timeline: Timeline, release: Release, as_of: date, rules: Rules) -> 
     flags: tuple[Flag, ...] = ()
     if treatment is not None and excluded_reason is None:
         flags = _flags(timeline, release, treatment, pickup, as_of, rules)
+    else:
+        # §5, settled: pickup facts show only where they count, so sums agree with the metrics.
+        pickup = _Pickup(pickup.due_by, None, None, None, None)
     return JoinUpRecord(
         release_id=release.release_id,
         released_on=release.on,

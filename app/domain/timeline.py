@@ -142,13 +142,22 @@ class Release:
         return str(self.fields["release_type"])
 
 
+# The release type of a publisher that knows less (§3.3): it never replaces a specific one.
+_UNSPECIFIC_RELEASE_TYPE: Final = "other"
+
+
 def _merge(group: list[Event]) -> dict[str, str | None]:
-    """The later-received non-null value of each field wins (§3.3's one order exception)."""
+    """The later-received non-null value of each field wins (§3.3's one order exception),
+    except that a release type of `other` never replaces a more specific one."""
     merged: dict[str, str | None] = dict.fromkeys(RELEASE_FIELDS)
     for event in group:  # in arrival order, so later values overwrite earlier ones
         data = event.data
         for name in RELEASE_FIELDS:
             value = data.get(name)
-            if value is not None:
+            if value is not None and not _less_specific(name, value, merged[name]):
                 merged[name] = value
     return merged
+
+
+def _less_specific(name: str, value: str, held: str | None) -> bool:
+    return name == "release_type" and value == _UNSPECIFIC_RELEASE_TYPE and held is not None

@@ -196,12 +196,13 @@ COHORT = [
         in_treatment_at_release=True,
     ),
     case(
-        "outside the cohort the pickup is still shown",
+        "outside the cohort the pickup is not shown (§5, settled)",
         [released(R), community_started(at(3))],
         5,
         stage="not_in_cohort",
-        picked_up_on=at(3),
-        retention_due_on=at(87),
+        picked_up_on=None,
+        retention_due_on=None,
+        retained_12w=None,
         flags={},
     ),
 ]
@@ -240,7 +241,8 @@ EXCLUSION = [
         "died before pickup",
         cohort(died(at(3)), community_started(at(5))),
         12,
-        picked_up_on=at(5),
+        picked_up_on=None,
+        retention_due_on=None,
         **excluded("died"),
     ),
     case("death not yet known", cohort(died(at(10))), 5, stage="awaiting_pickup", **NOT_EXCLUDED),
@@ -789,6 +791,21 @@ def test_same_date_releases_received_the_other_way_round() -> None:
         "hdc",
     )
     assert record.community_provider == "PROVIDER-WIGAN"
+
+
+@pytest.mark.parametrize("other_first", [True, False])
+def test_a_release_type_of_other_never_replaces_a_specific_one(other_first: bool) -> None:
+    vague = released(R, "other", prison="MDI", probation_region="North West")
+    specific = released(R, "hdc", prison="MDI")
+    events = history(*((vague, specific) if other_first else (specific, vague)))
+    [record] = derive(events, at(1), RULES)
+    assert (record.release_type, record.probation_region) == ("hdc", "North West")
+
+
+def test_two_releases_of_type_other_stay_other() -> None:
+    events = history(released(R, "other"), released(R, "other", prison="LPI"))
+    [record] = derive(events, at(1), RULES)
+    assert (record.release_type, record.prison) == ("other", "LPI")
 
 
 def test_a_release_corrected_to_another_date_keeps_its_release_id() -> None:
