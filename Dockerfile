@@ -1,4 +1,11 @@
 # The joinup API server. Migrations are a separate, one-off step: `docker run IMAGE joinup migrate`.
+
+# The pages' GOV.UK Frontend files, from its npm package at the version assets/package-lock.json pins.
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY assets/package.json assets/package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -17,6 +24,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY app ./app
+COPY --from=assets /assets/node_modules/govuk-frontend/dist/govuk ./assets/node_modules/govuk-frontend/dist/govuk
 # Editable, as scripts/serve installs it: `joinup migrate` finds alembic.ini and migrations/
 # beside the package. ./var holds the SQLite file when JOINUP_DATABASE_URL is not set.
 RUN pip install --no-deps -e . \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import time
 from collections import defaultdict
@@ -254,7 +255,35 @@ def _parser() -> argparse.ArgumentParser:
     imports.add_argument("file", type=Path)
     imports.add_argument("--org", help="the posting organisation of every line")
     sub.add_parser("openapi", help="print the OpenAPI document")
+    hmpps = sub.add_parser("hmpps", help="HMPPS domain events").add_subparsers(
+        dest="action", required=True
+    )
+    consume = hmpps.add_parser(
+        "consume", help="take in the domain events of an SQS queue until SIGTERM (docs/hmpps.md)"
+    )
+    consume.add_argument("--queue-url", required=True)
+    consume.add_argument("--org", default="HMPPS", help="the organisation the events are from")
+    consume.add_argument(
+        "--wait-seconds",
+        type=int,
+        default=20,
+        choices=range(21),
+        metavar="0..20",
+        help="how long one receive waits for messages (SQS long polling)",
+    )
     return parser
+
+
+def _consume(settings: Settings, queue_url: str, org: str, wait_seconds: int) -> int:
+    from app.main import rules_of
+    from app.services.hmpps import consumer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    report = asyncio.run(
+        consumer.consume(settings, rules_of(settings), queue_url, org, wait_seconds)
+    )
+    print(f"joinup hmpps consume: stopped; {report.line()}", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         return _import(settings, args.file, args.org)
     elif args.command == "openapi":
         _openapi()
+    elif args.command == "hmpps":
+        return _consume(settings, args.queue_url, args.org, args.wait_seconds)
     return 0
 
 

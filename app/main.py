@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 from starlette.routing import NoMatchFound
 
+from app import web
 from app.api import body, observability, problems
 from app.api.deps import Runtime
 from app.api.group_commit import GroupCommit
@@ -21,7 +22,7 @@ from app.api.limits import RequestGate
 from app.api.prometheus import Metrics
 from app.api.ratelimit import RateLimiter
 from app.api.responses import document_problems
-from app.api.routes import audit, events, health, keys, monitoring, people, releases
+from app.api.routes import audit, events, health, hmpps, keys, monitoring, people, releases
 from app.api.schemas import BatchResult
 from app.db import audit as audit_store
 from app.db import statistics
@@ -29,6 +30,7 @@ from app.db.engine import Database
 from app.domain.rules import Rules
 from app.schemas.events import EventCreate
 from app.services import keys as key_service
+from app.services.hmpps import intake
 from app.settings import Settings
 
 log = logging.getLogger("joinup")
@@ -96,6 +98,15 @@ def _keep_statistics_up(db: Database, settings: Settings) -> asyncio.Task[None] 
     return asyncio.create_task(statistics.keep_up(db, settings.analyze_seconds))
 
 
+def _work_inline(hub: intake.Hmpps, settings: Settings) -> asyncio.Task[None] | None:
+    """The background work of the process (retrying pending HMPPS domain events), unless
+    JOINUP_INLINE_WORKER=0 leaves it to `joinup worker` processes."""
+    if not settings.inline_worker:
+        return None
+    interval = min(5.0, settings.hmpps_retry_seconds)
+    return asyncio.create_task(intake.keep_retrying(hub, interval))
+
+
 def _build_the_routes(app: FastAPI) -> None:
     """Build every route's request handling now, before the process serves a request.
 
@@ -123,15 +134,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts = GroupCommit(db, rules, settings.group_commit)
         trail = audit_store.Trail(db, settings.group_commit)
         turns = asyncio.Semaphore(settings.batch_concurrency)
-        app.state.runtime = Runtime(settings, db, rules, posts, trail, turns, limiter, cache)
+        hub = intake.Hmpps(db, rules, settings, app.state.metrics.count_domain_event)
+        app.state.runtime = Runtime(
+            settings, db, rules, posts, trail, turns, limiter, cache, hmpps=hub
+        )
         _build_the_routes(app)
         _tune_the_garbage_collector()
-        upkeep = _keep_statistics_up(db, settings)
+        background = [_keep_statistics_up(db, settings), _work_inline(hub, settings)]
         yield
-        if upkeep is not None:
-            upkeep.cancel()
-            with suppress(asyncio.CancelledError):
-                await upkeep
+        for task in background:
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+        await hub.close()
         await posts.drain()
         await trail.drain()
         await db.dispose()
@@ -143,8 +159,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, keys, events, people, releases, audit, monitoring):
+    for module in (health, keys, events, people, releases, audit, monitoring, hmpps):
         app.include_router(module.router)
+    web.install(app, settings)
     app.add_middleware(RequestGate, max_bytes=settings.max_body_bytes)
     observability.configure_logging()
     observability.install(app, Metrics())

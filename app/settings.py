@@ -35,3 +35,27 @@ class Settings(BaseSettings):
     # Seconds between a PostgreSQL process's looks for tables grown enough to want fresh planner
     # statistics (app/db/statistics.py); 0 leaves them to autovacuum alone.
     analyze_seconds: float = Field(default=5.0, ge=0)
+    # Background work in each server process: §8's pending domain events are retried here (and
+    # webhooks delivered) unless 0, when `joinup worker` processes do it.
+    inline_worker: bool = True
+    # HMPPS domain events (CONTRACT §8, docs/hmpps.md): where licences are read, and the HMPPS
+    # Auth client-credentials grant that reads them.
+    cvl_url: str | None = None
+    hmpps_auth_url: str | None = None
+    hmpps_client_id: str | None = None
+    hmpps_client_secret: SecretStr | None = None
+    # SNS signatures are verified unless 0 (for tests only).
+    sns_verify: bool = True
+    # Hosts (host or host:port, comma-separated) trusted besides sns.<region>.amazonaws.com for
+    # SNS signing certificates and subscription confirmations, and a CA bundle for their HTTPS:
+    # for tests and private SNS-compatible services, never for production.
+    sns_cert_hosts: str = ""
+    sns_ca_file: str | None = None
+    # Seconds before the first retry of a domain event kept pending (CVL or HMPPS Auth could not
+    # be reached); each later retry waits twice as long, up to an hour.
+    hmpps_retry_seconds: float = Field(default=30.0, gt=0, le=60)
+    # Hours a page session lasts after signing in (app/services/sessions.py).
+    session_hours: float = Field(default=8.0, gt=0)
+    # Where GOV.UK Frontend's compiled files are (its package's dist/govuk folder); by default
+    # the copy scripts/assets installs under assets/node_modules.
+    govuk_frontend_dir: str | None = None

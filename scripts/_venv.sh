@@ -16,3 +16,4 @@ if [ "$stamp" != "$digest dev" ] && [ "$stamp" != "$digest ${1:-}" ]; then
   .venv/bin/python -m pip install --quiet -e "$spec"
   echo "$digest ${1:-}" > .venv/.joinup-installed
 fi
+scripts/assets

@@ -24,7 +24,17 @@ from app.settings import Settings
 POSTGRES_URL = os.environ.get(
     "JOINUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-TABLES = ("release_version", "event", "event_claim", "identifier", "person", "audit", "api_key")
+TABLES = (
+    "release_version",
+    "event",
+    "event_claim",
+    "identifier",
+    "person",
+    "audit",
+    "web_session",
+    "api_key",
+    "hmpps_pending",
+)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,12 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
 
 from app.api.group_commit import GroupCommit
 from app.api.observability import current_request_id
@@ -18,6 +23,8 @@ from app.db import Connection, audit
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.services import clock, keys
+from app.services.errors import Unauthorized
+from app.services.hmpps.intake import Hmpps
 from app.services.keys import KeyCache, Principal
 from app.services.turns import Readers
 from app.settings import Settings
@@ -36,6 +43,7 @@ class Runtime:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     keys: KeyCache = field(default_factory=lambda: KeyCache(0))
     readers: Readers = field(default_factory=Readers)
+    hmpps: Hmpps | None = None
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -96,6 +104,12 @@ BatchTurn = Annotated[None, Depends(_batch_turn, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+_basic = HTTPBasic(
+    auto_error=False,
+    description="The API key as the password of HTTP Basic authentication (any user name), as "
+    "SNS sends credentials written into a subscription's URL",
+)
+BasicCredentials = Annotated[HTTPBasicCredentials | None, Depends(_basic)]
 
 
 def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
@@ -106,20 +120,38 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """
 
     async def caller(request: Request, credentials: Credentials) -> Principal:
-        rt = runtime_of(request)
-        secret = credentials.credentials if credentials else None
-        request_id = current_request_id.get()
-        principal = keys.recall(rt.keys, secret, request_id)
-        if principal is None:
-            async with rt.db.read() as conn:
-                principal = await keys.authenticate(conn, secret, request_id, rt.keys)
-        # For the access log: the caller's organisation, never its key.
-        request.state.org = principal.org
-        _within_rate_limit(rt, principal)
-        principal.require(*roles)
-        return principal
+        return await _caller(request, credentials.credentials if credentials else None, roles)
 
     return caller
+
+
+def require_bearer_or_basic(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """`require`, also taking the key as the password of HTTP Basic authentication."""
+
+    async def caller(request: Request, bearer: Credentials, basic: BasicCredentials) -> Principal:
+        secret = bearer.credentials if bearer else basic.password if basic else None
+        try:
+            return await _caller(request, secret, roles)
+        except Unauthorized as refused:
+            # SNS sends a subscription URL's credentials only when challenged for Basic.
+            challenge = {"WWW-Authenticate": 'Basic realm="joinup"'}
+            raise HTTPException(401, refused.detail, headers=challenge) from None
+
+    return caller
+
+
+async def _caller(request: Request, secret: str | None, roles: tuple[str, ...]) -> Principal:
+    rt = runtime_of(request)
+    request_id = current_request_id.get()
+    principal = keys.recall(rt.keys, secret, request_id)
+    if principal is None:
+        async with rt.db.read() as conn:
+            principal = await keys.authenticate(conn, secret, request_id, rt.keys)
+    # For the access log: the caller's organisation, never its key.
+    request.state.org = principal.org
+    _within_rate_limit(rt, principal)
+    principal.require(*roles)
+    return principal
 
 
 # A refused identity conflict is an attempt to learn about the people it names (CONTRACT §3.1):
@@ -141,6 +173,8 @@ def _within_rate_limit(rt: Runtime, principal: Principal) -> None:
 
 
 Submitter = Annotated[Principal, Depends(require("submitter"))]
+# SNS sends the credentials of a subscription URL as HTTP Basic authentication (CONTRACT §8).
+BasicSubmitter = Annotated[Principal, Depends(require_bearer_or_basic("submitter"))]
 Reader = Annotated[Principal, Depends(require("probation", "coordinator"))]
 Coordinator = Annotated[Principal, Depends(require("coordinator"))]
 Admin = Annotated[Principal, Depends(require("admin"))]

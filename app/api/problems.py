@@ -29,6 +29,10 @@ STATUS_BY_SLUG = {
     "method-not-allowed": 405,
     "service-unavailable": 503,
     "rate-limited": 429,
+    # HMPPS domain events (CONTRACT §8): CVL, HMPPS Auth or SNS answered other than asked (502),
+    # or could not be reached to confirm a subscription or fetch a certificate (503, retry).
+    "upstream-refused": 502,
+    "upstream-unavailable": 503,
 }
 _SLUG_BY_STATUS = {status: slug for slug, status in STATUS_BY_SLUG.items()}
 _TITLES = {

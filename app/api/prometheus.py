@@ -22,6 +22,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from app.db.engine import Database
+from app.domain import hmpps
 from app.services import ingest, submissions
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -66,6 +67,13 @@ class Metrics:
             buckets=_INGEST_BUCKETS,
             registry=self.registry,
         )
+        self.domain_events = Counter(
+            "joinup_hmpps_domain_events",
+            "HMPPS domain events by eventType and outcome: accepted, duplicate, ignored, "
+            "pending, refused",
+            ("type", "outcome"),
+            registry=self.registry,
+        )
         # The labelled children by (method, route, status), a few dozen: `labels()` checks and
         # locks on every call, and every request counts.
         self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
@@ -89,6 +97,15 @@ class Metrics:
             tally[key] = tally.get(key, 0) + 1
         for (type_, status), count in tally.items():
             self.events.labels(org, type_, status).inc(count)
+
+    def count_domain_event(self, event_type: str, outcome: str) -> None:
+        # Types joinup does not use are counted together: a sender cannot mint label values.
+        known = (
+            event_type in hmpps.USED_TYPES
+            or event_type.startswith("sns.")
+            or event_type == "unread"
+        )
+        self.domain_events.labels(event_type if known else "other", outcome).inc()
 
     @contextmanager
     def timed(self, operation: str) -> Iterator[None]:

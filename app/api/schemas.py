@@ -107,6 +107,14 @@ class EventAccepted(BaseModel):
     person_id: str
 
 
+class DomainEventAnswer(BaseModel):
+    """What became of an HMPPS domain event (CONTRACT §8)."""
+
+    status: Literal["accepted", "duplicate", "ignored", "pending"]
+    events: list[str] = Field(description="the joinup event ids it made (or will make)")
+    reason: str | None = Field(None, description="why it was ignored or is pending")
+
+
 class BatchItem(BaseModel):
     index: int
     event_id: str | None
@@ -248,6 +256,10 @@ What = Literal[
     "KEY_CREATED",
     "KEY_REVOKED",
     "KEY_SCOPE_CHANGED",
+    "HMPPS_EVENT",
+    "HMPPS_SUBSCRIPTION",
+    "SIGN_IN",
+    "SIGN_OUT",
 ]
 assert set(WHATS) == set(What.__args__)  # type: ignore[attr-defined]
 
@@ -261,7 +273,7 @@ class AuditEntry(BaseModel):
     subjectId: str | None = Field(
         description="A person id, event id or key id; null for a query over many"
     )
-    subjectType: Literal["person", "query", "event", "events", "key"] | None
+    subjectType: Literal["person", "query", "event", "events", "key", "session"] | None
     correlationId: str | None = Field(description="The request's X-Request-ID")
     service: Literal["joinup"]
     details: dict[str, Any] = Field(

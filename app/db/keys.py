@@ -41,6 +41,12 @@ def _stored(scope: dict[str, list[str]] | None) -> Any:
     return scope if scope is not None else null()
 
 
+async def by_id(conn: AsyncConnection, key_id: str) -> Row[Any] | None:
+    """An active key by its id."""
+    query = select(api_key).where(api_key.c.key_id == key_id, api_key.c.revoked_at.is_(None))
+    return (await conn.execute(query)).first()
+
+
 async def by_hash(
     conn: AsyncConnection, secret_hash: str, *, revoked_too: bool = False
 ) -> Row[Any] | None:

@@ -209,3 +209,34 @@ class AuditRow(Base):
     subject_type: Mapped[str | None] = mapped_column(String(20))
     request_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser (app/services/sessions.py): the hash of its cookie's token, the key it
+    signed in with, the token its forms carry against cross-site requests, and when it ends."""
+
+    __tablename__ = "web_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_key.key_id"), index=True)
+    form_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class HmppsPendingRow(Base):
+    """An HMPPS domain event kept until it can be stored (CONTRACT §8): its licence could not be
+    read from CVL yet. Keyed by the joinup event it will make, so it is kept once however often
+    it is delivered; deleted in the transaction that stores that event."""
+
+    __tablename__ = "hmpps_pending"
+
+    org: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    event_type: Mapped[str] = mapped_column(String(200))
+    envelope: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())

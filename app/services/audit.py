@@ -43,6 +43,12 @@ RETRACT_EVENT: Final = "RETRACT_EVENT"
 KEY_CREATED: Final = "KEY_CREATED"
 KEY_REVOKED: Final = "KEY_REVOKED"
 KEY_SCOPE_CHANGED: Final = "KEY_SCOPE_CHANGED"
+# An HMPPS domain event ignored or kept pending (stored ones are POST_EVENTS), and an SNS
+# subscription confirmed or ended (CONTRACT §8).
+HMPPS_EVENT: Final = "HMPPS_EVENT"
+HMPPS_SUBSCRIPTION: Final = "HMPPS_SUBSCRIPTION"
+SIGN_IN: Final = "SIGN_IN"
+SIGN_OUT: Final = "SIGN_OUT"
 WHATS: Final = (
     READ_PERSON,
     READ_TIMELINE,
@@ -56,6 +62,10 @@ WHATS: Final = (
     KEY_CREATED,
     KEY_REVOKED,
     KEY_SCOPE_CHANGED,
+    HMPPS_EVENT,
+    HMPPS_SUBSCRIPTION,
+    SIGN_IN,
+    SIGN_OUT,
 )
 
 # subjectType: one person, a query over many (its rows name the people shown), events, a key.
@@ -64,6 +74,7 @@ QUERY: Final = "query"
 EVENT: Final = "event"
 EVENTS: Final = "events"
 KEY: Final = "key"
+SESSION: Final = "session"
 
 # Outcomes of reads; writes keep "stored" and "refused".
 OK: Final = "ok"

@@ -22,7 +22,7 @@ import secrets
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from app.db import Connection, locks
@@ -194,11 +194,22 @@ async def authenticate(
     row = await key_store.by_hash(conn, digest)
     if row is None or not hmac.compare_digest(row.secret_hash, digest):
         raise Unauthorized(_UNKNOWN_KEY)
-    roles = frozenset(row.roles.split(","))
-    principal = Principal(row.key_id, row.org, roles, scope_of(row.scope))
+    principal = principal_of(row)
     if cache is not None:
         cache.remember(digest, principal)
-    return Principal(row.key_id, row.org, roles, principal.scope, request_id)
+    return replace(principal, request_id=request_id)
+
+
+def principal_of(row: Any, request_id: str | None = None) -> Principal:
+    """The caller a stored key's row describes."""
+    roles = frozenset(row.roles.split(","))
+    return Principal(row.key_id, row.org, roles, scope_of(row.scope), request_id)
+
+
+async def active_principal(conn: Connection, key_id: str) -> Principal | None:
+    """The active key `key_id` as a caller (for work done later on its behalf), or None."""
+    row = await key_store.by_id(conn, key_id)
+    return principal_of(row) if row is not None else None
 
 
 def _listed(row: Any) -> dict[str, Any]:

@@ -6,15 +6,18 @@ import base64
 import binascii
 import csv
 import io
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any, TypeVar
 
+import anyio
 import orjson
 
 from app.db import Connection
 from app.db import releases as release_store
+from app.db.engine import Database
 from app.db.releases import PageKey, ReleaseFilter, ShownRow
 
 __all__ = [
@@ -22,16 +25,18 @@ __all__ = [
     "ReleaseFilter",
     "Sent",
     "decode_cursor",
+    "export_csv",
     "page",
+    "query",
     "record_csv",
     "stream_csv",
 ]
 from app.domain.rules import Rules
-from app.services import audit
+from app.services import audit, clock
 from app.services.errors import ErrorItem, Invalid
 from app.services.keys import Principal
 from app.services.people import shown
-from app.services.scope import stored
+from app.services.scope import Scope, stored
 from app.services.views import StoredView, encoded_view, stored_view
 
 V = TypeVar("V")
@@ -83,6 +88,41 @@ def decode_cursor(cursor: str) -> tuple[PageKey, date]:
             "the cursor is not one this service gave out",
             errors=[ErrorItem(["query", "cursor"], "unknown cursor")],
         ) from None
+
+
+def query(
+    as_of: date | None,
+    cursor: str | None,
+    scope: Scope | None,
+    *,
+    stage: str | None = None,
+    flags: Iterable[str] = (),
+    prison: str | None = None,
+    probation_region: str | None = None,
+    local_authority: str | None = None,
+    community_provider: str | None = None,
+    released_from: date | None = None,
+    released_to: date | None = None,
+) -> tuple[ReleaseFilter, PageKey | None]:
+    """A gap list's filter, as the API and the pages take it, and where its page starts: a
+    cursor carries the as-of date of the list's first page (today's when none was given)."""
+    after = None
+    if cursor is not None:
+        after, cursor_as_of = decode_cursor(cursor)
+        as_of = as_of or cursor_as_of
+    where = ReleaseFilter(
+        as_of=as_of if as_of is not None else clock.today(),
+        stage=stage,
+        open_flags=frozenset(flags),
+        prison=prison.upper() if prison else None,
+        probation_region=probation_region,
+        local_authority=local_authority,
+        community_provider=community_provider,
+        released_from=released_from,
+        released_to=released_to,
+        scope=scope,
+    )
+    return where, after
 
 
 async def _records(
@@ -179,3 +219,24 @@ async def record_csv(conn: Connection, who: Principal, where: ReleaseFilter, sen
         outcome=audit.OK if sent.completed else audit.INTERRUPTED,
         details={"filters": described(where), "rows": sent.rows},
     )
+
+
+async def export_csv(
+    db: Database, who: Principal, where: ReleaseFilter, rules: Rules
+) -> AsyncGenerator[str, None]:
+    """The CSV stream, then its audit row, however the stream ended.
+
+    The stream outlives the request's transaction, so it reads in one of its own, and its audit
+    row is written in a short write transaction of its own once it ends: holding the write lock
+    (on SQLite) for as long as a client takes to read the list would stop every writer.
+    """
+    sent = Sent()
+    try:
+        async with db.read() as conn, aclosing(stream_csv(conn, where, rules, sent)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+    finally:
+        # Shielded: a client that goes away cancels the stream, not the record of what it got.
+        with anyio.CancelScope(shield=True):
+            async with db.write() as conn:
+                await record_csv(conn, who, where, sent)

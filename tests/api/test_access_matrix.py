@@ -162,6 +162,13 @@ ENDPOINTS = {
         200,
         body=lambda _: {"reason": "posted for the wrong person"},
     ),
+    "hmpps domain event": Endpoint(
+        "POST",
+        "/v1/integrations/hmpps/events",
+        ("submitter",),
+        200,
+        body=lambda _: {"eventType": "test.unused", "occurredAt": "2026-03-02T10:00:00Z"},
+    ),
     "handover": Endpoint("GET", f"/v1/people/nomis/{BOTH}", READERS, 200, _handover),
     "handover out of scope": Endpoint(
         "GET", f"/v1/people/nomis/{LPI_ONLY}", READERS, 200, hidden=True

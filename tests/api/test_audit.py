@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from httpx import Response
 
-from app.api.routes.releases import csv_body
 from app.services import releases as release_service
 from app.services.keys import Principal
 from app.services.releases import ReleaseFilter
@@ -246,7 +245,7 @@ def test_a_csv_export_cut_short_records_only_the_rows_that_went_out(
     where = ReleaseFilter(as_of=date.fromisoformat(AS_OF))
 
     async def cut_short() -> None:
-        body = csv_body(runtime, caller, where)
+        body = release_service.export_csv(runtime.db, caller, where, runtime.rules)
         for _ in range(3):  # the header, then two chunks of two rows
             await anext(body)
         await body.aclose()

@@ -51,6 +51,7 @@ ROLES = [
     ("/v1/audit", "admin"),
     ("/v1/people/{scheme}/{value}/export", "admin"),
     ("/v1/events", "submitter"),
+    ("/v1/integrations/hmpps", "submitter"),
     ("/v1/people", "probation"),
     ("/v1/releases", "coordinator"),
     ("/v1/metrics", "coordinator"),

@@ -35,19 +35,31 @@ def test_the_domain_imports_only_the_standard_library_and_itself(path: Path) -> 
 
 
 @pytest.mark.parametrize("path", sorted(APP.rglob("*.py")), ids=str)
-def test_only_app_db_imports_sqlalchemy_and_only_app_api_imports_fastapi(path: Path) -> None:
+def test_only_app_db_imports_sqlalchemy_and_only_the_web_edges_import_fastapi(path: Path) -> None:
     relative = path.relative_to(APP).parts
     if relative[0] != "db":
         assert not _uses(path, "sqlalchemy"), "SQLAlchemy belongs in app/db"
-    if relative[0] not in ("api", "main.py"):
+    if relative[0] not in ("api", "web", "main.py"):
         assert not (_uses(path, "fastapi") or _uses(path, "starlette")), "FastAPI is app/api's"
+
+
+# What the pages share with the API: the request's unit of work, the runtime, the request id.
+_API_PLUMBING = ("app.api.deps", "app.api.observability")
 
 
 @pytest.mark.parametrize("path", sorted(APP.rglob("*.py")), ids=str)
 def test_nothing_imports_the_api_but_the_app_factory(path: Path) -> None:
     relative = path.relative_to(APP).parts
-    if relative[0] not in ("api", "main.py", "cli.py"):
+    if relative[0] == "web":
+        used = {name for name in _imports(path) if name.startswith("app.api")}
+        assert used <= set(_API_PLUMBING), "the pages use the API's request plumbing alone"
+    elif relative[0] not in ("api", "main.py", "cli.py"):
         assert not _uses(path, "app.api"), "nothing may depend on app/api"
+
+
+@pytest.mark.parametrize("path", _modules("web"), ids=str)
+def test_the_pages_reach_storage_only_through_the_services(path: Path) -> None:
+    assert not _uses(path, "app.db"), "a page reads through app/services, as the API does"
 
 
 _STDLIB_OK = {  # what the pure rules may use
@@ -57,10 +69,13 @@ _STDLIB_OK = {  # what the pure rules may use
     "dataclasses",
     "datetime",
     "functools",
+    "hashlib",  # deterministic ids of HMPPS domain events (app/domain/hmpps.py)
     "itertools",
+    "json",
     "operator",
     "re",
     "typing",
+    "zoneinfo",  # the Europe/London date of an HMPPS domain event's timestamp
 }
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from contextlib import aclosing
 from datetime import date
 from typing import Annotated, Literal
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
@@ -15,8 +12,6 @@ from app.api.deps import AuditedConn, Coordinator, RuntimeDep, as_of_or_today
 from app.api.responses import JSON, problems
 from app.api.schemas import FlagCode, Metrics, ReleasePage, Stage
 from app.services import metrics, releases
-from app.services.keys import Principal
-from app.services.releases import ReleaseFilter
 
 router = APIRouter(prefix="/v1", tags=["coordinators"])
 
@@ -60,52 +55,25 @@ async def list_releases(
     cursor: str | None = None,
     format: Literal["json", "csv"] | None = None,
 ) -> Response:
-    after = None
-    if cursor is not None:
-        after, cursor_as_of = releases.decode_cursor(cursor)
-        as_of = as_of or cursor_as_of
-    where = ReleaseFilter(
-        as_of=as_of_or_today(as_of),
+    where, after = releases.query(
+        as_of,
+        cursor,
+        caller.scope,
         stage=stage,
-        open_flags=frozenset(flag),
-        prison=prison.upper() if prison else None,
+        flags=flag,
+        prison=prison,
         probation_region=probation_region,
         local_authority=local_authority,
         community_provider=community_provider,
         released_from=released_from,
         released_to=released_to,
-        scope=caller.scope,
     )
     if _wants_csv(request, format):
         headers = {"Content-Disposition": f'attachment; filename="releases-{where.as_of}.csv"'}
-        body = csv_body(rt, caller, where)
+        body = releases.export_csv(rt.db, caller, where, rt.rules)
         return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=headers)
     items, next_cursor = await releases.page(conn, caller, where, after, limit, rt.rules)
     return JSON({"items": items, "next_cursor": next_cursor})
-
-
-async def csv_body(
-    rt: RuntimeDep, caller: Principal, where: ReleaseFilter
-) -> AsyncGenerator[str, None]:
-    """The CSV stream, then its audit row, however the stream ended.
-
-    The stream outlives the request's transaction, so it reads in one of its own, and its audit
-    row is written in a short write transaction of its own once it ends: holding the write lock
-    (on SQLite) for as long as a client takes to read the list would stop every writer.
-    """
-    sent = releases.Sent()
-    try:
-        async with (
-            rt.db.read() as conn,
-            aclosing(releases.stream_csv(conn, where, rt.rules, sent)) as chunks,
-        ):
-            async for chunk in chunks:
-                yield chunk
-    finally:
-        # Shielded: a client that goes away cancels the stream, not the record of what it got.
-        with anyio.CancelScope(shield=True):
-            async with rt.db.write() as conn:
-                await releases.record_csv(conn, caller, where, sent)
 
 
 @router.get(

@@ -1,0 +1,1 @@
+"""HMPPS domain events: SNS, CVL and HMPPS Auth, and the intake that maps and stores them."""

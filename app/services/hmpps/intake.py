@@ -1,0 +1,311 @@
+"""Taking in HMPPS domain events (CONTRACT §8): one path for the HTTP endpoint, the SQS consumer
+and the retries of pending events.
+
+A domain event is mapped (`app.domain.hmpps`) and its joinup events go through the same ingest
+service as `POST /v1/events` (validation, identity, idempotency, derivation, audit), in one
+atomic post. A licence activation first reads its licence from CVL; while CVL or HMPPS Auth
+cannot be reached the domain event is kept pending (once, by the id of the event it will make)
+and retried with growing delays by `retry_due`, which the server process runs in the background
+(`keep_retrying`) unless `JOINUP_INLINE_WORKER=0`.
+
+Unlike the other services, this one opens its own transactions: a licence is fetched over the
+network between reading what is stored and storing the event, and no transaction (on SQLite, no
+write lock) is held across that wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import httpx
+
+from app.db import events as event_store
+from app.db import hmpps as pending_store
+from app.db.engine import Database
+from app.domain import hmpps
+from app.domain.events import EVENT_TYPES
+from app.domain.rules import Rules
+from app.services import audit, clock, ingest, keys, submissions
+from app.services.errors import Invalid, ServiceError
+from app.services.hmpps import cvl, sns
+from app.services.keys import Principal
+from app.settings import Settings
+
+log = logging.getLogger("joinup.hmpps")
+
+ACCEPTED, DUPLICATE, IGNORED, PENDING = "accepted", "duplicate", "ignored", "pending"
+STATUSES: Final = (ACCEPTED, DUPLICATE, IGNORED, PENDING)
+# The organisation `joinup hmpps consume` posts as when it is given none.
+CONSUMER_ORG: Final = "HMPPS"
+# Longest wait between two retries of a pending domain event.
+LONGEST_DELAY: Final = timedelta(hours=1)
+# How long a worker holds a due event it took, before another may take it.
+LEASE: Final = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What became of one message: `status` (§8), the joinup event ids, and why if ignored."""
+
+    status: str
+    events: list[str]
+    event_type: str
+    reason: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status, "events": self.events}
+        if self.reason is not None:
+            body["reason"] = self.reason
+        return body
+
+
+Counter = Callable[[str, str], None]
+
+
+def _uncounted(event_type: str, status: str) -> None:
+    pass
+
+
+@dataclass
+class Hmpps:
+    """The process's HMPPS intake: database, rules, HTTP clients for SNS, CVL and HMPPS Auth."""
+
+    db: Database
+    rules: Rules
+    settings: Settings
+    count: Counter = _uncounted
+
+    def __post_init__(self) -> None:
+        self._http = httpx.AsyncClient(timeout=cvl.TIMEOUT)
+        ca_file = self.settings.sns_ca_file
+        trust = ssl.create_default_context(cafile=ca_file) if ca_file else True
+        self._sns_http = httpx.AsyncClient(timeout=cvl.TIMEOUT, verify=trust)
+        hosts = frozenset(h.strip() for h in self.settings.sns_cert_hosts.split(",") if h.strip())
+        self.sns = sns.Sns(self._sns_http, verify=self.settings.sns_verify, hosts=hosts)
+        secret = self.settings.hmpps_client_secret
+        tokens = cvl.Tokens(
+            self._http,
+            self.settings.hmpps_auth_url,
+            self.settings.hmpps_client_id,
+            secret.get_secret_value() if secret else None,
+        )
+        self.cvl = cvl.Cvl(self._http, self.settings.cvl_url, tokens)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+        await self._sns_http.aclose()
+
+
+def consumer(org: str = CONSUMER_ORG) -> Principal:
+    """Who `joinup hmpps consume` posts as: the organisation, with no key."""
+    return Principal("hmpps-consumer", org, frozenset({"submitter"}))
+
+
+async def receive(hub: Hmpps, who: Principal, body: bytes) -> Answer:
+    """One posted message: a domain event, or an SNS message (verified) around one."""
+    message = sns.parse(body)
+    await hub.sns.verify(message)
+    if message.kind == sns.SUBSCRIPTION_CONFIRMATION:
+        await hub.sns.confirm(message)
+        answer = await _subscription(hub, who, message, "confirmed")
+    elif message.kind == sns.UNSUBSCRIBE_CONFIRMATION:
+        answer = await _subscription(hub, who, message, "unsubscribed")
+    else:
+        answer = await take(hub, who, message.envelope)
+    hub.count(answer.event_type, answer.status)
+    return answer
+
+
+async def _subscription(hub: Hmpps, who: Principal, message: sns.Message, what: str) -> Answer:
+    topic = str(message.fields.get("TopicArn", ""))[:200]
+    async with hub.db.write() as conn:
+        await audit.record(
+            conn,
+            who,
+            audit.HMPPS_SUBSCRIPTION,
+            subject=topic,
+            subject_type=audit.QUERY,
+            outcome=what,
+            details={"topic": topic, "type": message.kind},
+        )
+    log.info("SNS subscription %s", what, extra={"topic": topic})
+    return Answer(IGNORED, [], f"sns.{message.kind}", f"subscription {what}")
+
+
+def _read(envelope: Any) -> hmpps.DomainEvent:
+    try:
+        return hmpps.read(envelope)
+    except hmpps.InvalidDomainEvent as error:
+        raise Invalid(f"not a domain event joinup can read: {error}") from None
+
+
+async def take(hub: Hmpps, who: Principal, envelope: Any) -> Answer:
+    """One domain event: stored, a duplicate, ignored, or kept pending."""
+    event = _read(envelope)
+    try:
+        mapped = hmpps.map_event(event)
+    except hmpps.InvalidDomainEvent as error:
+        raise Invalid(f"the {event.event_type} event cannot be mapped: {error}") from None
+    if isinstance(mapped, hmpps.Ignored):
+        return await _ignore(hub, who, event.event_type, mapped.reason)
+    if isinstance(mapped, hmpps.Mapped):
+        unknown = sorted({e["type"] for e in mapped.events} - set(EVENT_TYPES))
+        if unknown:
+            reason = f"this joinup does not take {', '.join(unknown)} events yet"
+            return await _ignore(hub, who, event.event_type, reason)
+        return await _store(hub, who, event.event_type, list(mapped.events))
+    try:
+        return await _licence(hub, who, event.event_type, mapped)
+    except cvl.Unavailable as error:
+        return await _park(hub, who, envelope, mapped.event_id, event.event_type, str(error))
+
+
+async def _ignore(hub: Hmpps, who: Principal, event_type: str, reason: str) -> Answer:
+    async with hub.db.write() as conn:
+        await audit.record(
+            conn,
+            who,
+            audit.HMPPS_EVENT,
+            subject=event_type[:200],
+            subject_type=audit.EVENT,
+            outcome=IGNORED,
+            details={"event_type": event_type, "reason": reason},
+        )
+    return Answer(IGNORED, [], event_type, reason)
+
+
+async def _licence(
+    hub: Hmpps, who: Principal, event_type: str, request: hmpps.LicenceToFetch
+) -> Answer:
+    async with hub.db.read() as conn:
+        stored = await event_store.get(conn, who.org, request.event_id)
+    if stored is not None:
+        # Delivered again after it was stored: no need to ask CVL.
+        return Answer(DUPLICATE, [request.event_id], event_type)
+    licence = await hub.cvl.licence(request.licence_id, request.detail_url)
+    try:
+        made = hmpps.licence_event(request, licence)
+    except hmpps.InvalidDomainEvent as error:
+        raise cvl.Refused(f"CVL's licence {request.licence_id} cannot be read: {error}") from None
+    return await _store(hub, who, event_type, [made], done=request.event_id)
+
+
+async def _store(
+    hub: Hmpps, who: Principal, event_type: str, events: list[Mapping[str, Any]], done: str = ""
+) -> Answer:
+    """Post the joinup events as one atomic post, as `POST /v1/events/batch` does."""
+    # The same parsing as a batch post, so that what a key may post applies here too.
+    items = await submissions.parse_all(events, clock.today())
+    async with hub.db.write() as conn:
+        outcome = await ingest.ingest(conn, who, items, atomic=True, rules=hub.rules)
+        if outcome.stored and done:
+            await pending_store.done(conn, who.org, done)
+    # Out of the transaction, so that a refusal's audit line is kept.
+    refused = next((r.problem for r in outcome.results if r.problem is not None), None)
+    if refused is not None:
+        raise refused
+    ids = [str(r.event_id) for r in outcome.results]
+    status = DUPLICATE if outcome.count(ingest.DUPLICATE) == len(ids) else ACCEPTED
+    return Answer(status, ids, event_type)
+
+
+async def _park(
+    hub: Hmpps, who: Principal, envelope: Any, event_id: str, event_type: str, error: str
+) -> Answer:
+    now = clock.now()
+    row = {
+        "org": who.org,
+        "event_id": event_id,
+        "key_id": who.key_id if who.key_id != consumer().key_id else None,
+        "event_type": event_type[:200],
+        "envelope": envelope,
+        "attempts": 1,
+        "next_attempt_at": now + delay(hub, 1),
+        "last_error": error[:1000],
+        "received_at": now,
+    }
+    async with hub.db.write() as conn:
+        if await pending_store.keep(conn, row):
+            await audit.record(
+                conn,
+                who,
+                audit.HMPPS_EVENT,
+                subject=event_id,
+                subject_type=audit.EVENT,
+                outcome=PENDING,
+                details={"event_type": event_type, "reason": error},
+            )
+    log.warning("domain event kept pending: %s", error, extra={"event_id": event_id})
+    return Answer(PENDING, [event_id], event_type, error)
+
+
+def delay(hub: Hmpps, attempts: int) -> timedelta:
+    """The wait after `attempts` failed tries: the first setting's, then doubling, at most 1 h."""
+    first = timedelta(seconds=hub.settings.hmpps_retry_seconds)
+    later: timedelta = first * 2 ** min(attempts - 1, 20)
+    return min(later, LONGEST_DELAY)
+
+
+async def retry_due(hub: Hmpps, now: datetime | None = None, limit: int = 20) -> int:
+    """Try again every pending domain event that is due; how many were stored.
+
+    The function a worker calls: the server process's background task (`keep_retrying`), or
+    `joinup worker`. Several may run at once: each event is taken by one of them at a time.
+    """
+    now = now or clock.now()
+    async with hub.db.read() as conn:
+        rows = await pending_store.due(conn, now, limit)
+    stored = 0
+    for row in rows:
+        async with hub.db.write() as conn:
+            mine = await pending_store.claim(
+                conn, row.org, row.event_id, row.next_attempt_at, now + LEASE
+            )
+        if mine:
+            stored += await _retry(hub, row, now)
+    return stored
+
+
+async def _retry(hub: Hmpps, row: Any, now: datetime) -> int:
+    who = await _poster(hub, row)
+    try:
+        answer = await take(hub, who, row.envelope)
+    except ServiceError as error:
+        # CVL answered, but not with a licence: keep it, and say why, rather than lose it.
+        failure = f"{error.slug}: {error.detail}"
+    else:
+        if answer.status != PENDING:
+            hub.count(answer.event_type, answer.status)
+            return 1
+        failure = answer.reason or "still pending"
+    attempts = row.attempts + 1
+    async with hub.db.write() as conn:
+        await pending_store.failed(
+            conn, row.org, row.event_id, attempts, now + delay(hub, attempts), failure[:1000]
+        )
+    return 0
+
+
+async def _poster(hub: Hmpps, row: Any) -> Principal:
+    """Who a pending event is stored for: the key that posted it, as it is now."""
+    if row.key_id is None:
+        return consumer(row.org)
+    async with hub.db.read() as conn:
+        found = await keys.active_principal(conn, row.key_id)
+    return found or Principal(row.key_id, row.org, frozenset({"submitter"}))
+
+
+async def keep_retrying(hub: Hmpps, interval: float = 5.0) -> None:
+    """Retry due pending events every `interval` seconds, until cancelled."""
+    while True:
+        try:
+            await retry_due(hub)
+        except Exception:
+            log.exception("retrying pending HMPPS domain events failed; trying again later")
+        await asyncio.sleep(interval)

@@ -1,0 +1,260 @@
+"""The pages in a real browser (Chromium driven by Playwright) against a real server started
+by scripts/serve, with a small demo year loaded: a coordinator reads the overview, filters and
+pages the gap list, downloads its CSV and opens a person; probation is refused the
+coordinators' pages; a submitter cannot sign in. axe-core checks every page, and no request
+leaves the server's host.
+
+One server and one browser for the module: starting them is most of the time these tests take.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.support.server import ADMIN, ROOT, Server, new_key, serve
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+YEAR = {"released_from": "2019-04-01", "released_to": "2020-03-31"}
+SERIOUS = {"serious", "critical"}
+
+
+@dataclass
+class Site:
+    server: Server
+    keys: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+def _secret(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    folder = tmp_path_factory.mktemp("pages")
+    database_url = f"sqlite:///{folder / 'joinup.db'}"
+    with serve(database_url, folder / "server.log", env={"JOINUP_ADMIN_KEY": ADMIN}) as server:
+        env = {**os.environ, "JOINUP_DATABASE_URL": database_url}
+        loaded = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "joinup"), "demo", "--scale", "0.01"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert loaded.returncode == 0, loaded.stderr
+        keys = {
+            role: _secret(new_key(server.url, f"ORG-{role.upper()}", role))
+            for role in ("coordinator", "probation", "submitter")
+        }
+        yield Site(server, keys)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        yield launched
+        launched.close()
+
+
+class Visits:
+    """Every URL the browser asked for, to check that none left the server's host."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.urls: list[str] = []
+        context.on("request", lambda request: self.urls.append(request.url))
+
+    def elsewhere(self, origin: str) -> list[str]:
+        return [url for url in self.urls if not url.startswith(origin + "/")]
+
+
+def _context(browser: Browser, site: Site, **options: Any) -> tuple[BrowserContext, Visits]:
+    context = browser.new_context(base_url=site.url, accept_downloads=True, **options)
+    return context, Visits(context)
+
+
+def _accessible(page: Page) -> None:
+    found = Axe().run(page).response["violations"]
+    serious = [(v["id"], v["impact"], v["help"]) for v in found if v["impact"] in SERIOUS]
+    assert serious == [], f"{page.url}: {serious}"
+
+
+def _sign_in(page: Page, secret: str, *, check: bool = True) -> None:
+    page.goto("/sign-in")
+    if check:  # axe runs as a script in the page: not where scripts are off
+        _accessible(page)
+    page.get_by_label("Key").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _metrics(site: Site) -> dict[str, Any]:
+    answer = httpx.get(
+        f"{site.url}/v1/metrics/continuity",
+        params=YEAR,
+        headers={"Authorization": f"Bearer {site.keys['coordinator']}"},
+    )
+    assert answer.status_code == 200
+    total: dict[str, Any] = answer.json()["total"]
+    return total
+
+
+def _someone(site: Site) -> str:
+    """The NOMIS number of someone released in the demo year."""
+    answer = httpx.get(
+        f"{site.url}/v1/releases",
+        params={"limit": 1, "stage": "not_picked_up"},
+        headers={"Authorization": f"Bearer {site.keys['coordinator']}"},
+    )
+    nomis: str = answer.json()["items"][0]["identifiers"]["nomis"]
+    return nomis
+
+
+def _funnel(page: Page) -> dict[str, str]:
+    cells = page.locator("#funnel [data-count]")
+    return {
+        cells.nth(i).get_attribute("data-count") or "": cells.nth(i).inner_text().split(" ")[0]
+        for i in range(cells.count())
+    }
+
+
+def _expected_funnel(total: dict[str, Any]) -> dict[str, str]:
+    return {
+        "released_in_treatment": f"{total['released_in_treatment']:,}",
+        "picked_up": f"{total['picked_up']:,}",
+        "pickup_rate": f"{total['pickup_rate'] * 100:.1f}%",
+        "retained_12w": f"{total['retained_12w']:,}",
+        "retention_rate": f"{total['retention_rate'] * 100:.1f}%",
+    }
+
+
+def test_a_coordinator_reads_the_overview_follows_the_gap_list_and_opens_a_person(
+    site: Site, browser: Browser
+) -> None:
+    context, visits = _context(browser, site)
+    page = context.new_page()
+    _sign_in(page, site.keys["coordinator"])
+    assert page.url == f"{site.url}/overview"
+
+    page.get_by_label("Released from").fill(YEAR["released_from"])
+    page.get_by_label("Released to").fill(YEAR["released_to"])
+    page.get_by_label("Table by").select_option("prison")
+    page.get_by_role("button", name="Show").click()
+    assert _funnel(page) == _expected_funnel(_metrics(site))
+    assert page.locator("figure svg").count() == 2
+    _accessible(page)
+
+    # A prison's row leads to its gap list for the same period.
+    first = page.locator("#groups tbody a").first
+    prison = first.inner_text()
+    first.click()
+    assert re.search(rf"prison={prison}\b", page.url)
+    _accessible(page)
+
+    # Filter: releases not picked up in the window, then page through them.
+    page.get_by_text("Filter the list").click()  # closed while a filter is in force
+    page.get_by_label("Stage").select_option("not_picked_up")
+    page.get_by_role("button", name="Apply filters").click()
+    assert "stage=not_picked_up" in page.url
+    stages = page.locator("#releases tbody tr td:nth-child(5)").all_inner_texts()
+    assert stages and set(stages) == {"Not picked up in the window"}
+
+    page.goto("/releases?" + "&".join(f"{k}={v}" for k, v in YEAR.items()))
+    first_page = page.locator("#releases tbody th").all_inner_texts()
+    assert len(first_page) == 50
+    page.get_by_role("link", name="Next page").click()
+    second_page = page.locator("#releases tbody th").all_inner_texts()
+    assert second_page and not set(second_page) & set(first_page)
+    _accessible(page)
+
+    with page.expect_download() as downloading:
+        page.get_by_role("link", name="Download CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(downloading.value.path()).read_text())))
+    released = {row["released_on"] for row in rows}
+    assert rows and min(released) >= YEAR["released_from"] and max(released) <= YEAR["released_to"]
+    assert set(first_page) <= {row["nomis"] or row["crn"] for row in rows}
+
+    page.locator("#releases tbody th a").first.click()
+    assert "/people/" in page.url
+    assert page.get_by_role("heading", name="Timeline").is_visible()
+    _accessible(page)
+
+    page.get_by_role("button", name=re.compile("Sign out")).click()
+    assert page.url == f"{site.url}/sign-in"
+    page.goto("/overview")
+    assert page.url.startswith(f"{site.url}/sign-in")
+    assert visits.elsewhere(site.url) == []
+    context.close()
+
+
+def test_the_overview_reads_the_same_without_javascript(site: Site, browser: Browser) -> None:
+    context, visits = _context(browser, site, java_script_enabled=False)
+    page = context.new_page()
+    _sign_in(page, site.keys["coordinator"], check=False)
+    page.goto("/overview?" + "&".join(f"{k}={v}" for k, v in YEAR.items()))
+    assert _funnel(page) == _expected_funnel(_metrics(site))
+    assert visits.elsewhere(site.url) == []
+    context.close()
+
+
+def test_probation_finds_a_person_but_not_the_coordinators_pages(
+    site: Site, browser: Browser
+) -> None:
+    context, visits = _context(browser, site)
+    page = context.new_page()
+    _sign_in(page, site.keys["probation"])
+    assert page.url == f"{site.url}/people"
+    _accessible(page)
+    for path in ("/overview", "/releases"):
+        answer = page.goto(path)
+        assert answer is not None and answer.status == 403
+        assert page.get_by_role("heading", name="You cannot see this page").is_visible()
+    _accessible(page)
+
+    someone = _someone(site)
+    page.goto("/people")
+    page.get_by_label("Number", exact=True).fill(someone.lower())
+    page.get_by_role("button", name="Find").click()
+    assert page.url == f"{site.url}/people/nomis/{someone.lower()}"
+    assert page.get_by_role("heading", name=re.compile(someone)).is_visible()
+    assert page.locator("#timeline tbody tr").count() > 0
+
+    page.goto("/people")
+    page.get_by_label("Number", exact=True).fill("A0000AA")
+    page.get_by_role("button", name="Find").click()
+    assert page.locator(".govuk-error-summary").is_visible()
+    _accessible(page)
+    assert visits.elsewhere(site.url) == []
+    context.close()
+
+
+def test_a_submitter_key_cannot_sign_in(site: Site, browser: Browser) -> None:
+    context, _ = _context(browser, site)
+    page = context.new_page()
+    _sign_in(page, site.keys["submitter"])
+    assert page.url == f"{site.url}/sign-in"
+    assert page.locator(".govuk-error-summary").is_visible()
+    assert not [c for c in context.cookies() if c["name"] == "joinup_session"]
+    _accessible(page)
+    context.close()
