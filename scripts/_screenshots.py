@@ -82,7 +82,7 @@ def _photograph(url: str, coordinator: str, probation: str) -> None:
         page.context.clear_cookies()
         _sign_in(page, probation)
         _shoot(page, "/people", "find-a-person")
-        _shoot(page, f"{person}?as_of=2020-09-30", "handover")
+        _shoot(page, str(person), "handover")  # dated as the gap list was
         browser.close()
 
 

@@ -48,10 +48,9 @@ async def active(conn: AsyncConnection, token_hash: str, now: datetime) -> Row[A
     return (await conn.execute(query)).first()
 
 
-async def remove(conn: AsyncConnection, token_hash: str, now: datetime) -> None:
-    """Drop this session, and every session that has expired by `now`."""
-    await conn.execute(
-        delete(web_session).where(
-            (web_session.c.token_hash == token_hash) | (web_session.c.expires_at <= now)
-        )
-    )
+async def remove(conn: AsyncConnection, token_hash: str | None, now: datetime) -> None:
+    """Drop this session (if any), and every session that has expired by `now`."""
+    ended = web_session.c.expires_at <= now
+    if token_hash is not None:
+        ended = ended | (web_session.c.token_hash == token_hash)
+    await conn.execute(delete(web_session).where(ended))

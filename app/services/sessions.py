@@ -61,10 +61,12 @@ async def sign_in_with_key(
 async def start(
     conn: Connection, principal: Principal, lifetime: timedelta
 ) -> tuple[str, SignedIn]:
-    """Open a session for `principal`: the cookie's token, and the session."""
+    """Open a session for `principal`: the cookie's token, and the session. Sessions that have
+    expired are cleared away meanwhile, so that the table holds only those in use."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     session = SignedIn(principal, secrets.token_urlsafe(32), now + lifetime)
+    await session_store.remove(conn, None, now)
     await session_store.add(
         conn, _hash(token), principal.key_id, session.form_token, now, session.expires_at
     )

@@ -149,7 +149,7 @@ def test_an_unknown_event_type_is_ignored_audited_and_counted(
         "x.y.merged",
     ]
     assert {r["details"]["outcome"] for r in rows["items"]} == {"ignored"}
-    metrics = api.client.get("/metrics").text
+    metrics = api.client.get("/metrics", headers=api.admin).text
     assert 'joinup_hmpps_domain_events_total{outcome="ignored",type="other"} 1.0' in metrics
     released = 'type="prison-offender-events.prisoner.released"'
     assert f'joinup_hmpps_domain_events_total{{outcome="ignored",{released}}} 1.0' in metrics
@@ -334,14 +334,19 @@ def test_a_prison_identifier_added_links_the_crn_once_joinup_takes_person_identi
 ) -> None:
     from app.domain.events import EVENT_TYPES
 
+    taken(api, published.released(NOMS, "2026-03-02T10:15:00Z"), hmpps_key)
+    person_id = api.person("nomis", NOMS).json()["person_id"]
     answer = send(api, published.identifier_added(CRN, NOMS, "2026-03-01T09:00:00Z"), hmpps_key)
     assert answer.status_code == 200, answer.text
     if "person.identified" not in EVENT_TYPES:
         assert answer.json()["status"] == "ignored"
+        assert "person.identified" in answer.json()["reason"]
+        assert api.person("crn", CRN).status_code == 404
         return
     assert answer.json()["status"] == "accepted"
-    identifiers = api.person("crn", CRN).json()["identifiers"]
-    assert identifiers == {"nomis": NOMS, "crn": CRN}
+    found = api.person("crn", CRN).json()
+    assert found["person_id"] == person_id
+    assert found["identifiers"] == {"nomis": NOMS, "crn": CRN}
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,8 @@ def test_cvl_down_then_up_the_licence_arrives_once(database_url: str, tmp_path: 
             until(lambda: httpx.get(timeline, headers=probation).status_code == 200)
             again = httpx.post(f"{server.url}{PATH}", json=envelope, headers=key).json()
             events = httpx.get(timeline, headers=probation).json()["events"]
-            metrics = httpx.get(f"{server.url}/metrics").text
+            admin = {"Authorization": f"Bearer {ADMIN}"}
+            metrics = httpx.get(f"{server.url}/metrics", headers=admin).text
     assert again == {"status": "duplicate", "events": answer["events"]}
     assert [(e["event_id"], e["type"]) for e in events] == [
         (answer["events"][0], "licence.activated")

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from http.cookies import SimpleCookie
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from app.db.engine import sync_url
 from tests.support.api import Api
 from tests.support.envelopes import event, nomis
 from tests.web.support import browsing, form_token, secret_of, sign_in
@@ -157,3 +159,20 @@ def test_a_person_s_page_is_audited_as_the_api_s_handover_and_timeline_reads(sit
 
     assert [what for what, *_ in rows("rq-page-7")] == ["READ_PERSON", "READ_TIMELINE"]
     assert rows("rq-page-7") == rows("rq-api-7")
+
+
+def test_an_expired_session_opens_nothing_and_is_cleared_by_the_next_sign_in(
+    database_url: str,
+) -> None:
+    with browsing(database_url) as api:
+        sign_in(api.client, secret_of(api.coordinator))
+        assert api.client.get("/overview").status_code == 200
+        engine = create_engine(sync_url(database_url))
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE web_session SET expires_at = created_at"))
+        assert api.client.get("/overview", follow_redirects=False).status_code == 303
+        sign_in(api.client, secret_of(api.probation))
+        with engine.begin() as conn:
+            left = conn.execute(text("SELECT count(*) FROM web_session")).scalar_one()
+        engine.dispose()
+        assert left == 1

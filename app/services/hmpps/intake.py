@@ -200,8 +200,8 @@ async def _store(
     hub: Hmpps, who: Principal, event_type: str, events: list[Mapping[str, Any]], done: str = ""
 ) -> Answer:
     """Post the joinup events as one atomic post, as `POST /v1/events/batch` does."""
-    # The same parsing as a batch post, so that what a key may post applies here too.
-    items = await submissions.parse_all(events, clock.today())
+    today = clock.today()
+    items = [submissions.parse(event, index, today) for index, event in enumerate(events)]
     async with hub.db.write() as conn:
         outcome = await ingest.ingest(conn, who, items, atomic=True, rules=hub.rules)
         if outcome.stored and done:
