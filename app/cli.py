@@ -23,6 +23,7 @@ from app.db.errors import DatabaseUnavailable
 from app.domain.metrics import SUMMARY_NAMES
 from app.domain.rules import Rules
 from app.services import clock, demo_data, importing, keys, loading, metrics
+from app.services.notifications import worker
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,6 +226,28 @@ def print_funnel(answer: dict[str, Any]) -> None:
         print(f"  {name.replace('_', ' '):<24}{_shown(answer['total'][name]):>10}")
 
 
+async def _work(settings: Settings) -> None:
+    """Deliver webhooks and run the periodic jobs until SIGTERM or SIGINT."""
+    import signal
+
+    from app.main import delivering, rules_of, worker_of
+    from app.services.hmpps import intake
+
+    clock.set_offset_days(settings.clock_offset_days)
+    db = Database(settings.database_url, settings.pool_size)
+    hub = intake.Hmpps(db, rules_of(settings), settings)
+    running, stop = worker.start(worker_of(db, settings, delivering(settings), hub))
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print("joinup worker: delivering webhooks; SIGTERM or Ctrl-C stops it", file=sys.stderr)
+    try:
+        await running
+    finally:
+        await hub.close()
+        await db.dispose()
+
+
 def _openapi() -> None:
     from app.main import create_app
 
@@ -271,6 +294,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="0..20",
         help="how long one receive waits for messages (SQS long polling)",
     )
+    sub.add_parser(
+        "worker",
+        help="deliver webhooks, find time-driven changes, retry pending HMPPS events "
+        "(for JOINUP_INLINE_WORKER=0; docs/notifications.md)",
+    )
     return parser
 
 
@@ -303,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
         return _import(settings, args.file, args.org)
     elif args.command == "openapi":
         _openapi()
+    elif args.command == "worker":
+        from app.api.observability import configure_logging
+
+        configure_logging()
+        asyncio.run(_work(settings))
     elif args.command == "hmpps":
         return _consume(settings, args.queue_url, args.org, args.wait_seconds)
     return 0

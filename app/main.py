@@ -22,15 +22,28 @@ from app.api.limits import RequestGate
 from app.api.prometheus import Metrics
 from app.api.ratelimit import RateLimiter
 from app.api.responses import document_problems
-from app.api.routes import audit, events, health, hmpps, keys, monitoring, people, releases
+from app.api.routes import (
+    audit,
+    changes,
+    events,
+    health,
+    hmpps,
+    keys,
+    monitoring,
+    people,
+    releases,
+    subscriptions,
+)
 from app.api.schemas import BatchResult
 from app.db import audit as audit_store
 from app.db import statistics
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.schemas.events import EventCreate
+from app.services import clock
 from app.services import keys as key_service
 from app.services.hmpps import intake
+from app.services.notifications import delivery, secrets, worker
 from app.settings import Settings
 
 log = logging.getLogger("joinup")
@@ -98,13 +111,41 @@ def _keep_statistics_up(db: Database, settings: Settings) -> asyncio.Task[None] 
     return asyncio.create_task(statistics.keep_up(db, settings.analyze_seconds))
 
 
-def _work_inline(hub: intake.Hmpps, settings: Settings) -> asyncio.Task[None] | None:
-    """The background work of the process (retrying pending HMPPS domain events), unless
-    JOINUP_INLINE_WORKER=0 leaves it to `joinup worker` processes."""
-    if not settings.inline_worker:
-        return None
-    interval = min(5.0, settings.hmpps_retry_seconds)
-    return asyncio.create_task(intake.keep_retrying(hub, interval))
+def delivering(settings: Settings) -> delivery.Delivering:
+    """How this process delivers webhooks, from the settings."""
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return delivery.Delivering(
+        box=secrets.box(key, settings.secret_key_file),
+        timeout=settings.webhook_timeout_seconds,
+        retry_scale=settings.webhook_retry_scale,
+        allow_insecure=settings.webhook_allow_insecure,
+    )
+
+
+def worker_of(
+    db: Database, settings: Settings, how: delivery.Delivering, hub: intake.Hmpps
+) -> worker.Worker:
+    """The worker of a server process (JOINUP_INLINE_WORKER=1) or of `joinup worker`: webhooks,
+    time-driven changes, and retrying the HMPPS domain events kept pending (CONTRACT §8)."""
+    jobs = [*worker.standard_jobs(settings.change_sweep_seconds), _hmpps_retries(hub, settings)]
+    return worker.Worker(db, how, jobs, settings.worker_poll_seconds)
+
+
+def _hmpps_retries(hub: intake.Hmpps, settings: Settings) -> worker.Job:
+    async def retry(_: Database) -> int:
+        return await intake.retry_due(hub)
+
+    return worker.Job(
+        "retry pending HMPPS domain events", min(5.0, settings.hmpps_retry_seconds), retry
+    )
+
+
+async def _stop(task: asyncio.Task[None] | None, stop: asyncio.Event | None) -> None:
+    if task is None or stop is None:
+        return
+    stop.set()
+    with suppress(asyncio.CancelledError):
+        await task
 
 
 def _build_the_routes(app: FastAPI) -> None:
@@ -122,6 +163,7 @@ def _build_the_routes(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    clock.set_offset_days(settings.clock_offset_days)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -134,19 +176,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts = GroupCommit(db, rules, settings.group_commit)
         trail = audit_store.Trail(db, settings.group_commit)
         turns = asyncio.Semaphore(settings.batch_concurrency)
+        how = delivering(settings)
         hub = intake.Hmpps(db, rules, settings, app.state.metrics.count_domain_event)
         app.state.runtime = Runtime(
-            settings, db, rules, posts, trail, turns, limiter, cache, hmpps=hub
+            settings, db, rules, posts, trail, turns, limiter, cache, secrets=how.box, hmpps=hub
         )
         _build_the_routes(app)
         _tune_the_garbage_collector()
-        background = [_keep_statistics_up(db, settings), _work_inline(hub, settings)]
+        upkeep = _keep_statistics_up(db, settings)
+        work, stop = (None, None)
+        if settings.inline_worker:
+            work, stop = worker.start(worker_of(db, settings, how, hub))
         yield
-        for task in background:
-            if task is not None:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+        await _stop(work, stop)
+        if upkeep is not None:
+            upkeep.cancel()
+            with suppress(asyncio.CancelledError):
+                await upkeep
         await hub.close()
         await posts.drain()
         await trail.drain()
@@ -159,7 +205,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, keys, events, people, releases, audit, monitoring, hmpps):
+    routers = (
+        health,
+        keys,
+        events,
+        people,
+        releases,
+        audit,
+        monitoring,
+        hmpps,
+        subscriptions,
+        changes,
+    )
+    for module in routers:
         app.include_router(module.router)
     web.install(app, settings)
     app.add_middleware(RequestGate, max_bytes=settings.max_body_bytes)

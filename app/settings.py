@@ -35,8 +35,9 @@ class Settings(BaseSettings):
     # Seconds between a PostgreSQL process's looks for tables grown enough to want fresh planner
     # statistics (app/db/statistics.py); 0 leaves them to autovacuum alone.
     analyze_seconds: float = Field(default=5.0, ge=0)
-    # Background work in each server process: §8's pending domain events are retried here (and
-    # webhooks delivered) unless 0, when `joinup worker` processes do it.
+    # Background work in each server process (app/services/notifications/worker.py): webhooks
+    # delivered, time-driven changes found, §8's pending domain events retried; 0 leaves it to
+    # `joinup worker` processes (docs/notifications.md).
     inline_worker: bool = True
     # HMPPS domain events (CONTRACT §8, docs/hmpps.md): where licences are read, and the HMPPS
     # Auth client-credentials grant that reads them.
@@ -54,6 +55,23 @@ class Settings(BaseSettings):
     # Seconds before the first retry of a domain event kept pending (CVL or HMPPS Auth could not
     # be reached); each later retry waits twice as long, up to an hour.
     hmpps_retry_seconds: float = Field(default=30.0, gt=0, le=60)
+    # Development only: webhooks may go to http and to loopback or private addresses.
+    webhook_allow_insecure: bool = False
+    # Seconds a webhook receiver has to answer.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Multiplies every retry delay and the 3 days before a subscription is disabled (tests run
+    # the schedule in seconds).
+    webhook_retry_scale: float = Field(default=1.0, gt=0)
+    # Seconds between a worker's looks for new changes and due retries when it found none.
+    worker_poll_seconds: float = Field(default=0.5, gt=0)
+    # Seconds between looks for changes that time alone makes (a pickup window closing).
+    change_sweep_seconds: float = Field(default=3600.0, gt=0)
+    # Encrypts webhook secrets at rest: any long random string. Unset: a key kept in
+    # `secret_key_file`, made on first use (one machine only: set this with several).
+    secret_key: SecretStr | None = None
+    secret_key_file: str = "./var/secret.key"
+    # Days added to the service's clock: for rehearsals and tests of time-driven changes only.
+    clock_offset_days: int = 0
     # Hours a page session lasts after signing in (app/services/sessions.py).
     session_hours: float = Field(default=8.0, gt=0)
     # Where GOV.UK Frontend's compiled files are (its package's dist/govuk folder); by default

@@ -33,6 +33,12 @@ TABLES = (
     "audit",
     "web_session",
     "api_key",
+    "change",
+    "release_notice",
+    "change_sweep",
+    "subscription",
+    "delivery",
+    "delivery_attempt",
     "hmpps_pending",
 )
 

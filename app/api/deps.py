@@ -26,6 +26,7 @@ from app.services import clock, keys
 from app.services.errors import Unauthorized
 from app.services.hmpps.intake import Hmpps
 from app.services.keys import KeyCache, Principal
+from app.services.notifications.secrets import SecretBox
 from app.services.turns import Readers
 from app.settings import Settings
 
@@ -43,6 +44,8 @@ class Runtime:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     keys: KeyCache = field(default_factory=lambda: KeyCache(0))
     readers: Readers = field(default_factory=Readers)
+    # Encrypts webhook secrets (app/services/notifications/secrets.py).
+    secrets: SecretBox | None = None
     hmpps: Hmpps | None = None
 
 
@@ -178,6 +181,9 @@ BasicSubmitter = Annotated[Principal, Depends(require_bearer_or_basic("submitter
 Reader = Annotated[Principal, Depends(require("probation", "coordinator"))]
 Coordinator = Annotated[Principal, Depends(require("coordinator"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+# Subscriptions are made by readers, and managed by their organisation's readers and by admins.
+Subscriber = Annotated[Principal, Depends(require("probation", "coordinator"))]
+SubscriptionManager = Annotated[Principal, Depends(require("probation", "coordinator", "admin"))]
 
 
 def as_of_or_today(as_of: date | None) -> date:

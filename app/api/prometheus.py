@@ -17,13 +17,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import generate_latest as _generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from app.db.engine import Database
 from app.domain import hmpps
 from app.services import ingest, submissions
+from app.services.notifications.delivery import QueueStats
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _HTTP_LABELS = ("method", "route", "status")
@@ -115,11 +116,14 @@ class Metrics:
         finally:
             self.ingest.labels(operation).observe(time.perf_counter() - started)
 
-    def exposition(self, db: Database) -> bytes:
-        """A scrape's text: the counters (every worker's, in multiprocess mode), then the pools."""
+    def exposition(self, db: Database, queue: QueueStats | None = None) -> bytes:
+        """A scrape's text: the counters (every worker's, in multiprocess mode), the pools, and
+        the webhook queue (read from the database, so the same whichever process answers)."""
         scrape = CollectorRegistry()
         scrape.register(self._counters())
         scrape.register(_Pools(db))
+        if queue is not None:
+            scrape.register(_Queue(queue))
         return _generate_latest(scrape)
 
     def _counters(self) -> Collector:
@@ -144,6 +148,37 @@ class _Pools:
             for field, family in families.items():
                 family.add_metric([pool], getattr(status, field))
         return families.values()
+
+
+class _Queue:
+    """Webhook deliveries, from the database: every worker's, in every process."""
+
+    def __init__(self, queue: QueueStats) -> None:
+        self.queue = queue
+
+    def collect(self) -> Iterable[Metric]:
+        q = self.queue
+        attempts = CounterMetricFamily(
+            "joinup_webhook_deliveries",
+            "Webhook delivery attempts by outcome: delivered (acknowledged) or failed",
+            labels=["outcome"],
+        )
+        attempts.add_metric(["delivered"], q.delivered)
+        attempts.add_metric(["failed"], q.failed)
+        depth = GaugeMetricFamily(
+            "joinup_webhook_queue_depth", "Deliveries owed to subscriptions and not yet made"
+        )
+        depth.add_metric([], q.queued)
+        age = GaugeMetricFamily(
+            "joinup_webhook_oldest_undelivered_age_seconds",
+            "Age of the oldest change not yet delivered to a subscription that should receive it",
+        )
+        age.add_metric([], q.oldest_age_seconds)
+        disabled = GaugeMetricFamily(
+            "joinup_webhook_subscriptions_disabled", "Subscriptions disabled after 3 days failing"
+        )
+        disabled.add_metric([], q.disabled)
+        return [attempts, depth, age, disabled]
 
 
 # A coroutine, so that FastAPI does not run it in the thread pool (see app/api/deps.runtime).

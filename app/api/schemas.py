@@ -256,6 +256,11 @@ What = Literal[
     "KEY_CREATED",
     "KEY_REVOKED",
     "KEY_SCOPE_CHANGED",
+    "READ_CHANGES",
+    "DELIVER_CHANGES",
+    "SUBSCRIPTION_CREATED",
+    "SUBSCRIPTION_DELETED",
+    "SUBSCRIPTION_ENABLED",
     "HMPPS_EVENT",
     "HMPPS_SUBSCRIPTION",
     "SIGN_IN",
@@ -273,7 +278,9 @@ class AuditEntry(BaseModel):
     subjectId: str | None = Field(
         description="A person id, event id or key id; null for a query over many"
     )
-    subjectType: Literal["person", "query", "event", "events", "key", "session"] | None
+    subjectType: (
+        Literal["person", "query", "event", "events", "key", "session", "subscription"] | None
+    )
     correlationId: str | None = Field(description="The request's X-Request-ID")
     service: Literal["joinup"]
     details: dict[str, Any] = Field(

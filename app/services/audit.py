@@ -43,6 +43,11 @@ RETRACT_EVENT: Final = "RETRACT_EVENT"
 KEY_CREATED: Final = "KEY_CREATED"
 KEY_REVOKED: Final = "KEY_REVOKED"
 KEY_SCOPE_CHANGED: Final = "KEY_SCOPE_CHANGED"
+READ_CHANGES: Final = "READ_CHANGES"
+DELIVER_CHANGES: Final = "DELIVER_CHANGES"
+SUBSCRIPTION_CREATED: Final = "SUBSCRIPTION_CREATED"
+SUBSCRIPTION_DELETED: Final = "SUBSCRIPTION_DELETED"
+SUBSCRIPTION_ENABLED: Final = "SUBSCRIPTION_ENABLED"
 # An HMPPS domain event ignored or kept pending (stored ones are POST_EVENTS), and an SNS
 # subscription confirmed or ended (CONTRACT §8).
 HMPPS_EVENT: Final = "HMPPS_EVENT"
@@ -62,6 +67,11 @@ WHATS: Final = (
     KEY_CREATED,
     KEY_REVOKED,
     KEY_SCOPE_CHANGED,
+    READ_CHANGES,
+    DELIVER_CHANGES,
+    SUBSCRIPTION_CREATED,
+    SUBSCRIPTION_DELETED,
+    SUBSCRIPTION_ENABLED,
     HMPPS_EVENT,
     HMPPS_SUBSCRIPTION,
     SIGN_IN,
@@ -74,6 +84,7 @@ QUERY: Final = "query"
 EVENT: Final = "event"
 EVENTS: Final = "events"
 KEY: Final = "key"
+SUBSCRIPTION: Final = "subscription"
 SESSION: Final = "session"
 
 # Outcomes of reads; writes keep "stored" and "refused".

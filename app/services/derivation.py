@@ -16,6 +16,7 @@ from app.domain.events import OST_PRESCRIBED, PRISON_RELEASED, Event
 from app.domain.rules import Rules
 from app.domain.versions import RecordVersion, versions
 from app.services import views
+from app.services.notifications import outbox
 from app.services.turns import in_turns
 
 # People derived between two turns of the event loop (a few milliseconds of work).
@@ -109,7 +110,8 @@ async def refresh(
         events = group_by_person(await event_store.counting_of_people(conn, fetched))
         rows += await _version_rows(fetched, events, rules)
     rows += await _version_rows([p for p in ids if p in given], given, rules)
-    await release_store.replace_for_people(conn, stored, rows)
+    async with outbox.recorded(conn, ids):
+        await release_store.replace_for_people(conn, stored, rows)
 
 
 async def _version_rows(

@@ -123,6 +123,11 @@ def _exported(answer: Response, scoped: bool) -> None:
     assert len(answer.json()["releases"]) == 2
 
 
+def _changes(answer: Response, scoped: bool) -> None:
+    prisons = {change["prison"] for change in answer.json()["items"]}
+    assert prisons == {"MDI"} if scoped else {"MDI", "LPI"} < prisons
+
+
 # -- the endpoints ------------------------------------------------------------------------------
 
 
@@ -144,6 +149,8 @@ def _one_event(event_id: str) -> dict[str, Any]:
 
 
 READERS = ("probation", "coordinator")
+MANAGERS = (*READERS, "admin")
+HOOK = "https://hooks.example.org/joinup"
 ENDPOINTS = {
     "post event": Endpoint("POST", "/v1/events", ("submitter",), 201, body=_one_event),
     "post batch": Endpoint(
@@ -194,6 +201,15 @@ ENDPOINTS = {
         "GET", f"/v1/people/nomis/{LPI_ONLY}/export", ("admin",), 200, hidden=True
     ),
     "revoke key": Endpoint("DELETE", "/v1/keys/{key_id}", ("admin",), 204),
+    "changes": Endpoint("GET", "/v1/changes", READERS, 200, _changes),
+    "subscribe": Endpoint("POST", "/v1/subscriptions", READERS, 201, body=lambda _: {"url": HOOK}),
+    "list subscriptions": Endpoint("GET", "/v1/subscriptions", MANAGERS, 200),
+    "read subscription": Endpoint("GET", "/v1/subscriptions/{subscription_id}", MANAGERS, 200),
+    "delete subscription": Endpoint("DELETE", "/v1/subscriptions/{subscription_id}", MANAGERS, 204),
+    "deliveries": Endpoint("GET", "/v1/subscriptions/{subscription_id}/deliveries", MANAGERS, 200),
+    "enable subscription": Endpoint(
+        "POST", "/v1/subscriptions/{subscription_id}/enable", MANAGERS, 200
+    ),
     "set scope": Endpoint(
         "PUT",
         "/v1/keys/{key_id}/scope",
@@ -240,12 +256,26 @@ def _call(world: World, endpoint: Endpoint, headers: dict[str, str]) -> Response
     path = endpoint.path
     if "{key_id}" in path:
         path = path.format(key_id=scoped_key(api, SCOPE, "probation")[0])
+    if "{subscription_id}" in path:
+        path = path.format(subscription_id=_subscription(world, headers))
     body = endpoint.body(f"case-{uuid.uuid4().hex[:12]}") if endpoint.body else None
     params = {"as_of": AS_OF, **endpoint.params} if endpoint.method == "GET" else {}
+    if path.startswith(("/v1/changes", "/v1/subscriptions")):
+        params.pop("as_of", None)
     answer: Response = api.client.request(
         endpoint.method, path, json=body, params=params, headers=headers
     )
     return answer
+
+
+def _subscription(world: World, headers: dict[str, str]) -> str:
+    """A subscription of the caller's organisation (a coordinator's, for other callers)."""
+    api = world.api
+    made = api.client.post("/v1/subscriptions", json={"url": HOOK}, headers=headers)
+    if made.status_code != 201:
+        made = api.client.post("/v1/subscriptions", json={"url": HOOK}, headers=api.coordinator)
+    assert made.status_code == 201, made.text
+    return str(made.json()["subscription_id"])
 
 
 def test_the_matrix_covers_every_v1_operation(world: World) -> None:

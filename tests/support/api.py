@@ -73,6 +73,8 @@ class Api:
 
 @contextmanager
 def running(database_url: str, **settings: Any) -> Iterator[Api]:
+    # The webhook worker runs only where a test asks for it (tests/e2e run the real default).
+    settings.setdefault("inline_worker", False)
     app = create_app(Settings(database_url=database_url, admin_key=ADMIN_SECRET, **settings))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client)

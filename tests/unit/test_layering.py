@@ -68,6 +68,7 @@ _STDLIB_OK = {  # what the pure rules may use
     "collections",
     "dataclasses",
     "datetime",
+    "enum",
     "functools",
     "hashlib",  # deterministic ids of HMPPS domain events (app/domain/hmpps.py)
     "itertools",

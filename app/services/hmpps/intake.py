@@ -5,8 +5,9 @@ A domain event is mapped (`app.domain.hmpps`) and its joinup events go through t
 service as `POST /v1/events` (validation, identity, idempotency, derivation, audit), in one
 atomic post. A licence activation first reads its licence from CVL; while CVL or HMPPS Auth
 cannot be reached the domain event is kept pending (once, by the id of the event it will make)
-and retried with growing delays by `retry_due`, which the server process runs in the background
-(`keep_retrying`) unless `JOINUP_INLINE_WORKER=0`.
+and retried with growing delays by `retry_due`, a job of the worker that runs in each server
+process, or in `joinup worker` processes with `JOINUP_INLINE_WORKER=0`
+(app/services/notifications/worker.py).
 
 Unlike the other services, this one opens its own transactions: a licence is fetched over the
 network between reading what is stored and storing the event, and no transaction (on SQLite, no

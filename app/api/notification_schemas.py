@@ -1,0 +1,121 @@
+"""Wire shapes of subscriptions and changes (CONTRACT §7)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.schemas import NO_NUL, FlagCode, PrisonCodes, ScopeValues, Stage
+from app.domain.changes import CHANGE_TYPES
+from app.services.notifications.subscriptions import FILTERS
+
+ChangeType = Literal[
+    "record.created", "record.stage_changed", "record.flag_raised", "record.flag_resolved"
+]
+assert set(CHANGE_TYPES) == set(ChangeType.__args__)  # type: ignore[attr-defined]
+SubscriptionStatus = Literal["active", "failing", "disabled"]
+_SOME = Field(min_length=1, max_length=1000)
+
+
+class SubscriptionFilter(BaseModel):
+    """Which changes to receive: in every dimension given, the change's value must be one of
+    those listed. `stages`: the record's stage after the change. `flags`: a flag change of one
+    of these codes, or another change while one of them is open."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prisons: PrisonCodes | None = None
+    probation_regions: ScopeValues | None = None
+    local_authorities: ScopeValues | None = None
+    community_providers: ScopeValues | None = None
+    stages: Annotated[list[Stage], _SOME] | None = None
+    flags: Annotated[list[FlagCode], _SOME] | None = None
+
+
+assert set(FILTERS) == set(SubscriptionFilter.model_fields)
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(
+        max_length=2000,
+        pattern=NO_NUL,
+        description="https, on a public address (JOINUP_WEBHOOK_ALLOW_INSECURE=1 also allows "
+        "http and loopback or private addresses, for development)",
+    )
+    types: Annotated[list[ChangeType], _SOME] | None = Field(
+        default=None, description="The change types to receive; all four when left out"
+    )
+    filter: SubscriptionFilter = Field(default_factory=SubscriptionFilter)
+
+
+class LastDelivery(BaseModel):
+    at: datetime
+    status_code: int | None
+    error: str | None
+    delivered: bool
+
+
+class SubscriptionRead(BaseModel):
+    subscription_id: str
+    org: str
+    url: str
+    types: list[ChangeType]
+    filter: dict[str, list[str]]
+    scope: dict[str, list[str]] | None = Field(
+        description="The scope of the key that made it; it narrows every change sent"
+    )
+    status: SubscriptionStatus
+    created_at: datetime
+    last_delivery: LastDelivery | None
+
+
+class SubscriptionCreated(SubscriptionRead):
+    secret: str = Field(
+        description="`whsec_` + base64: the signing secret, shown once, now; keep it safe"
+    )
+
+
+class DeliveryAttempt(BaseModel):
+    change_id: str
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class ChangedFlag(BaseModel):
+    code: FlagCode
+    raised_on: date | None
+    resolved_on: date | None
+
+
+class ChangeRead(BaseModel):
+    change_id: str = Field(description="Digits; a later change has a larger number")
+    type: ChangeType
+    changed_at: datetime
+    effective_on: date
+    release_id: str
+    person_id: str
+    identifiers: dict[str, str]
+    prison: str
+    probation_region: str | None
+    local_authority: str | None
+    community_provider: str | None
+    released_on: date
+    stage: Stage
+    previous_stage: Stage | None = Field(default=None, description="Stage changes only")
+    flag: ChangedFlag | None = Field(default=None, description="Flag changes only")
+
+
+class ChangePage(BaseModel):
+    items: list[ChangeRead]
+    next_after: str = Field(description="Pass as `after` for the next changes")
+
+
+def filter_of(body: SubscriptionCreate) -> dict[str, Any]:
+    return body.filter.model_dump(exclude_none=True)

@@ -1,0 +1,243 @@
+"""The outbox of changes, the date each release was last compared on, and the sweep's row.
+
+Change ids are given in commit order: a writer takes one advisory lock just before it inserts
+its changes and keeps it until it commits, so a change with a smaller id is never committed
+after one with a larger id. Readers that walk the outbox by id (the feed, the delivery worker)
+therefore never step over a change that shows up later. On SQLite writers never overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any, Final
+
+import orjson
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import locks
+from app.db.bulk import insert_rows
+from app.db.releases import FLAG_BITS, SCOPE_COLUMNS, ReleaseScope
+from app.db.sets import one_of, per_dialect
+from app.db.tables import (
+    ChangeRow,
+    ChangeSweepRow,
+    ReleaseNoticeRow,
+    ReleaseVersionRow,
+    table,
+)
+from app.domain.changes import FlagState, Snapshot
+
+change = table(ChangeRow)
+notice = table(ReleaseNoticeRow)
+sweep_row = table(ChangeSweepRow)
+version = table(ReleaseVersionRow)
+
+_ORDER_LOCK: Final = "change-order"
+_SWEEP: Final = "time"
+
+
+def _open_codes(mask: int) -> frozenset[str]:
+    return frozenset(code for code, bit in FLAG_BITS.items() if mask & bit)
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def snapshot(row: Any) -> Snapshot:
+    """A release version's row as the snapshot changes compare. A version stored before records
+    were kept (record NULL) knows its open flags but not their dates."""
+    open_codes = _open_codes(row.open_flags)
+    record = row.record if not isinstance(row.record, str) else orjson.loads(row.record)
+    listed = record.get("flags", []) if isinstance(record, dict) else []
+    flags = {
+        f["code"]: FlagState(f["code"], _day(f["raised_on"]), _day(f["resolved_on"]))
+        for f in listed
+    }
+    for code in open_codes - flags.keys():
+        flags[code] = FlagState(code, None, None)
+    return Snapshot(
+        release_id=row.release_id,
+        person_id=row.person_id,
+        released_on=row.released_on,
+        prison=row.prison,
+        probation_region=row.probation_region,
+        local_authority=row.local_authority,
+        community_provider=row.community_provider,
+        stage=row.stage,
+        flags=flags,
+        open_flags=open_codes,
+    )
+
+
+_SNAPSHOT_COLUMNS: Final = (
+    version.c.release_id,
+    version.c.person_id,
+    version.c.released_on,
+    version.c.prison,
+    version.c.probation_region,
+    version.c.local_authority,
+    version.c.community_provider,
+    version.c.stage,
+    version.c.open_flags,
+    version.c.record,
+    version.c.valid_from,
+)
+
+
+def _covers(day: Any) -> ColumnElement[bool]:
+    return and_(
+        version.c.valid_from <= day,
+        or_(version.c.valid_until.is_(None), version.c.valid_until > day),
+    )
+
+
+@per_dialect
+def _compared(dialect: str) -> Select[Any]:
+    day = func.coalesce(notice.c.compared_on, bindparam("day"))
+    joined = version.outerjoin(notice, notice.c.release_id == version.c.release_id)
+    return (
+        select(*_SNAPSHOT_COLUMNS, notice.c.compared_on)
+        .select_from(joined)
+        .where(one_of(dialect, version.c.person_id, "ids"), _covers(day))
+    )
+
+
+@per_dialect
+def _on(dialect: str) -> Select[Any]:
+    chosen = one_of(dialect, version.c.person_id, "ids")
+    return select(*_SNAPSHOT_COLUMNS).where(chosen, _covers(bindparam("day")))
+
+
+async def last_compared(
+    conn: AsyncConnection, person_ids: Collection[str], default: date
+) -> dict[str, tuple[Snapshot, date | None]]:
+    """By release id, these people's records as of the day each release was last compared on
+    (`default` for a release never compared), with that day (None: never)."""
+    if not person_ids:
+        return {}
+    params = {"ids": list(person_ids), "day": default}
+    rows = (await conn.execute(_compared(conn.dialect.name), params)).all()
+    return {row.release_id: (snapshot(row), row.compared_on) for row in rows}
+
+
+async def records_on(
+    conn: AsyncConnection, person_ids: Collection[str], day: date
+) -> dict[str, tuple[Snapshot, date]]:
+    """By release id, these people's records as of `day`, with the day each version starts."""
+    if not person_ids:
+        return {}
+    params = {"ids": list(person_ids), "day": day}
+    rows = (await conn.execute(_on(conn.dialect.name), params)).all()
+    return {row.release_id: (snapshot(row), row.valid_from) for row in rows}
+
+
+async def mark_compared(conn: AsyncConnection, release_ids: Iterable[str], day: date) -> None:
+    rows = [{"release_id": r, "compared_on": day} for r in sorted(set(release_ids))]
+    if not rows:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(notice)
+    statement = statement.on_conflict_do_update(
+        index_elements=[notice.c.release_id],
+        set_={"compared_on": statement.excluded.compared_on},
+    )
+    await conn.execute(statement, rows)
+
+
+async def add(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert changes (each with every column but the id), numbered in commit order: the lock
+    taken here is held until this transaction ends."""
+    if rows:
+        await locks.lock(conn, [_ORDER_LOCK])
+        await insert_rows(conn, change, rows)
+
+
+def _scoped(scope: ReleaseScope | None) -> list[ColumnElement[bool]]:
+    """The one place a key's scope limits changes, as `app.db.releases` limits releases."""
+    if scope is None:
+        return []
+    conditions: list[ColumnElement[bool]] = []
+    for dimension, column in SCOPE_COLUMNS.items():
+        allowed = getattr(scope, dimension)
+        if allowed is not None:
+            conditions.append(change.c[column].in_(sorted(allowed)))
+    return conditions
+
+
+async def page(
+    conn: AsyncConnection,
+    after: int,
+    limit: int,
+    types: Collection[str] | None,
+    scope: ReleaseScope | None,
+) -> list[Any]:
+    """The changes after `after` that `types` (all when None) and `scope` admit, oldest first."""
+    query = select(change).where(change.c.change_id > after, *_scoped(scope))
+    if types is not None:
+        query = query.where(change.c.type.in_(sorted(types)))
+    query = query.order_by(change.c.change_id).limit(limit)
+    return list((await conn.execute(query)).all())
+
+
+async def since(conn: AsyncConnection, after: int, limit: int) -> list[Any]:
+    """Every change after `after`, oldest first."""
+    query = select(change).where(change.c.change_id > after)
+    query = query.order_by(change.c.change_id).limit(limit)
+    return list((await conn.execute(query)).all())
+
+
+async def bodies(conn: AsyncConnection, change_ids: Collection[int]) -> dict[int, bytes]:
+    """The changes as sent, by id: their JSON with the change id first."""
+    query = select(change.c.change_id, change.c.body).where(
+        change.c.change_id.in_(sorted(change_ids))
+    )
+    return {
+        row.change_id: orjson.dumps({"change_id": str(row.change_id), **row.body})
+        for row in await conn.execute(query)
+    }
+
+
+def shown(row: Any) -> dict[str, Any]:
+    """A change row as the feed shows it."""
+    return {"change_id": str(row.change_id), **row.body}
+
+
+async def last_id(conn: AsyncConnection) -> int:
+    return int(
+        (await conn.execute(select(func.coalesce(func.max(change.c.change_id), 0)))).scalar_one()
+    )
+
+
+async def lock_sweep(conn: AsyncConnection) -> tuple[bool, date | None]:
+    """Take the sweep's row until this transaction ends, if no other transaction holds it:
+    whether it was taken, and the day the last sweep compared records as of."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    await conn.execute(
+        insert(sweep_row).values(name=_SWEEP, swept_on=None).on_conflict_do_nothing()
+    )
+    query = select(sweep_row.c.swept_on).where(sweep_row.c.name == _SWEEP)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    found = (await conn.execute(query)).first()
+    return (False, None) if found is None else (True, found.swept_on)
+
+
+async def set_swept(conn: AsyncConnection, day: date) -> None:
+    query = update(sweep_row).where(sweep_row.c.name == _SWEEP).values(swept_on=day)
+    await conn.execute(query)
+
+
+async def people_with_versions_starting(
+    conn: AsyncConnection, after: date, until: date
+) -> list[str]:
+    """The people with a release version that starts in (after, until]."""
+    query = (
+        select(version.c.person_id)
+        .where(version.c.valid_from > after, version.c.valid_from <= until)
+        .distinct()
+    )
+    return sorted((await conn.execute(query)).scalars())

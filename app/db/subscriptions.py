@@ -1,0 +1,298 @@
+"""Webhook subscriptions, the deliveries each is owed, and the log of attempts.
+
+Several workers, in any number of processes, share the queue: a worker claims due deliveries
+with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two claims never take one row; SQLite's
+writers never overlap), sends them with no transaction open, then records the outcome. A worker
+that dies lets its claims go when their lease ends. A delivery is due only when every earlier
+change of the same person for the same subscription has been delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    TextClause,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.bulk import insert_rows
+from app.db.tables import (
+    ApiKeyRow,
+    ChangeRow,
+    DeliveryAttemptRow,
+    DeliveryRow,
+    SubscriptionRow,
+    UtcDateTime,
+    table,
+)
+
+subscription = table(SubscriptionRow)
+delivery = table(DeliveryRow)
+attempt = table(DeliveryAttemptRow)
+api_key = table(ApiKeyRow)
+change = table(ChangeRow)
+
+ACTIVE: Final = "active"
+FAILING: Final = "failing"
+DISABLED: Final = "disabled"
+
+
+async def add(conn: AsyncConnection, row: Mapping[str, Any]) -> None:
+    await conn.execute(subscription.insert().values(**row))
+
+
+async def get(conn: AsyncConnection, subscription_id: str) -> Any:
+    query = select(subscription).where(
+        subscription.c.subscription_id == subscription_id, subscription.c.deleted_at.is_(None)
+    )
+    return (await conn.execute(query)).first()
+
+
+async def listing(conn: AsyncConnection, org: str | None) -> list[Any]:
+    """The subscriptions of `org` (every one when None), oldest first."""
+    query = select(subscription).where(subscription.c.deleted_at.is_(None))
+    if org is not None:
+        query = query.where(subscription.c.org == org)
+    return list((await conn.execute(query.order_by(subscription.c.created_at))).all())
+
+
+async def remove(conn: AsyncConnection, subscription_id: str, at: datetime) -> None:
+    """Stop a subscription: its undelivered changes are dropped with it."""
+    query = update(subscription).where(subscription.c.subscription_id == subscription_id)
+    await conn.execute(query.values(deleted_at=at))
+    pending = delivery.c.delivered_at.is_(None)
+    owned = delivery.c.subscription_id == subscription_id
+    await conn.execute(delete(delivery).where(owned, pending))
+
+
+async def enable(conn: AsyncConnection, subscription_id: str, at: datetime) -> None:
+    """Deliver again, from the first undelivered change, on a fresh retry schedule."""
+    query = update(subscription).where(subscription.c.subscription_id == subscription_id)
+    await conn.execute(query.values(status=ACTIVE))
+    waiting = update(delivery).where(
+        delivery.c.subscription_id == subscription_id, delivery.c.delivered_at.is_(None)
+    )
+    await conn.execute(waiting.values(next_attempt_at=at, first_failed_at=None, attempts=0))
+
+
+async def attempts(conn: AsyncConnection, subscription_id: str, limit: int) -> list[Any]:
+    """The latest attempts, newest first."""
+    query = (
+        select(attempt)
+        .where(attempt.c.subscription_id == subscription_id)
+        .order_by(attempt.c.id.desc())
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).all())
+
+
+async def to_match(conn: AsyncConnection, last_change: int) -> list[Any]:
+    """Subscriptions with changes up to `last_change` not yet matched, with the scope of the
+    key that made them (None: revoked), each locked until this transaction ends; those another
+    worker is matching are skipped."""
+    query = (
+        select(subscription, api_key.c.scope.label("key_scope"), api_key.c.revoked_at)
+        .join(api_key, api_key.c.key_id == subscription.c.key_id, isouter=True)
+        .where(subscription.c.deleted_at.is_(None), subscription.c.matched_upto < last_change)
+        .order_by(subscription.c.subscription_id)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=subscription, skip_locked=True)
+    return list((await conn.execute(query)).all())
+
+
+async def matched(
+    conn: AsyncConnection, subscription_id: str, upto: int, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Queue these deliveries, and note that changes up to `upto` have been matched."""
+    await insert_rows(conn, delivery, rows, skip_conflicts=True)
+    query = update(subscription).where(subscription.c.subscription_id == subscription_id)
+    await conn.execute(query.values(matched_upto=upto))
+
+
+def _typed(sql: str) -> TextClause:
+    """The claim's statement, its times bound and read as UtcDateTime columns are."""
+    at = UtcDateTime()
+    bound = text(sql).bindparams(bindparam("now", type_=at), bindparam("lease", type_=at))
+    return bound.columns(
+        subscription_id=String(),
+        change_id=BigInteger(),
+        person_id=String(),
+        attempts=Integer(),
+        first_failed_at=at,
+    )  # type: ignore[return-value]
+
+
+_DUE_CONDITION: Final = (
+    "d.delivered_at IS NULL AND d.next_attempt_at <= :now"
+    " AND (d.leased_until IS NULL OR d.leased_until <= :now)"
+    " AND s.deleted_at IS NULL AND s.status <> 'disabled'"
+    " AND NOT EXISTS (SELECT 1 FROM delivery AS e WHERE e.subscription_id = d.subscription_id"
+    " AND e.person_id = d.person_id AND e.change_id < d.change_id AND e.delivered_at IS NULL)"
+)
+_DUE: Final = (
+    "SELECT d.subscription_id, d.change_id FROM delivery AS d"
+    " JOIN subscription AS s ON s.subscription_id = d.subscription_id"
+    f" WHERE {_DUE_CONDITION} ORDER BY d.next_attempt_at, d.change_id LIMIT :most"
+)
+_CLAIM_PG: Final = _typed(
+    f"WITH due AS ({_DUE} FOR UPDATE OF d SKIP LOCKED)"
+    " UPDATE delivery SET leased_until = :lease FROM due"
+    " WHERE delivery.subscription_id = due.subscription_id"
+    " AND delivery.change_id = due.change_id"
+    " RETURNING delivery.subscription_id, delivery.change_id, delivery.person_id,"
+    " delivery.attempts, delivery.first_failed_at"
+)
+_CLAIM_SQLITE: Final = _typed(
+    f"UPDATE delivery SET leased_until = :lease WHERE (subscription_id, change_id) IN ({_DUE})"
+    " RETURNING subscription_id, change_id, person_id, attempts, first_failed_at"
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    subscription_id: str
+    change_id: int
+    person_id: str
+    attempts: int
+    first_failed_at: datetime | None
+
+
+async def claim(conn: AsyncConnection, now: datetime, lease: datetime, most: int) -> list[Claimed]:
+    """Take up to `most` due deliveries until `lease`."""
+    statement = _CLAIM_PG if conn.dialect.name == "postgresql" else _CLAIM_SQLITE
+    params = {"now": now, "lease": lease, "most": most}
+    rows = (await conn.execute(statement, params)).all()
+    return [Claimed(*row) for row in sorted(rows, key=lambda r: r[1])]
+
+
+async def any_due(conn: AsyncConnection, now: datetime) -> bool:
+    """Whether some delivery may be due (a cheap look before a claim takes the write lock)."""
+    query = select(delivery.c.change_id).where(
+        delivery.c.delivered_at.is_(None), delivery.c.next_attempt_at <= now
+    )
+    return (await conn.execute(query.limit(1))).first() is not None
+
+
+async def behind(conn: AsyncConnection, last_change: int) -> bool:
+    """Whether some subscription has changes up to `last_change` not yet matched."""
+    query = select(subscription.c.subscription_id).where(
+        subscription.c.deleted_at.is_(None), subscription.c.matched_upto < last_change
+    )
+    return (await conn.execute(query.limit(1))).first() is not None
+
+
+async def subscriptions_of(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Any]:
+    query = select(subscription).where(subscription.c.subscription_id.in_(sorted(ids)))
+    return {row.subscription_id: row for row in (await conn.execute(query)).all()}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    subscription_id: str
+    change_id: int
+    person_id: str
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    # Delivered; otherwise when to try again, and whether to disable the subscription.
+    delivered: bool
+    retry_at: datetime | None = None
+    first_failed_at: datetime | None = None
+    disable: bool = False
+
+
+async def settle(conn: AsyncConnection, outcome: Outcome) -> None:
+    """Record an attempt, and what follows from it for the delivery and its subscription."""
+    key = (
+        delivery.c.subscription_id == outcome.subscription_id,
+        delivery.c.change_id == outcome.change_id,
+    )
+    if outcome.delivered:
+        values: dict[str, Any] = {"delivered_at": outcome.at, "leased_until": None}
+    else:
+        values = {
+            "attempts": outcome.attempt,
+            "next_attempt_at": outcome.retry_at,
+            "first_failed_at": outcome.first_failed_at,
+            "leased_until": None,
+        }
+    await conn.execute(update(delivery).where(*key).values(**values))
+    await conn.execute(
+        attempt.insert().values(
+            subscription_id=outcome.subscription_id,
+            change_id=outcome.change_id,
+            attempt=outcome.attempt,
+            at=outcome.at,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_ms=outcome.duration_ms,
+        )
+    )
+    await _count(conn, outcome)
+
+
+async def _count(conn: AsyncConnection, outcome: Outcome) -> None:
+    owned = subscription.c.subscription_id == outcome.subscription_id
+    values: dict[str, Any] = {
+        "last_attempt_at": outcome.at,
+        "last_status_code": outcome.status_code,
+        "last_error": outcome.error,
+    }
+    if outcome.delivered:
+        values["delivered"] = subscription.c.delivered + 1
+    else:
+        values["failed"] = subscription.c.failed + 1
+    query = update(subscription).where(owned).values(**values)
+    await conn.execute(query)
+    status = DISABLED if outcome.disable else ACTIVE if outcome.delivered else FAILING
+    # A disabled subscription stays so until it is enabled.
+    change = update(subscription).where(owned, subscription.c.status != DISABLED)
+    await conn.execute(change.values(status=status))
+
+
+async def prune(conn: AsyncConnection, before: datetime) -> None:
+    """Forget attempts made before `before`, and deliveries made before then."""
+    await conn.execute(delete(attempt).where(attempt.c.at < before))
+    await conn.execute(delete(delivery).where(delivery.c.delivered_at < before))
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    delivered: int
+    failed: int
+    queued: int
+    oldest_queued_at: datetime | None
+    disabled: int
+
+
+async def stats(conn: AsyncConnection) -> QueueStats:
+    live = subscription.c.deleted_at.is_(None)
+    totals = select(
+        func.coalesce(func.sum(subscription.c.delivered), 0),
+        func.coalesce(func.sum(subscription.c.failed), 0),
+        func.count().filter(subscription.c.status == DISABLED),
+    ).where(live)
+    delivered, failed, disabled = (await conn.execute(totals)).one()
+    queue = (
+        select(func.count(), func.min(change.c.changed_at))
+        .select_from(delivery.join(change, change.c.change_id == delivery.c.change_id))
+        .where(delivery.c.delivered_at.is_(None))
+    )
+    queued, oldest = (await conn.execute(queue)).one()
+    return QueueStats(int(delivered), int(failed), int(queued), oldest, int(disabled))

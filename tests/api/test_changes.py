@@ -1,0 +1,214 @@
+"""Changes as data (CONTRACT §7): the outbox written with each write, the feed, subscriptions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from app.db.engine import Database
+from app.services import clock
+from app.services.notifications import sweep
+from tests.support.api import Api, running
+from tests.support.envelopes import assert_problem, event, london_today, nomis
+
+TODAY = london_today()
+
+
+@pytest.fixture
+def api(database_url: str) -> Iterator[Api]:
+    with running(database_url, inline_worker=False, webhook_allow_insecure=True) as client:
+        yield client
+
+
+def _on_ost_release(n: int, released_on: date, prison: str = "MDI") -> list[dict[str, Any]]:
+    person = {"nomis": nomis(n)}
+    started = str(released_on - timedelta(days=30))
+    return [
+        event("prison.treatment.started", f"t-{n}", person=person, occurred_on=started),
+        event(
+            "prison.released", f"r-{n}", person=person, occurred_on=str(released_on), prison=prison
+        ),
+    ]
+
+
+def _changes(api: Api, headers: dict[str, str] | None = None, **params: Any) -> dict[str, Any]:
+    answer = api.client.get("/v1/changes", params=params, headers=headers or api.coordinator)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def _kinds(items: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    return [(c["type"], (c.get("flag") or {}).get("code")) for c in items]
+
+
+def test_a_new_record_makes_created_then_each_open_flag_raised(api: Api) -> None:
+    assert api.batch(_on_ost_release(1, TODAY)).status_code == 200
+    items = _changes(api)["items"]
+    assert _kinds(items) == [
+        ("record.created", None),
+        ("record.flag_raised", "no_ost"),
+        ("record.flag_raised", "no_naloxone"),
+        ("record.flag_raised", "no_licence_condition"),
+        ("record.flag_raised", "no_referral"),
+    ]
+    ids = [int(c["change_id"]) for c in items]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    first = items[0]
+    assert first["identifiers"] == {"nomis": nomis(1)}
+    assert first["stage"] == "awaiting_pickup" and first["prison"] == "MDI"
+    assert first["effective_on"] == str(TODAY) and first["released_on"] == str(TODAY)
+    assert items[1]["flag"] == {"code": "no_ost", "raised_on": str(TODAY), "resolved_on": None}
+
+
+def test_a_later_event_makes_only_what_it_changed(api: Api) -> None:
+    api.batch(_on_ost_release(1, TODAY))
+    last = _changes(api)["next_after"]
+    person = {"nomis": nomis(1)}
+    naloxone = event("naloxone.issued", "n-1", person=person, occurred_on=str(TODAY))
+    assert api.post(naloxone).status_code == 201
+    assert _kinds(_changes(api, after=last)["items"]) == [("record.flag_resolved", "no_naloxone")]
+    started = event("community.treatment.started", "c-1", person=person, occurred_on=str(TODAY))
+    assert api.post(started).status_code == 201
+    later = _changes(api, after=last)["items"][1:]
+    assert later[0]["type"] == "record.stage_changed"
+    assert (later[0]["previous_stage"], later[0]["stage"]) == ("awaiting_pickup", "in_treatment")
+    assert ("record.flag_resolved", "no_referral") in _kinds(later)
+
+
+def test_a_backdated_event_that_leaves_today_alone_makes_no_change(api: Api) -> None:
+    released = TODAY - timedelta(days=200)
+    person = {"nomis": nomis(1)}
+
+    def community(kind: str, days: int) -> dict[str, Any]:
+        day = str(released + timedelta(days=days))
+        return event(
+            f"community.treatment.{kind}", f"{kind}-{days}", person=person, occurred_on=day
+        )
+
+    api.batch([*_on_ost_release(1, released), community("started", 3)])
+    last = _changes(api)["next_after"]
+    # A week out of treatment soon after pickup: the record as of those days changes, but the
+    # person was back in treatment long before the retention point, so today's record does not.
+    assert api.batch([community("exited", 10), community("started", 12)]).status_code == 200
+    past = api.person("nomis", nomis(1), as_of=str(released + timedelta(days=11))).json()
+    assert past["releases"][0]["stage"] == "disengaged"
+    assert _changes(api, after=last)["items"] == []
+
+
+def test_the_feed_pages_filters_by_type_and_keeps_to_the_scope(api: Api) -> None:
+    api.batch(_on_ost_release(1, TODAY, prison="LPI") + _on_ost_release(2, TODAY, prison="MDI"))
+    created = _changes(api, types="record.created")["items"]
+    assert sorted(c["prison"] for c in created) == ["LPI", "MDI"]
+    first = _changes(api, limit=2)
+    rest = _changes(api, after=first["next_after"])
+    assert len(first["items"]) == 2 and len(rest["items"]) == 8
+    scoped = api.client.post(
+        "/v1/keys",
+        json={"org": "COORD-MDI", "roles": ["probation"], "scope": {"prisons": ["MDI"]}},
+        headers=api.admin,
+    ).json()["secret"]
+    seen = _changes(api, {"Authorization": f"Bearer {scoped}"})["items"]
+    assert {c["prison"] for c in seen} == {"MDI"} and len(seen) == 5
+    assert api.client.get("/v1/changes", headers=api.submitter).status_code == 403
+    assert_problem(
+        api.client.get("/v1/changes", params={"after": "x"}, headers=api.coordinator), 422
+    )
+
+
+def test_subscriptions_are_made_shown_once_listed_and_deleted(api: Api) -> None:
+    body = {
+        "url": "https://hooks.example.org/joinup",
+        "types": ["record.flag_raised"],
+        "filter": {"flags": ["no_ost"], "prisons": ["mdi"]},
+    }
+    made = api.client.post("/v1/subscriptions", json=body, headers=api.coordinator)
+    assert made.status_code == 201, made.text
+    sub = made.json()
+    assert sub["secret"].startswith("whsec_") and sub["status"] == "active"
+    assert sub["filter"] == {"flags": ["no_ost"], "prisons": ["MDI"]}
+    path = f"/v1/subscriptions/{sub['subscription_id']}"
+    shown = api.client.get(path, headers=api.coordinator).json()
+    assert "secret" not in shown and shown["last_delivery"] is None
+    listed = api.client.get("/v1/subscriptions", headers=api.admin).json()
+    assert [s["subscription_id"] for s in listed] == [sub["subscription_id"]]
+    other = api.key("COORD-ELSEWHERE", "coordinator")
+    assert api.client.get(path, headers=other).status_code == 404
+    assert api.client.get("/v1/subscriptions", headers=other).json() == []
+    assert api.client.get(f"{path}/deliveries", headers=api.coordinator).json() == []
+    assert api.client.delete(path, headers=api.coordinator).status_code == 204
+    assert api.client.get(path, headers=api.coordinator).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.example.org/x",
+        "https://127.0.0.1/x",
+        "https://10.1.2.3/x",
+        "https://169.254.169.254/latest",
+        "https://localhost/x",
+        "https://[::1]/x",
+        "ftp://x/y",
+    ],
+)
+def test_a_url_that_is_not_https_on_a_public_address_is_refused(
+    database_url: str, url: str
+) -> None:
+    with running(database_url, inline_worker=False) as api:
+        made = api.client.post("/v1/subscriptions", json={"url": url}, headers=api.coordinator)
+        assert_problem(made, 422, "validation-error")
+        assert api.client.get("/v1/subscriptions", headers=api.admin).json() == []
+
+
+def test_bad_subscriptions_are_refused(api: Api) -> None:
+    for body in (
+        {"url": "https://a.example/x", "types": ["record.deleted"]},
+        {"url": "https://a.example/x", "filter": {"stages": ["lost"]}},
+        {"url": "https://a.example/x", "filter": {"colour": ["red"]}},
+        {"types": ["record.created"]},
+    ):
+        answer = api.client.post("/v1/subscriptions", json=body, headers=api.coordinator)
+        assert_problem(answer, 422)
+    submitter = api.client.post(
+        "/v1/subscriptions", json={"url": "https://a.example/x"}, headers=api.submitter
+    )
+    assert submitter.status_code == 403
+
+
+def test_a_window_closing_with_no_event_is_found_by_the_sweep(api: Api, database_url: str) -> None:
+    released = TODAY - timedelta(days=21)
+    api.batch(_on_ost_release(1, released))
+    last = _changes(api)["next_after"]
+
+    async def sweep_on(*days: date) -> list[int]:
+        db = Database(database_url)
+        try:
+            return [await sweep.sweep(db, day) for day in days]
+        finally:
+            await db.dispose()
+
+    tomorrow = TODAY + timedelta(days=1)
+    # The first look starts the comparisons; the next day's finds the window closed, once.
+    assert asyncio.run(sweep_on(TODAY, tomorrow, tomorrow)) == [0, 2, 0]
+    found = _changes(api, after=last)["items"]
+    assert _kinds(found) == [
+        ("record.stage_changed", None),
+        ("record.flag_raised", "not_picked_up"),
+    ]
+    assert found[0]["stage"] == "not_picked_up" and found[0]["effective_on"] == str(tomorrow)
+    # A write the day after compares from the sweep's day: nothing is found twice.
+    clock.set_offset_days(1)
+    try:
+        naloxone = event(
+            "naloxone.issued", "n-1", person={"nomis": nomis(1)}, occurred_on=str(tomorrow)
+        )
+        assert api.post(naloxone).status_code == 201
+    finally:
+        clock.set_offset_days(0)
+    again = _changes(api, after=found[-1]["change_id"])["items"]
+    assert _kinds(again) == [("record.flag_resolved", "no_naloxone")]
