@@ -1,7 +1,7 @@
 """an identifier is held only while a counting event carries it
 
 Revision ID: 0080
-Revises: 0060
+Revises: 0050
 Create Date: 2026-12-07
 
 Each identifier counts the person's counting events (neither superseded nor retracted) that
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0080"
-down_revision: str | None = "0060"
+down_revision: str | None = "0050"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
