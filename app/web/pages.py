@@ -42,6 +42,12 @@ _STATUS_TITLES: Final = {
 }
 
 
+# The hidden field every form carries (see app/web/signing.py).
+FORM_FIELD: Final = "form_token"
+# Pages another site may send a browser to without asking: they read nothing about anyone.
+_OPEN_DOORS: Final = frozenset({"/", "/sign-in"})
+
+
 class SignInNeeded(Exception):
     """The browser is not signed in (or its session has ended): it is sent to sign in."""
 
@@ -107,6 +113,8 @@ class PageRoute(APIRoute):
         async def page(request: Request) -> Response:
             if request.method == "GET" and _has_blanks(request):
                 return _without_blanks(request)
+            if request.method == "GET" and _from_another_site(request):
+                return _confirm(request)
             try:
                 response = await handle(request)
             except SignInNeeded:
@@ -125,15 +133,32 @@ class PageRoute(APIRoute):
 
 
 def _has_blanks(request: Request) -> bool:
-    return any(value == "" for _, value in request.query_params.multi_items())
+    return any(k == FORM_FIELD or v == "" for k, v in request.query_params.multi_items())
 
 
 def _without_blanks(request: Request) -> Response:
-    """A filter form sends its empty fields too: the same page without them (so a blank date
-    means no date, and the address reads as the API's would)."""
-    kept = [(k, v) for k, v in request.query_params.multi_items() if v != ""]
+    """A filter form sends its empty fields too, and its form token: the same page without them
+    (so a blank date means no date, and the address reads as the API's would, with no token)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != FORM_FIELD and v]
     target = request.url.path + (f"?{urlencode(kept)}" if kept else "")
     return RedirectResponse(target, status_code=303)
+
+
+def _from_another_site(request: Request) -> bool:
+    """Whether another site sent the browser here (the Fetch Metadata header browsers send).
+
+    A page read is audited as the reader's: a link on another site must not make a signed-in
+    browser read a person, or a list, without the reader choosing to.
+    """
+    return (
+        request.headers.get("sec-fetch-site") == "cross-site"
+        and request.url.path not in _OPEN_DOORS
+    )
+
+
+def _confirm(request: Request) -> Response:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return render(request, "confirm.html", {"title": "Open this page?", "target": here})
 
 
 def _status_of(exc: ServiceError) -> int:

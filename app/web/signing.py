@@ -27,7 +27,6 @@ from app.web.pages import SignInNeeded
 
 SESSION_COOKIE: Final = "joinup_session"
 FORM_COOKIE: Final = "joinup_form"
-FORM_FIELD: Final = "form_token"
 _BAD_FORM: Final = "This form has expired or did not come from this service: go back and try again."
 
 

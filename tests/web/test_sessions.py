@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
 
@@ -176,3 +177,43 @@ def test_an_expired_session_opens_nothing_and_is_cleared_by_the_next_sign_in(
             left = conn.execute(text("SELECT count(*) FROM web_session")).scalar_one()
         engine.dispose()
         assert left == 1
+
+
+def test_every_form_carries_a_form_token_which_never_stays_in_an_address(site: Api) -> None:
+    person = {"nomis": nomis(8)}
+    assert site.post(event("prison.released", "rel-8", person=person)).status_code == 201
+    pages = [site.client.get("/sign-in").text]
+    sign_in(site.client, secret_of(site.coordinator))
+    for path in ("/overview", "/releases", "/people", f"/people/nomis/{nomis(8)}"):
+        answer = site.client.get(path)
+        assert answer.status_code == 200, path
+        pages.append(answer.text)
+    for page in pages:
+        forms = re.findall(r"<form\b.*?</form>", page, re.S)
+        assert forms
+        for form in forms:
+            assert re.search(r'<input type="hidden" name="form_token" value="[^"]+"', form), form
+    token = form_token(site.client.get("/releases"))
+    sent = site.client.get(f"/releases?form_token={token}&stage=", follow_redirects=False)
+    assert (sent.status_code, sent.headers["location"]) == (303, "/releases")
+
+
+def test_a_link_from_another_site_asks_before_reading_anyone(site: Api) -> None:
+    person = {"nomis": nomis(9)}
+    assert site.post(event("prison.released", "rel-9", person=person)).status_code == 201
+    sign_in(site.client, secret_of(site.probation))
+    path = f"/people/nomis/{nomis(9)}"
+    crossed = site.client.get(
+        path, headers={"Sec-Fetch-Site": "cross-site", "X-Request-ID": "rq-crossed-9"}
+    )
+    assert crossed.status_code == 200
+    assert "Open this page?" in crossed.text and f'href="{path}"' in crossed.text
+    followed = site.client.get(
+        path, headers={"Sec-Fetch-Site": "same-origin", "X-Request-ID": "rq-followed-9"}
+    )
+    assert nomis(9) in followed.text
+    trail = site.client.get("/v1/audit", params={"limit": 500}, headers=site.admin).json()
+    ids = [row["correlationId"] for row in trail["items"]]
+    assert "rq-crossed-9" not in ids and ids.count("rq-followed-9") == 2
+    home = site.client.get("/", headers={"Sec-Fetch-Site": "cross-site"}, follow_redirects=False)
+    assert home.headers["location"] == "/people"
