@@ -121,6 +121,8 @@ def test_the_feed_pages_filters_by_type_and_keeps_to_the_scope(api: Api) -> None
     assert_problem(
         api.client.get("/v1/changes", params={"after": "x"}, headers=api.coordinator), 422
     )
+    misspelt = api.client.get("/v1/changes", params={"type": "x"}, headers=api.coordinator)
+    assert "'type'" in assert_problem(misspelt, 422, "validation-error")["detail"]
 
 
 def test_subscriptions_are_made_shown_once_listed_and_deleted(api: Api) -> None:
