@@ -20,10 +20,10 @@ from typing import Any, Final
 
 import httpx
 
-from app.db import Connection
 from app.db import changes as change_store
 from app.db import subscriptions as store
 from app.db.engine import Database
+from app.db.errors import DatabaseUnavailable
 from app.db.releases import FLAG_BITS
 from app.domain.changes import DIMENSIONS, Interest
 from app.services import audit, clock
@@ -75,9 +75,14 @@ class QueueStats:
     disabled: int
 
 
-async def queue_stats(conn: Connection) -> QueueStats:
-    """For /metrics: attempts by outcome, the deliveries owed, the oldest one's age."""
-    found = await store.stats(conn)
+async def queue_stats(db: Database) -> QueueStats | None:
+    """For /metrics: attempts by outcome, the deliveries owed, the oldest one's age; None while
+    the database cannot be reached (the process's own metrics are still worth a scrape)."""
+    try:
+        async with db.read() as conn:
+            found = await store.stats(conn)
+    except DatabaseUnavailable:
+        return None
     oldest = found.oldest_queued_at
     age = (clock.now() - oldest).total_seconds() if oldest is not None else 0.0
     return QueueStats(found.delivered, found.failed, found.queued, max(age, 0.0), found.disabled)
