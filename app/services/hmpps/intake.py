@@ -16,7 +16,6 @@ write lock) is held across that wait.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl
 from collections.abc import Callable, Mapping
@@ -256,8 +255,8 @@ def delay(hub: Hmpps, attempts: int) -> timedelta:
 async def retry_due(hub: Hmpps, now: datetime | None = None, limit: int = 20) -> int:
     """Try again every pending domain event that is due; how many were stored.
 
-    The function a worker calls: the server process's background task (`keep_retrying`), or
-    `joinup worker`. Several may run at once: each event is taken by one of them at a time.
+    A job of the worker (app/main.py `worker_of`), in the server process or in `joinup worker`.
+    Several may run at once: each event is taken by one of them at a time.
     """
     now = now or clock.now()
     async with hub.db.read() as conn:
@@ -300,13 +299,3 @@ async def _poster(hub: Hmpps, row: Any) -> Principal:
     async with hub.db.read() as conn:
         found = await keys.active_principal(conn, row.key_id)
     return found or Principal(row.key_id, row.org, frozenset({"submitter"}))
-
-
-async def keep_retrying(hub: Hmpps, interval: float = 5.0) -> None:
-    """Retry due pending events every `interval` seconds, until cancelled."""
-    while True:
-        try:
-            await retry_due(hub)
-        except Exception:
-            log.exception("retrying pending HMPPS domain events failed; trying again later")
-        await asyncio.sleep(interval)
