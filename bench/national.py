@@ -56,7 +56,9 @@ def _person_rows(postings: list[Posting], received: datetime) -> Rows:
     person_id = str(uuid.uuid5(uuid.NAMESPACE_OID, nomis))
     rows: Rows = {"person": [(person_id, received)], "identifier": [], "event": [], "version": []}
     for scheme, value in postings[0].event["person"].items():
-        rows["identifier"].append((scheme, value, person_id))
+        # Held while counting events carry it: their number.
+        carriers = sum(1 for p in postings if p.event["person"].get(scheme) == value)
+        rows["identifier"].append((scheme, value, person_id, carriers))
     events = []
     for seq, posting in enumerate(postings):
         parsed = EVENT_ADAPTER.validate_python(posting.event)
@@ -126,7 +128,8 @@ def load(database_url: str, releases: int) -> tuple[int, int]:
     with psycopg.connect(conninfo(database_url)) as conn, Pool(2) as pool:
         for rows in pool.imap(_chunk_rows, _chunks(releases)):
             _copy(conn, "person", ("person_id", "created_at"), rows["person"])
-            _copy(conn, "identifier", ("scheme", "value", "person_id"), rows["identifier"])
+            identifiers = ("scheme", "value", "person_id", "carriers")
+            _copy(conn, "identifier", identifiers, rows["identifier"])
             _copy(conn, "event", EVENT_COLUMNS, rows["event"])
             _copy(conn, "release_version", version_columns, rows["version"])
             conn.commit()

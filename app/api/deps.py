@@ -157,6 +157,17 @@ async def _caller(request: Request, secret: str | None, roles: tuple[str, ...]) 
     return principal
 
 
+# A refused identity conflict is an attempt to learn about the people it names (CONTRACT §3.1):
+# it costs the key as many tokens as this many requests, one by one or in a batch alike, so that
+# a key probes at most JOINUP_RATE_LIMIT_PER_MINUTE / 60 identities a minute.
+IDENTITY_CONFLICT_COST = 60
+
+
+def charge_identity_conflicts(rt: Runtime, principal: Principal, conflicts: int) -> None:
+    """Count the identity conflicts a post was refused for against its key's rate limit."""
+    rt.limiter.charge(principal.key_id, conflicts * IDENTITY_CONFLICT_COST)
+
+
 def _within_rate_limit(rt: Runtime, principal: Principal) -> None:
     wait = rt.limiter.take(principal.key_id)
     if wait:

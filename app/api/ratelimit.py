@@ -34,15 +34,25 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.capacity > 0
 
-    def take(self, key: str) -> int:
-        """Spend one token of `key`'s bucket: 0 when allowed, else whole seconds to wait."""
-        if not self.enabled:
-            return 0
+    def _refilled(self, key: str) -> _Bucket:
         now = self._clock()
         bucket = self._buckets.setdefault(key, _Bucket(self.capacity, now))
         elapsed = max(now - bucket.updated, 0.0)
         bucket.tokens = min(self.capacity, bucket.tokens + elapsed * self.rate)
         bucket.updated = now
+        return bucket
+
+    def charge(self, key: str, tokens: float) -> None:
+        """Take `tokens` more from `key`'s bucket for work already done, into debt if need be:
+        the key then waits until the bucket has refilled past it."""
+        if self.enabled and tokens > 0:
+            self._refilled(key).tokens -= tokens
+
+    def take(self, key: str) -> int:
+        """Spend one token of `key`'s bucket: 0 when allowed, else whole seconds to wait."""
+        if not self.enabled:
+            return 0
+        bucket = self._refilled(key)
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return 0

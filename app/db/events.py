@@ -17,7 +17,7 @@ event = table(EventRow)
 
 
 # What deciding a post needs of a stored event: not its data, whose JSON would be decoded for
-# every event of a re-posted batch.
+# every event of a re-posted batch (its few identifiers are: a correction takes them away).
 _DECIDING = (
     event.c.seq,
     event.c.event_id,
@@ -26,6 +26,9 @@ _DECIDING = (
     event.c.person_id,
     event.c.root_event_id,
     event.c.corrects,
+    event.c.person,
+    event.c.superseded_by,
+    event.c.retracted_at,
 )
 
 
@@ -42,7 +45,8 @@ def _find(dialect: str) -> CompoundSelect[Any]:
 
 async def find(conn: AsyncConnection, org: str, event_ids: Collection[str]) -> list[Row[Any]]:
     """The stored events of `org` named by `event_ids`, and those that correct one of them
-    (`seq`, `event_id`, `type`, `content_hash`, `person_id`, `root_event_id`, `corrects`)."""
+    (`seq`, `event_id`, `type`, `content_hash`, `person_id`, `root_event_id`, `corrects`,
+    `person`, `superseded_by`, `retracted_at`)."""
     if not event_ids:
         return []
     found = await conn.execute(_find(conn.dialect.name), {"org": org, "ids": list(event_ids)})
@@ -145,6 +149,31 @@ async def counting_of_people(conn: AsyncConnection, person_ids: Iterable[str]) -
         return []
     found = await conn.execute(_counting_of_people(conn.dialect.name), {"ids": ids})
     return list(found.all())
+
+
+@per_dialect
+def _carrying(dialect: str) -> Select[Any]:
+    return select(
+        event.c.seq, event.c.org, event.c.event_id, event.c.person_id, event.c.person
+    ).where(one_of(dialect, event.c.person_id, "ids"), _counting())
+
+
+async def carrying(conn: AsyncConnection, person_ids: Collection[str]) -> list[Row[Any]]:
+    """The identifiers each counting event of these people carries (`seq`, `org`, `event_id`,
+    `person_id`, `person`)."""
+    if not person_ids:
+        return []
+    found = await conn.execute(_carrying(conn.dialect.name), {"ids": list(person_ids)})
+    return list(found.all())
+
+
+_MOVE = update(event).where(event.c.seq == bindparam("moved")).values(person_id=bindparam("to"))
+
+
+async def move_to(conn: AsyncConnection, moves: Mapping[int, str]) -> None:
+    """Each event (by `seq`) now belongs to the person `moves[seq]`."""
+    if moves:
+        await conn.execute(_MOVE, [{"moved": seq, "to": p} for seq, p in moves.items()])
 
 
 async def timeline(

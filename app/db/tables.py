@@ -95,6 +95,8 @@ class IdentifierRow(Base):
     scheme: Mapped[str] = mapped_column(String(8), primary_key=True)
     value: Mapped[str] = mapped_column(String(32), primary_key=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("person.person_id"), index=True)
+    # How many of the person's counting events carry it: at 0 it is released (the row deleted).
+    carriers: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class EventRow(Base):

@@ -19,6 +19,8 @@ COMMUNITY_REFERRAL_RECEIVED: Final = "community.referral.received"
 COMMUNITY_TREATMENT_STARTED: Final = "community.treatment.started"
 COMMUNITY_TREATMENT_EXITED: Final = "community.treatment.exited"
 PERSON_DIED: Final = "person.died"
+# Says only that its identifiers are one person: it links them and changes no record.
+PERSON_IDENTIFIED: Final = "person.identified"
 
 EVENT_TYPES: Final = (
     PRISON_RECEPTION,
@@ -33,6 +35,7 @@ EVENT_TYPES: Final = (
     COMMUNITY_TREATMENT_STARTED,
     COMMUNITY_TREATMENT_EXITED,
     PERSON_DIED,
+    PERSON_IDENTIFIED,
 )
 
 SUPERVISED_RELEASE_TYPES: Final = frozenset(

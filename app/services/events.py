@@ -6,9 +6,10 @@ from typing import Any
 
 from app.db import Connection, locks
 from app.db import events as event_store
+from app.domain.identity import keys_of
 from app.domain.rules import Rules
 from app.schemas.events import EVENT_ID
-from app.services import audit, clock, derivation
+from app.services import audit, clock, derivation, identity
 from app.services.errors import Conflict, NotFound
 from app.services.keys import Principal
 
@@ -64,7 +65,8 @@ async def retract(
         await locks.lock_people(conn, [row.person_id])
         at = clock.now()
         await event_store.retract(conn, principal.org, event_id, at, reason)
-        await derivation.refresh(conn, [row.person_id], rules)
+        parted = await identity.release(conn, row.person_id, keys_of(row.person), at)
+        await derivation.refresh(conn, [row.person_id, *parted], rules)
         await audit.record(
             conn,
             principal,
@@ -72,7 +74,7 @@ async def retract(
             subject=event_id,
             subject_type=audit.EVENT,
             outcome="stored",
-            details={"reason": reason, "person_ids": [row.person_id]},
+            details={"reason": reason, "person_ids": [row.person_id, *parted]},
             at=at,
         )
         row = await _own(conn, principal, event_id)

@@ -18,16 +18,18 @@ from typing import Any
 
 from app.db import Connection, locks, people
 from app.db import events as event_store
+from app.domain import identity as ids
 from app.domain.events import Event
 from app.domain.rules import Rules
 from app.schemas.events import EventCreate
-from app.services import audit, clock, derivation
+from app.services import audit, clock, derivation, identity
 from app.services.errors import Conflict, ServiceError
 from app.services.keys import Principal
 from app.services.submissions import Submission, content_hash
 from app.services.turns import in_turns
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+IDENTITY_CONFLICT = "identity-conflict"
 # Items decided between two turns of the event loop (see app/services/turns.py).
 DECIDE_TURN = 50
 
@@ -39,6 +41,9 @@ class ItemResult:
     status: str
     person_id: str | None = None
     problem: ServiceError | None = None
+    # The stored people the item is about, for the audit: those it was (or would have been)
+    # posted about, or those a refused identity conflict names.
+    people: tuple[str, ...] = ()
 
 
 @dataclass
@@ -48,6 +53,10 @@ class Outcome:
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
+
+    def identity_conflicts(self) -> int:
+        """Items refused because their identifiers cannot be one person."""
+        return sum(1 for r in self.results if r.problem and r.problem.slug == IDENTITY_CONFLICT)
 
 
 @dataclass
@@ -59,6 +68,8 @@ class _Known:
     person_id: str
     root: str
     stored: bool
+    keys: list[ids.Key]
+    counting: bool
 
 
 @dataclass
@@ -66,29 +77,43 @@ class _Plan:
     org: str
     known: dict[str, _Known]
     corrector_of: dict[str, str]
-    owners: dict[tuple[str, str], str]
+    # The identifiers the post names (and those of the stored events it corrects), and what is
+    # stored of the people who hold them, as the post leaves it.
+    asked: set[ids.Key]
+    ledger: ids.Ledger
     results: list[ItemResult] = field(default_factory=list)
     new_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     new_people: list[str] = field(default_factory=list)
     new_set: set[str] = field(default_factory=set)
-    new_identifiers: dict[tuple[str, str], str] = field(default_factory=dict)
     supersede: dict[str, str] = field(default_factory=dict)
     moves: dict[str, str] = field(default_factory=dict)
     affected: set[str] = field(default_factory=set)
     existing_touched: set[str] = field(default_factory=set)
+    # People whose counting events this post makes stop counting: the identifiers those carried.
+    lost: dict[str, list[ids.Key]] = field(default_factory=dict)
 
 
 async def _load(conn: Connection, org: str, events: Sequence[EventCreate]) -> _Plan:
-    ids = {e.event_id for e in events} | {e.corrects for e in events if e.corrects}
-    stored = await event_store.find(conn, org, ids)
+    named = {e.event_id for e in events} | {e.corrects for e in events if e.corrects}
+    stored = await event_store.find(conn, org, named)
     known = {
-        row.event_id: _Known(row.type, row.content_hash, row.person_id, row.root_event_id, True)
+        row.event_id: _Known(
+            row.type,
+            row.content_hash,
+            row.person_id,
+            row.root_event_id,
+            True,
+            ids.keys_of(row.person),
+            row.superseded_by is None and row.retracted_at is None,
+        )
         for row in stored
     }
     corrector_of = {row.corrects: row.event_id for row in stored if row.corrects}
-    wanted = {key for e in events for key in e.person.known.items()}
-    owners = await people.owners(conn, wanted)
-    return _Plan(org, known, corrector_of, owners)
+    targets = {e.corrects for e in events if e.corrects in known}
+    asked = {key for e in events for key in e.person.known.items()}
+    asked |= {key for target in targets for key in known[target].keys}
+    ledger = await identity.ledger_of(conn, asked)
+    return _Plan(org, known, corrector_of, asked, ledger)
 
 
 def _refuse(plan: _Plan, item: Submission, problem: ServiceError) -> None:
@@ -120,26 +145,44 @@ def _correction_problem(plan: _Plan, event: EventCreate) -> ServiceError | None:
     return None
 
 
-def _resolve_person(plan: _Plan, event: EventCreate) -> str | ServiceError:
-    keys = list(event.person.known.items())
-    named = {plan.owners[k] for k in keys if k in plan.owners}
-    if len(named) > 1:
-        return Conflict(
-            "the identifiers of this event belong to different people", slug="identity-conflict"
-        )
-    if named:
-        person_id = named.pop()
-        if person_id not in plan.new_set:
-            plan.existing_touched.add(person_id)
-    else:
-        person_id = str(uuid.uuid4())
-        plan.new_people.append(person_id)
-        plan.new_set.add(person_id)
-    for key in keys:
-        if key not in plan.owners:
-            plan.owners[key] = person_id
-            plan.new_identifiers[key] = person_id
-    return person_id
+def _resolve_person(plan: _Plan, event: EventCreate) -> str | ids.Conflict:
+    """The person the event is about, its identifiers given to them if it counts; a correction
+    takes its target's identifiers away first (given back if the correction is refused).
+
+    A correction that names nobody but by identifiers only its target carried stays with the
+    target's person. An event that arrives already corrected counts nowhere and gives nobody
+    an identifier: it goes to the person it names, else to its correction's.
+    """
+    keys = ids.keys_of(event.person.known)
+    target = plan.known.get(event.corrects) if event.corrects else None
+    taken = target is not None and target.counting
+    if target is not None and taken:
+        plan.ledger.detach(target.person_id, target.keys)
+    person = plan.ledger.resolve(keys)
+    if isinstance(person, ids.Conflict):
+        if target is not None and taken:
+            plan.ledger.attach(target.person_id, target.keys)
+        return person
+    corrector = plan.corrector_of.get(event.event_id)
+    counting = corrector is None or corrector == event.event_id
+    if person is None and target is not None and taken:
+        released = [key for key in target.keys if key not in plan.ledger.owner]
+        if any(key in released for key in keys):
+            person = target.person_id
+    if person is None and not counting:
+        person = plan.known[corrector].person_id if corrector in plan.known else None
+    if person is None:
+        person = str(uuid.uuid4())
+        plan.new_people.append(person)
+        plan.new_set.add(person)
+    elif person not in plan.new_set:
+        plan.existing_touched.add(person)
+    if counting:
+        plan.ledger.attach(person, keys)
+    if target is not None and taken:
+        target.counting = False
+        plan.lost.setdefault(target.person_id, []).extend(target.keys)
+    return person
 
 
 def _decide(plan: _Plan, item: Submission, event: EventCreate, received: Any) -> None:
@@ -147,9 +190,10 @@ def _decide(plan: _Plan, item: Submission, event: EventCreate, received: Any) ->
     seen = plan.known.get(event.event_id)
     if seen is not None:
         if seen.content_hash == digest:
-            plan.results.append(
-                ItemResult(item.index, item.event_id, DUPLICATE, person_id=seen.person_id)
+            result = ItemResult(
+                item.index, item.event_id, DUPLICATE, seen.person_id, people=(seen.person_id,)
             )
+            plan.results.append(result)
         else:
             conflict = Conflict(
                 f"event {event.event_id!r} was posted before with different content",
@@ -158,12 +202,20 @@ def _decide(plan: _Plan, item: Submission, event: EventCreate, received: Any) ->
             _refuse(plan, item, conflict)
         return
     problem = _correction_problem(plan, event)
-    person = problem or _resolve_person(plan, event)
-    if isinstance(person, ServiceError):
-        _refuse(plan, item, person)
+    if problem is not None:
+        _refuse(plan, item, problem)
+        return
+    person = _resolve_person(plan, event)
+    if isinstance(person, ids.Conflict):
+        refused = Conflict(person.detail, slug=IDENTITY_CONFLICT)
+        people_named = tuple(sorted(person.people))
+        plan.results.append(
+            ItemResult(item.index, item.event_id, REJECTED, problem=refused, people=people_named)
+        )
         return
     _accept(plan, event, digest, person, received)
-    plan.results.append(ItemResult(item.index, item.event_id, ACCEPTED, person_id=person))
+    result = ItemResult(item.index, item.event_id, ACCEPTED, person, people=(person,))
+    plan.results.append(result)
 
 
 def _accept(plan: _Plan, event: EventCreate, digest: str, person_id: str, received: Any) -> None:
@@ -178,7 +230,9 @@ def _accept(plan: _Plan, event: EventCreate, digest: str, person_id: str, receiv
     if corrector is not None and corrector != own:
         # A late arrival: its correction came first. Its chain now starts where it does.
         _move_lineage(plan, own, root)
-    plan.known[own] = _Known(event.type, digest, person_id, root, False)
+    counting = corrector is None or corrector == own
+    keys = ids.keys_of(event.person.known)
+    plan.known[own] = _Known(event.type, digest, person_id, root, False, keys, counting)
     plan.new_rows[own] = {
         "org": plan.org,
         "event_id": own,
@@ -218,11 +272,24 @@ def _move_lineage(plan: _Plan, old_root: str, new_root: str) -> None:
             plan.affected.add(known.person_id)
 
 
-async def _write(conn: Connection, plan: _Plan, rules: Rules) -> None:
+async def _write(
+    conn: Connection, plan: _Plan, changes: ids.Changes, rules: Rules, at: datetime
+) -> identity.Parting:
+    """Store the plan's events and identifiers, split the people it leaves in parts, and
+    re-derive everyone affected; the events that moved to a new person."""
     await event_store.insert_many(conn, list(plan.new_rows.values()))
     await event_store.mark_superseded(conn, plan.org, plan.supersede)
     await event_store.move_lineage(conn, plan.org, plan.moves)
-    await derivation.refresh(conn, plan.affected, rules, _events_of_new_people(plan))
+    await people.settle(conn, changes, plan.ledger.seen)
+    parted = identity.candidates(plan.ledger, plan.lost)
+    parting = await identity.part(conn, parted, at)
+    given = _events_of_new_people(plan)
+    for person_id in parted:
+        # Its events may have moved: they are read back.
+        given.pop(person_id, None)
+    affected = plan.affected | set(parting.people)
+    await derivation.refresh(conn, affected, rules, given)
+    return parting
 
 
 def _events_of_new_people(plan: _Plan) -> dict[str, list[Event]]:
@@ -243,14 +310,34 @@ def _events_of_new_people(plan: _Plan) -> dict[str, list[Event]]:
     return events
 
 
-def _not_stored(outcome: list[ItemResult]) -> list[ItemResult]:
-    """Results of an atomic post that was refused: nothing of it is stored."""
+def _not_stored(outcome: list[ItemResult], new_people: set[str]) -> list[ItemResult]:
+    """Results of an atomic post that was refused: nothing of it is stored. Each item still
+    names, for the audit, the stored people it would have been posted about."""
     aborted = Conflict(
         "not stored: another event of this atomic batch was refused", slug="batch-not-stored"
     )
     return [
-        r if r.status != ACCEPTED else ItemResult(r.index, r.event_id, REJECTED, problem=aborted)
+        r
+        if r.status != ACCEPTED
+        else ItemResult(
+            r.index,
+            r.event_id,
+            REJECTED,
+            problem=aborted,
+            people=tuple(p for p in r.people if p not in new_people),
+        )
         for r in outcome
+    ]
+
+
+def _moved(results: list[ItemResult], org: str, parting: identity.Parting) -> list[ItemResult]:
+    """The results, each accepted event's person the one it ended with after a split."""
+    ended = {e: person_id for (o, e), person_id in parting.moved.items() if o == org}
+    return [
+        replace(r, person_id=ended[r.event_id], people=(ended[r.event_id],))
+        if r.status == ACCEPTED and r.event_id in ended
+        else r
+        for r in results
     ]
 
 
@@ -324,20 +411,22 @@ async def _store(
     named = [e.event_id for e in events] + [e.corrects for e in events if e.corrects]
     await locks.lock_events(conn, org, named)
     at = clock.now()
-    # Decided again only when another writer stored one of the identifiers this post would
-    # have given a new person. Each round sees more of them stored, so it ends within one round
-    # per such identifier.
+    # Decided again only when another writer changed the identities the post was decided on
+    # between reading them and locking their people: stored an identifier this post would have
+    # given a person, or gave, released or moved one of its people's (app.db.people.claim).
     while True:
         plan = await _planned(conn, org, items, events, at)
-        outcome = Outcome(sorted(plan.results, key=lambda r: r.index))
-        if atomic and outcome.count(REJECTED):
-            return Outcome(_not_stored(outcome.results), stored=False), at
+        results = sorted(plan.results, key=lambda r: r.index)
+        if atomic and any(r.status == REJECTED for r in results):
+            return Outcome(_not_stored(results, plan.new_set), stored=False), at
         moved = await event_store.people_of_chains(conn, org, plan.moves)
         plan.affected |= moved
         touched = plan.existing_touched | moved
-        if await people.claim(conn, touched, plan.new_people, plan.new_identifiers, at):
-            await _write(conn, plan, rules)
-            return outcome, at
+        changes = plan.ledger.changes()
+        seen = plan.ledger.seen
+        if await people.claim(conn, touched, plan.new_people, plan.asked, seen, changes, at):
+            parting = await _write(conn, plan, changes, rules, at)
+            return Outcome(_moved(results, org, parting)), at
 
 
 def _audit_entry(principal: Principal, outcome: Outcome, at: datetime) -> audit.Entry:
@@ -350,8 +439,10 @@ def _audit_entry(principal: Principal, outcome: Outcome, at: datetime) -> audit.
         for r in outcome.results
         if r.problem is not None
     ]
-    # The people posted about, so that a person's audit trail finds the posts too.
-    detail["person_ids"] = list({r.person_id: 0 for r in outcome.results if r.person_id})
+    # The people posted about, so that a person's audit trail finds the posts too; and those a
+    # refused identity conflict named, or an atomic batch that was not stored would have been
+    # about: an attempt to learn about them (CONTRACT §3.1).
+    detail["person_ids"] = list({p: 0 for r in outcome.results for p in r.people})
     return audit.Entry(
         principal,
         audit.POST_EVENTS,

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from app.db.engine import Database
 from app.db.tables import EventRow, IdentifierRow, PersonRow, table
 from app.domain.rules import Rules
+from app.services import events as event_service
 from app.services import ingest, submissions
 from app.services.keys import Principal
 from tests.conftest import empty
@@ -84,3 +85,101 @@ def test_the_second_writer_attaches_to_the_first_writers_new_person(
     with engine.connect() as conn:
         owners = conn.execute(select(table(EventRow).c.person_id).distinct()).scalars().all()
     assert owners == [first.results[0].person_id]
+
+
+async def _retract(db: Database, org: str, event_id: str, hold: asyncio.Event) -> None:
+    who = Principal(key_id=f"key-{org}", org=org, roles=frozenset({"submitter"}))
+    async with db.write() as conn:
+        await event_service.retract(conn, who, event_id, "wrong person", Rules())
+        await hold.wait()  # the identifier is released, uncommitted
+
+
+def _referral(event_id: str, person: dict[str, str]) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "community.referral.received",
+        "occurred_on": "2026-03-03",
+        "person": person,
+        "data": {"provider": "PROVIDER-WIGAN"},
+    }
+
+
+def _holders(engine: Engine) -> dict[tuple[str, str], tuple[str, int]]:
+    found = table(IdentifierRow)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(found.c.scheme, found.c.value, found.c.person_id, found.c.carriers)
+        )
+        return {(s, v): (p, c) for s, v, p, c in rows}
+
+
+def test_a_writer_that_read_an_identifier_being_released_decides_again(
+    postgres_database: tuple[str, Engine],
+) -> None:
+    url, engine = postgres_database
+    empty(engine)
+
+    async def race() -> tuple[ingest.Outcome, ingest.Outcome, bool]:
+        db = Database(url)
+        try:
+            first = await _post(db, "HMP-MDI-HC", _referral("ref-1", {"nomis": "A1234BC"}))
+            link = _referral("link", {"nomis": "A1234BC", "crn": "X123456"})
+            await _post(db, "PROVIDER-WIGAN", link)
+            hold = asyncio.Event()
+            retraction = asyncio.create_task(_retract(db, "PROVIDER-WIGAN", "link", hold))
+            await asyncio.sleep(0.3)  # the CRN's row is deleted, uncommitted
+            later = _referral("ref-2", {"crn": "X123456"})
+            second = asyncio.create_task(_post(db, "PROVIDER-LEEDS", later))
+            await asyncio.sleep(0.5)
+            waited = not second.done()  # it read the CRN as the person's and waits for them
+            hold.set()
+            await retraction
+            return first, await second, waited
+        finally:
+            await db.dispose()
+
+    first, second, waited = asyncio.run(race())
+    assert waited
+    assert second.results[0].status == "accepted"
+    # Released before the second post could attach to it: the CRN names a new person now.
+    assert second.results[0].person_id != first.results[0].person_id
+    assert _holders(engine) == {
+        ("nomis", "A1234BC"): (first.results[0].person_id, 1),
+        ("crn", "X123456"): (second.results[0].person_id, 1),
+    }
+
+
+def test_two_writers_giving_one_person_different_crns_cannot_both_succeed(
+    postgres_database: tuple[str, Engine],
+) -> None:
+    url, engine = postgres_database
+    empty(engine)
+
+    async def race() -> tuple[ingest.Outcome, ingest.Outcome, ingest.Outcome, bool]:
+        db = Database(url)
+        try:
+            known = await _post(db, "HMP-MDI-HC", _referral("ref-0", {"nomis": "A1234BC"}))
+            hold = asyncio.Event()
+            one = _referral("ref-1", {"nomis": "A1234BC", "crn": "X123456"})
+            first = asyncio.create_task(_post(db, "PROVIDER-WIGAN", one, hold))
+            await asyncio.sleep(0.3)
+            two = _referral("ref-2", {"nomis": "A1234BC", "crn": "X654321"})
+            second = asyncio.create_task(_post(db, "PROVIDER-LEEDS", two))
+            await asyncio.sleep(0.5)
+            waited = not second.done()
+            hold.set()
+            return known, await first, await second, waited
+        finally:
+            await db.dispose()
+
+    known, first, second, waited = asyncio.run(race())
+    assert waited
+    assert first.results[0].status == "accepted"
+    refused = second.results[0]
+    assert refused.status == "rejected" and refused.problem is not None
+    assert refused.problem.slug == "identity-conflict"
+    person_id = known.results[0].person_id
+    assert _holders(engine) == {
+        ("nomis", "A1234BC"): (person_id, 2),
+        ("crn", "X123456"): (person_id, 1),
+    }

@@ -1,6 +1,6 @@
 """Posted event envelopes for the API tests, valid identifiers, and problem+json checks.
 
-`EXAMPLES` holds a valid `data` for each of the twelve event types with every field filled in
+`EXAMPLES` holds a valid `data` for each of the thirteen event types with every field filled in
 (CONTRACT §3.2), so that a test can break exactly one thing in an otherwise valid event.
 Identifier helpers give the n-th valid value of each scheme, check digits included.
 """
@@ -40,6 +40,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "community.treatment.started": {"provider": "PROVIDER-WIGAN"},
     "community.treatment.exited": {"provider": "PROVIDER-WIGAN", "reason": "dropped_out"},
     "person.died": {"drug_related": True},
+    "person.identified": {},
 }
 TYPES = tuple(EXAMPLES)
 

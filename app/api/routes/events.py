@@ -9,7 +9,15 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.body import documented_body, json_body, model_body
-from app.api.deps import BatchConn, BatchTurn, ReadConn, RuntimeDep, Submitter, WriteConn
+from app.api.deps import (
+    BatchConn,
+    BatchTurn,
+    ReadConn,
+    RuntimeDep,
+    Submitter,
+    WriteConn,
+    charge_identity_conflicts,
+)
 from app.api.problems import MEDIA_TYPE, from_service_error, problem_body, status_of
 from app.api.prometheus import MetricsDep
 from app.api.responses import JSON, problems
@@ -84,9 +92,12 @@ def _item_json(result: ingest.ItemResult) -> dict[str, Any]:
     },
     summary="Post one event",
     description="409 slugs: identity-conflict, event-id-conflict, already-corrected, "
-    "correction-type-mismatch. Posts of one organisation that arrive at the same time may share "
-    "a database transaction; each is decided as if posted alone, in arrival order, and answered "
-    "only once it is committed (`JOINUP_GROUP_COMMIT`).",
+    "correction-type-mismatch. identity-conflict: the event's identifiers name two people, or "
+    "would give the person they name a second value of a scheme (docs/identity.md); nothing is "
+    "stored, the audit line names the people involved, and the refusal costs the key as much of "
+    "its rate limit as 60 requests. Posts of one organisation that arrive at the same time may "
+    "share a database transaction; each is decided as if posted alone, in arrival order, and "
+    "answered only once it is committed (`JOINUP_GROUP_COMMIT`).",
 )
 async def post_event(
     caller: Submitter, item: OneEvent, rt: RuntimeDep, metrics: MetricsDep
@@ -95,6 +106,7 @@ async def post_event(
         # In a transaction shared with the organisation's other posts that arrive meanwhile.
         outcome = await rt.posts.post(caller, item)
     metrics.count_events(caller.org, [item], outcome)
+    charge_identity_conflicts(rt, caller, outcome.identity_conflicts())
     result = outcome.results[0]
     if result.problem is not None:
         # Answered, not raised: the transaction has committed the refusal's audit line.
@@ -149,8 +161,15 @@ def _batch_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
         **problems("malformed-json", "unsupported-media-type", "payload-too-large"),
     },
     summary="Post a batch of events",
-    description="A server process works on `JOINUP_BATCH_CONCURRENCY` batches at a time (1 by "
-    "default); a batch that arrives meanwhile waits its turn, in order of arrival.",
+    description="Items are decided in order, each as if posted alone after the ones before it. "
+    "An atomic batch reveals no more about identities than its events posted one by one: when "
+    "an item is refused, the results still report every identity-conflict the items would have "
+    "met, exactly as a non-atomic batch does (the others that were fine are batch-not-stored), "
+    "and the audit line of the refused batch names the people its events named, as a stored "
+    "post's would. Each identity-conflict costs the key as much of its rate limit as 60 "
+    "requests, in a batch as alone. A server process works on `JOINUP_BATCH_CONCURRENCY` "
+    "batches at a time (1 by default); a batch that arrives meanwhile waits its turn, in order "
+    "of arrival.",
 )
 async def post_batch(
     caller: Submitter, batch: Batch, conn: BatchConn, rt: RuntimeDep, metrics: MetricsDep
@@ -162,6 +181,7 @@ async def post_batch(
     with metrics.timed("batch"), pacing:
         outcome = await ingest.ingest(conn, caller, items, atomic=atomic, rules=rt.rules)
     metrics.count_events(caller.org, items, outcome)
+    charge_identity_conflicts(rt, caller, outcome.identity_conflicts())
     body: dict[str, Any] = {
         "accepted": outcome.count(ingest.ACCEPTED),
         "duplicates": outcome.count(ingest.DUPLICATE),
@@ -201,6 +221,9 @@ async def get_event(event_id: str, caller: Submitter, conn: ReadConn) -> JSON:
     ),
     openapi_extra=documented_body(Retraction),
     summary="Retract an event: it, and all it corrected, stop counting",
+    description="An identifier that no counting event of its person carries any longer is "
+    "released (it names nobody until an event carries it again), and a person whose counting "
+    "events no longer share an identifier is split in two (docs/identity.md).",
 )
 async def retract_event(
     event_id: str,
