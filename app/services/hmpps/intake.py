@@ -29,7 +29,6 @@ from app.db import events as event_store
 from app.db import hmpps as pending_store
 from app.db.engine import Database
 from app.domain import hmpps
-from app.domain.events import EVENT_TYPES
 from app.domain.rules import Rules
 from app.services import audit, clock, ingest, keys, submissions
 from app.services.errors import Invalid, ServiceError
@@ -155,10 +154,6 @@ async def take(hub: Hmpps, who: Principal, envelope: Any) -> Answer:
     if isinstance(mapped, hmpps.Ignored):
         return await _ignore(hub, who, event.event_type, mapped.reason)
     if isinstance(mapped, hmpps.Mapped):
-        unknown = sorted({e["type"] for e in mapped.events} - set(EVENT_TYPES))
-        if unknown:
-            reason = f"this joinup does not take {', '.join(unknown)} events yet"
-            return await _ignore(hub, who, event.event_type, reason)
         return await _store(hub, who, event.event_type, list(mapped.events))
     try:
         return await _licence(hub, who, event.event_type, mapped)
