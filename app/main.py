@@ -182,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, db, rules, posts, trail, turns, limiter, cache, secrets=how.box, hmpps=hub
         )
         _build_the_routes(app)
+        web.warm_up()
         _tune_the_garbage_collector()
         upkeep = _keep_statistics_up(db, settings)
         work, stop = (None, None)

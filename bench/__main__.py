@@ -22,7 +22,7 @@ from typing import Any
 
 from app.cli import migrate
 from app.settings import Settings
-from bench import ingest, lua, national, raw
+from bench import ingest, lua, national, notifications, raw
 from bench.cpu import CpuUse, measured
 from bench.infra import (
     ADMIN,
@@ -178,7 +178,7 @@ def main() -> None:
         "--skip",
         action="append",
         default=[],
-        choices=["raw", "bare", "postgres", "sqlite", "national"],
+        choices=["raw", "bare", "postgres", "sqlite", "national", "notifications"],
     )
     args = parser.parse_args()
     if args.quick:
@@ -205,6 +205,12 @@ def main() -> None:
     if "sqlite" not in args.skip:
         with sqlite_database() as url:
             _joinup(report, "SQLite", url, args, {})
+    if "notifications" not in args.skip:
+        for label, database in (("PostgreSQL", postgres_database), ("SQLite", sqlite_database)):
+            with database() as url:
+                migrate(Settings(database_url=url))
+                people = 2_000 if args.quick else 20_000
+                notifications.run(report, label, url, people, args.seconds)
     # After joinup's figures: on these shared machines the two cores flat out for its wrk runs
     # slowed whatever ran next (joinup's batch ingest measured 2,400 events/s right after it,
     # 5,000-6,000 otherwise), and nothing here depends on its figures.

@@ -124,18 +124,21 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @contextmanager
-def joinup(database_url: str, workers: int = 2) -> Iterator[Server]:
-    """joinup as scripts/serve runs it."""
+def joinup(
+    database_url: str, workers: int = 2, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """joinup as scripts/serve runs it, with `env`'s settings besides the bench's own."""
     port = free_port()
-    env = {
+    settings = {
         "JOINUP_DATABASE_URL": database_url,
         "JOINUP_PORT": str(port),
         "JOINUP_WORKERS": str(workers),
         "JOINUP_ADMIN_KEY": ADMIN,
         # wrk drives one key far past any sane per-key limit: measure the service, not the limit.
         "JOINUP_RATE_LIMIT_PER_MINUTE": "0",
+        **(env or {}),
     }
-    with serve([str(ROOT / "scripts" / "serve")], env, port) as server:
+    with serve([str(ROOT / "scripts" / "serve")], settings, port) as server:
         yield server
 
 

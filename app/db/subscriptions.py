@@ -217,50 +217,75 @@ class Outcome:
     disable: bool = False
 
 
-async def settle(conn: AsyncConnection, outcome: Outcome) -> None:
-    """Record an attempt, and what follows from it for the delivery and its subscription."""
-    key = (
-        delivery.c.subscription_id == outcome.subscription_id,
-        delivery.c.change_id == outcome.change_id,
+_DELIVERED: Final = (
+    update(delivery)
+    .where(delivery.c.subscription_id == bindparam("s"), delivery.c.change_id == bindparam("c"))
+    .values(delivered_at=bindparam("at"), leased_until=None)
+)
+_FAILED: Final = (
+    update(delivery)
+    .where(delivery.c.subscription_id == bindparam("s"), delivery.c.change_id == bindparam("c"))
+    .values(
+        attempts=bindparam("n"),
+        next_attempt_at=bindparam("retry_at"),
+        first_failed_at=bindparam("first_failed_at"),
+        leased_until=None,
     )
-    if outcome.delivered:
-        values: dict[str, Any] = {"delivered_at": outcome.at, "leased_until": None}
-    else:
-        values = {
-            "attempts": outcome.attempt,
-            "next_attempt_at": outcome.retry_at,
-            "first_failed_at": outcome.first_failed_at,
-            "leased_until": None,
+)
+
+
+async def settle(conn: AsyncConnection, outcomes: Sequence[Outcome]) -> None:
+    """Record attempts, and what follows from them for their deliveries and subscriptions: a
+    few statements for any number of outcomes."""
+    done = [{"s": o.subscription_id, "c": o.change_id, "at": o.at} for o in outcomes if o.delivered]
+    failed = [
+        {
+            "s": o.subscription_id,
+            "c": o.change_id,
+            "n": o.attempt,
+            "retry_at": o.retry_at,
+            "first_failed_at": o.first_failed_at,
         }
-    await conn.execute(update(delivery).where(*key).values(**values))
-    await conn.execute(
-        attempt.insert().values(
-            subscription_id=outcome.subscription_id,
-            change_id=outcome.change_id,
-            attempt=outcome.attempt,
-            at=outcome.at,
-            status_code=outcome.status_code,
-            error=outcome.error,
-            duration_ms=outcome.duration_ms,
-        )
-    )
-    await _count(conn, outcome)
+        for o in outcomes
+        if not o.delivered
+    ]
+    if done:
+        await conn.execute(_DELIVERED, done)
+    if failed:
+        await conn.execute(_FAILED, failed)
+    if outcomes:
+        await conn.execute(attempt.insert(), [_attempt_row(o) for o in outcomes])
+    for subscription_id in sorted({o.subscription_id for o in outcomes}):
+        await _count(conn, [o for o in outcomes if o.subscription_id == subscription_id])
 
 
-async def _count(conn: AsyncConnection, outcome: Outcome) -> None:
-    owned = subscription.c.subscription_id == outcome.subscription_id
-    values: dict[str, Any] = {
-        "last_attempt_at": outcome.at,
-        "last_status_code": outcome.status_code,
-        "last_error": outcome.error,
+def _attempt_row(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "subscription_id": outcome.subscription_id,
+        "change_id": outcome.change_id,
+        "attempt": outcome.attempt,
+        "at": outcome.at,
+        "status_code": outcome.status_code,
+        "error": outcome.error,
+        "duration_ms": outcome.duration_ms,
     }
-    if outcome.delivered:
-        values["delivered"] = subscription.c.delivered + 1
-    else:
-        values["failed"] = subscription.c.failed + 1
-    query = update(subscription).where(owned).values(**values)
-    await conn.execute(query)
-    status = DISABLED if outcome.disable else ACTIVE if outcome.delivered else FAILING
+
+
+async def _count(conn: AsyncConnection, outcomes: Sequence[Outcome]) -> None:
+    """One subscription's counters, last outcome and status, after these attempts."""
+    last = max(outcomes, key=lambda o: o.at)
+    delivered = sum(1 for o in outcomes if o.delivered)
+    owned = subscription.c.subscription_id == last.subscription_id
+    values: dict[str, Any] = {
+        "last_attempt_at": last.at,
+        "last_status_code": last.status_code,
+        "last_error": last.error,
+        "delivered": subscription.c.delivered + delivered,
+        "failed": subscription.c.failed + (len(outcomes) - delivered),
+    }
+    await conn.execute(update(subscription).where(owned).values(**values))
+    disable = any(o.disable for o in outcomes)
+    status = DISABLED if disable else ACTIVE if last.delivered else FAILING
     # A disabled subscription stays so until it is enabled.
     change = update(subscription).where(owned, subscription.c.status != DISABLED)
     await conn.execute(change.values(status=status))

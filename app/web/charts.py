@@ -8,6 +8,7 @@ Rendering takes tens of milliseconds of CPU: callers run it in a worker thread.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -18,6 +19,19 @@ import vl_convert
 _BLUE: Final = "#1d70b8"
 _TEXT: Final = "#0b0c0c"
 _FONT: Final = "Arial, sans-serif"
+
+_warming: threading.Thread | None = None
+
+
+def warm_up() -> None:
+    """Start the renderer now, in the background, once per process: its first chart takes
+    seconds (it starts a JavaScript engine), which would otherwise fall on the first overview."""
+    global _warming
+    if _warming is None:
+        _warming = threading.Thread(
+            target=funnel, args=([("warm-up", 1)],), name="joinup-charts", daemon=True
+        )
+        _warming.start()
 
 
 def _data(values: list[dict[str, Any]]) -> alt.Data:

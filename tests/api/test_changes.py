@@ -10,10 +10,13 @@ from typing import Any
 import pytest
 
 from app.db.engine import Database
+from app.main import delivering
 from app.services import clock
-from app.services.notifications import sweep
+from app.services.notifications import delivery, sweep, webhooks
+from app.settings import Settings
 from tests.support.api import Api, running
 from tests.support.envelopes import assert_problem, event, london_today, nomis
+from tests.support.server import free_port
 
 TODAY = london_today()
 
@@ -212,3 +215,44 @@ def test_a_window_closing_with_no_event_is_found_by_the_sweep(api: Api, database
         clock.set_offset_days(0)
     again = _changes(api, after=found[-1]["change_id"])["items"]
     assert _kinds(again) == [("record.flag_resolved", "no_naloxone")]
+
+
+def test_a_receiver_failing_for_the_whole_schedule_disables_the_subscription_and_loses_nothing(
+    database_url: str,
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: every attempt fails
+    # The whole schedule, 3 days, in about a quarter of a second.
+    settings = {"webhook_allow_insecure": True, "webhook_retry_scale": 1e-6}
+    with running(database_url, **settings) as api:
+        made = api.client.post("/v1/subscriptions", json={"url": closed}, headers=api.coordinator)
+        path = f"/v1/subscriptions/{made.json()['subscription_id']}"
+        api.batch(_on_ost_release(1, TODAY))
+        how = delivering(Settings(database_url=database_url, **settings))
+
+        async def work_until_disabled() -> None:
+            db = Database(database_url)
+            try:
+                async with webhooks.client() as http:
+                    for _ in range(200):
+                        await delivery.match(db)
+                        await delivery.deliver(db, http, how)
+                        if api.client.get(path, headers=api.coordinator).json()["status"] == (
+                            "disabled"
+                        ):
+                            return
+                        await asyncio.sleep(0.02)
+            finally:
+                await db.dispose()
+
+        asyncio.run(work_until_disabled())
+        shown = api.client.get(path, headers=api.coordinator).json()
+        assert shown["status"] == "disabled" and shown["last_delivery"]["delivered"] is False
+        attempts = api.client.get(f"{path}/deliveries", headers=api.coordinator).json()
+        # Only the person's first change was tried: the others wait behind it.
+        assert {a["change_id"] for a in attempts} == {_changes(api)["items"][0]["change_id"]}
+        assert all(a["status_code"] is None and a["error"] for a in attempts)
+        metrics = api.client.get("/metrics").text
+        assert "joinup_webhook_queue_depth 5.0" in metrics
+        assert "joinup_webhook_subscriptions_disabled 1.0" in metrics
+        enabled = api.client.post(f"{path}/enable", headers=api.coordinator)
+        assert enabled.status_code == 200 and enabled.json()["status"] == "active"

@@ -39,7 +39,7 @@ JITTER: Final = 0.2
 GIVE_UP: Final = timedelta(days=3)
 # Changes matched against a subscription per transaction, and deliveries claimed at once.
 MATCH_CHUNK: Final = 1000
-CLAIM: Final = 32
+CLAIM: Final = 100
 
 
 @dataclass(frozen=True)
@@ -154,8 +154,7 @@ async def deliver(db: Database, http: httpx.AsyncClient, how: Delivering) -> int
     sends = [_attempt(http, how, c, subscribed[c.subscription_id], bodies) for c in claimed]
     outcomes = await asyncio.gather(*sends)
     async with db.write() as conn:
-        for outcome in outcomes:
-            await store.settle(conn, outcome)
+        await store.settle(conn, outcomes)
         await audit.record_each(conn, [_audited(subscribed, o) for o in outcomes])
     return len(outcomes)
 

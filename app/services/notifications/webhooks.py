@@ -157,5 +157,8 @@ def _ms(started: float) -> int:
 
 
 def client() -> httpx.AsyncClient:
-    """The worker's HTTP client: no proxies from the environment, no redirects."""
-    return httpx.AsyncClient(trust_env=False, follow_redirects=False)
+    """The worker's HTTP client: no proxies from the environment, no redirects, and no kept
+    connections: a connection is to an address, and one verified for one name must not carry a
+    request for another name that resolves to the same address."""
+    limits = httpx.Limits(max_keepalive_connections=0)
+    return httpx.AsyncClient(trust_env=False, follow_redirects=False, limits=limits)
