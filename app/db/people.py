@@ -151,7 +151,7 @@ _RELEASE = delete(identifier).where(
 async def settle(conn: AsyncConnection, changes: Changes, seen: Mapping[Key, Held]) -> None:
     """Write the changes to stored identifiers (their holders and carriers) and delete those no
     counting event carries any longer. The caller holds their people."""
-    each = [
+    each: list[dict[str, Any]] = [
         {"s": s, "v": v, "p": u.person_id, "d": u.delta} for (s, v), u in changes.updated.items()
     ]
     each += [
@@ -160,7 +160,10 @@ async def settle(conn: AsyncConnection, changes: Changes, seen: Mapping[Key, Hel
     ]
     if each:
         await conn.execute(_SETTLE, each)
-        await conn.execute(_RELEASE, [{"s": row["s"], "v": row["v"]} for row in each])
+    # Only an identifier that lost carriers can have none left.
+    fewer = [{"s": row["s"], "v": row["v"]} for row in each if row["d"] < 0]
+    if fewer:
+        await conn.execute(_RELEASE, fewer)
 
 
 async def split(

@@ -329,24 +329,19 @@ def test_the_two_publishers_of_one_release_make_one_release(
     assert len(timeline(api, NOMS)) == 2
 
 
-def test_a_prison_identifier_added_links_the_crn_once_joinup_takes_person_identified(
+def test_a_prison_identifier_added_links_the_crn_with_the_noms_number(
     api: Api, hmpps_key: dict[str, str]
 ) -> None:
-    from app.domain.events import EVENT_TYPES
-
     taken(api, published.released(NOMS, "2026-03-02T10:15:00Z"), hmpps_key)
     person_id = api.person("nomis", NOMS).json()["person_id"]
-    answer = send(api, published.identifier_added(CRN, NOMS, "2026-03-01T09:00:00Z"), hmpps_key)
-    assert answer.status_code == 200, answer.text
-    if "person.identified" not in EVENT_TYPES:
-        assert answer.json()["status"] == "ignored"
-        assert "person.identified" in answer.json()["reason"]
-        assert api.person("crn", CRN).status_code == 404
-        return
-    assert answer.json()["status"] == "accepted"
+    added = published.identifier_added(CRN, NOMS, "2026-03-01T09:00:00Z")
+    (event_id,) = taken(api, added, hmpps_key)
+    assert taken(api, added, hmpps_key, "duplicate") == [event_id]
     found = api.person("crn", CRN).json()
     assert found["person_id"] == person_id
     assert found["identifiers"] == {"nomis": NOMS, "crn": CRN}
+    stored = api.client.get(f"/v1/events/{event_id}", headers=hmpps_key).json()
+    assert (stored["type"], stored["data"]) == ("person.identified", {})
 
 
 @pytest.mark.parametrize(
@@ -444,3 +439,20 @@ def test_a_stream_of_domain_events_gives_the_records_of_the_same_events_posted_b
     from_hmpps = releases_of(api, NOMS)
     assert len(from_hmpps) == 2
     assert _comparable(from_hmpps) == _comparable(releases_of(api, OTHER_NOMS))
+
+
+def test_a_domain_event_naming_two_people_is_an_identity_conflict(
+    api: Api, hmpps_key: dict[str, str]
+) -> None:
+    taken(api, published.released(NOMS, "2026-03-02T10:15:00Z"), hmpps_key)
+    other = {"nomis": OTHER_NOMS, "crn": CRN}
+    hand = {"event_id": "n1", "type": "naloxone.issued", "occurred_on": "2026-03-01"}
+    assert api.post({**hand, "person": other}).status_code == 201
+    inactivated = published.licence(
+        "5001", "2026-03-03T10:00:00Z", crn=CRN, noms=NOMS, state="inactivated"
+    )
+    answer = send(api, inactivated, hmpps_key)
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["type"] == "/problems/identity-conflict"
+    assert [e["type"] for e in timeline(api, NOMS)] == ["prison.released"]
+    assert [e["type"] for e in timeline(api, OTHER_NOMS)] == ["naloxone.issued"]

@@ -212,6 +212,7 @@ def test_a_prison_identifier_added_links_the_crn_with_the_noms_number() -> None:
     assert event["type"] == "person.identified"
     assert event["person"] == {"crn": CRN, "nomis": NOMS}
     assert event["data"] == {}
+    EVENT_ADAPTER.validate_python(event)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import BasicSubmitter, RuntimeDep
+from app.api.deps import BasicSubmitter, RuntimeDep, charge_identity_conflicts
 from app.api.prometheus import MetricsDep
 from app.api.responses import JSON, problems
 from app.api.schemas import DomainEventAnswer
@@ -49,7 +49,9 @@ async def post_domain_event(
     assert rt.hmpps is not None
     try:
         answer = await intake.receive(rt.hmpps, caller, await request.body())
-    except ServiceError:
+    except ServiceError as refused:
         metrics.count_domain_event("unread", "refused")
+        # As for any post: an identity conflict costs the key (CONTRACT §3.1).
+        charge_identity_conflicts(rt, caller, int(refused.slug == "identity-conflict"))
         raise
     return JSON(answer.body())

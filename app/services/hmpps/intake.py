@@ -16,7 +16,6 @@ write lock) is held across that wait.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl
 from collections.abc import Callable, Mapping
@@ -30,7 +29,6 @@ from app.db import events as event_store
 from app.db import hmpps as pending_store
 from app.db.engine import Database
 from app.domain import hmpps
-from app.domain.events import EVENT_TYPES
 from app.domain.rules import Rules
 from app.services import audit, clock, ingest, keys, submissions
 from app.services.errors import Invalid, ServiceError
@@ -156,10 +154,6 @@ async def take(hub: Hmpps, who: Principal, envelope: Any) -> Answer:
     if isinstance(mapped, hmpps.Ignored):
         return await _ignore(hub, who, event.event_type, mapped.reason)
     if isinstance(mapped, hmpps.Mapped):
-        unknown = sorted({e["type"] for e in mapped.events} - set(EVENT_TYPES))
-        if unknown:
-            reason = f"this joinup does not take {', '.join(unknown)} events yet"
-            return await _ignore(hub, who, event.event_type, reason)
         return await _store(hub, who, event.event_type, list(mapped.events))
     try:
         return await _licence(hub, who, event.event_type, mapped)
@@ -256,8 +250,8 @@ def delay(hub: Hmpps, attempts: int) -> timedelta:
 async def retry_due(hub: Hmpps, now: datetime | None = None, limit: int = 20) -> int:
     """Try again every pending domain event that is due; how many were stored.
 
-    The function a worker calls: the server process's background task (`keep_retrying`), or
-    `joinup worker`. Several may run at once: each event is taken by one of them at a time.
+    A job of the worker (app/main.py `worker_of`), in the server process or in `joinup worker`.
+    Several may run at once: each event is taken by one of them at a time.
     """
     now = now or clock.now()
     async with hub.db.read() as conn:
@@ -300,13 +294,3 @@ async def _poster(hub: Hmpps, row: Any) -> Principal:
     async with hub.db.read() as conn:
         found = await keys.active_principal(conn, row.key_id)
     return found or Principal(row.key_id, row.org, frozenset({"submitter"}))
-
-
-async def keep_retrying(hub: Hmpps, interval: float = 5.0) -> None:
-    """Retry due pending events every `interval` seconds, until cancelled."""
-    while True:
-        try:
-            await retry_due(hub)
-        except Exception:
-            log.exception("retrying pending HMPPS domain events failed; trying again later")
-        await asyncio.sleep(interval)
