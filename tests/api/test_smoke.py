@@ -43,21 +43,3 @@ def test_the_first_app_keeps_what_start_up_built_out_of_full_collections(
     with running(database_url):
         assert gc.get_freeze_count() <= frozen
 
-
-def test_a_person_known_by_two_values_of_one_scheme_shows_the_first_in_every_read(
-    api: Api,
-) -> None:
-    # The same CRN ties two NOMIS numbers to one person; the smaller value is shown.
-    later = {"nomis": "B2222BB", "crn": "X123456"}
-    earlier = {"nomis": "A1111AA", "crn": "X123456"}
-    posts = [
-        {**released("rel-1"), "person": later},
-        {**released("rel-2"), "occurred_on": "2026-03-09", "person": earlier},
-    ]
-    for body in posts:
-        assert api.post(body).status_code == 201
-    view = api.person("crn", "X123456", as_of="2026-03-10").json()
-    assert view["identifiers"] == {"nomis": "A1111AA", "crn": "X123456"}
-    assert api.person("nomis", "B2222BB", as_of="2026-03-10").json() == view
-    page = api.releases(as_of="2026-03-10").json()["items"]
-    assert [item["identifiers"] for item in page] == [view["identifiers"]] * 2
