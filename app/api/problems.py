@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from app.db.errors import DatabaseUnavailable
+from app.schemas import messages
 from app.services.errors import ErrorItem, ServiceError
 
 log = logging.getLogger("joinup.api")
@@ -23,6 +24,7 @@ STATUS_BY_SLUG = {
     "forbidden": 403,
     "not-found": 404,
     "validation-error": 422,
+    "cursor-mismatch": 422,
     "malformed-json": 400,
     "payload-too-large": 413,
     "unsupported-media-type": 415,
@@ -99,7 +101,7 @@ def from_service_error(error: ServiceError) -> Response:
 
 
 def _validation_items(exc: RequestValidationError) -> list[ErrorItem]:
-    return [ErrorItem(list(e["loc"]), e["msg"]) for e in exc.errors()]
+    return [ErrorItem(list(e["loc"]), messages.message(e)) for e in exc.errors()]
 
 
 async def _on_service_error(_: Request, exc: Exception) -> Response:

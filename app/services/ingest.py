@@ -24,11 +24,14 @@ from app.domain.rules import Rules
 from app.schemas.events import EventCreate
 from app.services import audit, clock, derivation, identity
 from app.services.errors import Conflict, ServiceError
+from app.services.event_conflicts import content_of, differing, event_id_conflict
 from app.services.keys import Principal
 from app.services.submissions import Submission, content_hash
 from app.services.turns import in_turns
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+# The audit outcome of a post that was only checked (`rehearse`).
+DRY_RUN = "dry-run"
 IDENTITY_CONFLICT = "identity-conflict"
 # Items decided between two turns of the event loop (see app/services/turns.py).
 DECIDE_TURN = 50
@@ -91,6 +94,8 @@ class _Plan:
     existing_touched: set[str] = field(default_factory=set)
     # People whose counting events this post makes stop counting: the identifiers those carried.
     lost: dict[str, list[ids.Key]] = field(default_factory=dict)
+    # Items refused as event-id-conflict: where in `results`, and the event posted.
+    id_conflicts: list[tuple[int, EventCreate]] = field(default_factory=list)
 
 
 async def _load(conn: Connection, org: str, events: Sequence[EventCreate]) -> _Plan:
@@ -195,11 +200,9 @@ def _decide(plan: _Plan, item: Submission, event: EventCreate, received: Any) ->
             )
             plan.results.append(result)
         else:
-            conflict = Conflict(
-                f"event {event.event_id!r} was posted before with different content",
-                slug="event-id-conflict",
-            )
-            _refuse(plan, item, conflict)
+            # Which fields differ is said once every item is decided (`_explain_id_conflicts`).
+            plan.id_conflicts.append((len(plan.results), event))
+            _refuse(plan, item, event_id_conflict(event.event_id, []))
         return
     problem = _correction_problem(plan, event)
     if problem is not None:
@@ -357,7 +360,25 @@ async def _planned(
                 _refuse(plan, item, item.problem)
             else:
                 _decide(plan, item, item.event, received)
+    await _explain_id_conflicts(conn, plan)
     return plan
+
+
+async def _explain_id_conflicts(conn: Connection, plan: _Plan) -> None:
+    """Name, in each event-id-conflict, the fields in which the event differs from the one
+    first posted under its id (stored, or earlier in this post). Rare: read one by one."""
+    for at, event in plan.id_conflicts:
+        first: Any = plan.new_rows.get(event.event_id)
+        if first is None:
+            first = await event_store.get(conn, plan.org, event.event_id)
+        posted = {
+            **content_of(event),
+            "person": event.person.known,
+            "data": event.data.model_dump(mode="json"),
+        }
+        fields = differing(posted, content_of(first))
+        problem = event_id_conflict(event.event_id, fields)
+        plan.results[at] = replace(plan.results[at], problem=problem)
 
 
 async def ingest(
@@ -429,7 +450,38 @@ async def _store(
             return Outcome(_moved(results, org, parting)), at
 
 
-def _audit_entry(principal: Principal, outcome: Outcome, at: datetime) -> audit.Entry:
+async def rehearse(
+    conn: Connection,
+    principal: Principal,
+    items: Sequence[Submission],
+    *,
+    atomic: bool,
+) -> Outcome:
+    """What `ingest` would answer, stored nowhere (a dry run): each item decided as a post
+    would be, its identifiers resolved to the stored person they name (None for a person the
+    post would make). Audited like a post, since it tells about identities as much."""
+    at = clock.now()
+    events = [item.event for item in items if item.event is not None]
+    plan = await _planned(conn, principal.org, items, events, at)
+    new = plan.new_set
+    results = [
+        replace(
+            r,
+            person_id=None if r.person_id in new else r.person_id,
+            people=tuple(p for p in r.people if p not in new),
+        )
+        for r in sorted(plan.results, key=lambda r: r.index)
+    ]
+    if atomic and any(r.status == REJECTED for r in results):
+        results = _not_stored(results, plan.new_set)
+    outcome = Outcome(results, stored=False)
+    await audit.record_each(conn, [_audit_entry(principal, outcome, at, DRY_RUN)])
+    return outcome
+
+
+def _audit_entry(
+    principal: Principal, outcome: Outcome, at: datetime, dry_run: str | None = None
+) -> audit.Entry:
     detail: dict[str, list[Any]] = {
         status: [r.event_id for r in outcome.results if r.status == status]
         for status in (ACCEPTED, DUPLICATE)
@@ -447,7 +499,7 @@ def _audit_entry(principal: Principal, outcome: Outcome, at: datetime) -> audit.
         principal,
         audit.POST_EVENTS,
         subject_type=audit.EVENTS,
-        outcome="stored" if outcome.stored else "refused",
+        outcome=dry_run or ("stored" if outcome.stored else "refused"),
         details=detail,
         at=at,
     )
