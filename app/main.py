@@ -11,13 +11,15 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any, Final
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from pydantic import TypeAdapter
 from starlette.routing import NoMatchFound
 
 from app import web
-from app.api import body, observability, problems
+from app.api import body, observability, problem_pages, problems
 from app.api.deps import Runtime
 from app.api.group_commit import GroupCommit
+from app.api.headers import DOCS_ASSETS
 from app.api.limits import RequestGate
 from app.api.prometheus import Metrics
 from app.api.ratelimit import RateLimiter
@@ -56,8 +58,18 @@ pickup window, still in treatment at 12 weeks, and what went missing on the way.
 Providers post events (`/v1/events`); probation reads a person's handover view
 (`/v1/people/{scheme}/{value}`); coordinators pull gap lists (`/v1/releases`) and continuity
 metrics (`/v1/metrics/continuity`). Every `/v1` call carries `Authorization: Bearer <key>`.
-Every error is `application/problem+json`; its `type` ends in a stable slug.
+Every error is `application/problem+json`; its `type` is `/problems/<slug>`, a page (on this
+service) saying what the problem means and how to put it right.
 """
+
+
+def _described() -> str:
+    """DESCRIPTION, then every problem type with its status and what it means."""
+    listed = "\n".join(
+        f"- [`{slug}`](/problems/{slug}) ({explained.status}): {explained.meaning}"
+        for slug, explained in problem_pages.CATALOGUE.items()
+    )
+    return f"{DESCRIPTION}\n## Problem types\n\n{listed}\n"
 
 
 def rules_of(settings: Settings) -> Rules:
@@ -199,10 +211,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await trail.drain()
         await db.dispose()
 
-    app = FastAPI(
+    # Swagger UI's and ReDoc's scripts and styles come with the fastapi-offline package and are
+    # served by joinup itself: the docs work on a network without the internet (CONTRACT §9).
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="joinup",
         version="1.0.0",
-        description=DESCRIPTION,
+        description=_described(),
         lifespan=lifespan,
     )
     problems.install(app)
@@ -220,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(problem_pages.router)
     web.install(app, settings)
     app.add_middleware(RequestGate, max_bytes=settings.max_body_bytes)
     observability.configure_logging()
