@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
+from app.domain.events import EVENT_TYPES
 from app.schemas.events import PrisonCode, Text
 from app.services.audit import WHATS
 from app.services.keys import ROLES
@@ -23,9 +24,25 @@ Stage = Literal[
     "retained_12w",
 ]
 FlagCode = Literal["no_ost", "no_naloxone", "no_licence_condition", "no_referral", "not_picked_up"]
+EventType = Literal[
+    "prison.reception",
+    "prison.treatment.started",
+    "prison.treatment.ended",
+    "prison.released",
+    "ost.prescribed",
+    "naloxone.issued",
+    "licence.activated",
+    "licence.inactivated",
+    "community.referral.received",
+    "community.treatment.started",
+    "community.treatment.exited",
+    "person.died",
+    "person.identified",
+]
 # Free text may hold any character but NUL, which PostgreSQL cannot store.
 NO_NUL = r"^[^\x00]*$"
 assert set(ROLES) == set(Role.__args__)  # type: ignore[attr-defined]
+assert EventType.__args__ == EVENT_TYPES  # type: ignore[attr-defined]
 
 
 class Problem(BaseModel):
@@ -152,6 +169,16 @@ class EventRead(BaseModel):
     retraction_reason: str | None
 
 
+class EventPage(BaseModel):
+    """A page of the events the caller's organisation posted, oldest received first."""
+
+    items: list[EventRead] = Field(description="The events, in the order they were received")
+    next_cursor: str | None = Field(
+        description="Send as `cursor`, with the same `since` and `type`, for the next page; "
+        "null on the last page"
+    )
+
+
 class FlagRead(BaseModel):
     code: FlagCode
     raised_on: date
@@ -252,6 +279,7 @@ What = Literal[
     "EXPORT_SUBJECT",
     "READ_AUDIT",
     "POST_EVENTS",
+    "READ_EVENTS",
     "RETRACT_EVENT",
     "KEY_CREATED",
     "KEY_REVOKED",

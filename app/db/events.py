@@ -190,3 +190,21 @@ async def of_person(conn: AsyncConnection, person_id: str) -> list[Row[Any]]:
     """Every stored event of a person, counting or not, oldest first (then as received)."""
     query = select(event).where(event.c.person_id == person_id)
     return list((await conn.execute(query.order_by(event.c.occurred_on, event.c.seq))).all())
+
+
+async def posted(
+    conn: AsyncConnection,
+    org: str,
+    after: int,
+    limit: int,
+    since: datetime | None = None,
+    type_: str | None = None,
+) -> list[Row[Any]]:
+    """The events `org` posted, in the order they were received, from the one after `seq`
+    `after`; only those received at or after `since`, and of `type_`, when given."""
+    query = select(event).where(event.c.org == org, event.c.seq > after)
+    if since is not None:
+        query = query.where(event.c.received_at >= since)
+    if type_ is not None:
+        query = query.where(event.c.type == type_)
+    return list((await conn.execute(query.order_by(event.c.seq).limit(limit))).all())
