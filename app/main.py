@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 from starlette.routing import NoMatchFound
 
 from app import web
-from app.api import body, observability, problem_pages, problems
+from app.api import body, observability, problem_pages, problems, teaching
 from app.api.deps import Runtime
 from app.api.group_commit import GroupCommit
 from app.api.headers import DOCS_ASSETS
@@ -274,6 +274,7 @@ def _document_event_bodies(app: FastAPI) -> None:
             },
         }
         document_problems(spec)
+        teaching.teach(spec)
         app.openapi_schema = spec
         return spec
 

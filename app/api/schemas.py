@@ -121,7 +121,8 @@ class KeyCreated(BaseModel):
 class EventAccepted(BaseModel):
     event_id: str
     status: Literal["accepted", "duplicate"]
-    person_id: str
+    person_id: str | None
+    dry_run: bool | None = None
 
 
 class DomainEventAnswer(BaseModel):
@@ -144,8 +145,11 @@ class BatchResult(BaseModel):
     accepted: int
     duplicates: int
     rejected: int
-    stored: bool = Field(description="False when an atomic batch was refused: nothing stored")
+    stored: bool = Field(
+        description="False when nothing was stored: an atomic batch was refused, or a dry run"
+    )
     results: list[BatchItem]
+    dry_run: bool | None = None
 
 
 class Retraction(BaseModel):

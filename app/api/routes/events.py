@@ -92,18 +92,25 @@ def _item_json(result: ingest.ItemResult) -> dict[str, Any]:
     response_model=EventAccepted,
     openapi_extra=_EVENT_BODY,
     responses={
-        200: {"model": EventAccepted, "description": "The same event again: a duplicate"},
+        200: {
+            "model": EventAccepted,
+            "description": "The same event again: a duplicate; or, with `dry_run=true`, what a "
+            "post would answer, with nothing stored",
+        },
         **problems(
             "validation-error",
             "malformed-json",
             "unsupported-media-type",
             "payload-too-large",
             "identity-conflict",
+            "event-id-conflict",
+            "already-corrected",
+            "correction-type-mismatch",
         ),
     },
     summary="Post one event",
-    description="409 slugs: identity-conflict, event-id-conflict, already-corrected, "
-    "correction-type-mismatch. identity-conflict: the event's identifiers name two people, or "
+    description="Each 409 is listed below with what it means. identity-conflict: the event's "
+    "identifiers name two people, or "
     "would give the person they name a second value of a scheme (docs/identity.md); nothing is "
     "stored, the audit line names the people involved, and the refusal costs the key as much of "
     "its rate limit as 60 requests. Posts of one organisation that arrive at the same time may "
@@ -159,9 +166,9 @@ def _batch_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
     openapi_extra=_BATCH_BODY,
     responses={
         422: {
-            "description": "validation-error: the body is not a batch; or batch-rejected: an "
-            "atomic batch with a refused event, nothing stored, and the problem carries the "
-            "per-item results.",
+            "description": "[`validation-error`](/problems/validation-error): the body is not a "
+            "batch; or [`batch-rejected`](/problems/batch-rejected): an atomic batch with a "
+            "refused event, nothing stored, and the problem carries the per-item results.",
             "content": {
                 MEDIA_TYPE: {
                     "schema": {
