@@ -12,7 +12,9 @@ import difflib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from app.domain.events import EVENT_TYPES
+from app.domain.vocabulary import EventType
+
+EVENT_TYPES: Final = tuple(EventType)
 
 # Locations whose values are personal data: said never to be echoed back.
 _PERSONAL: Final = frozenset({"person", "nomis", "crn", "nhs", "pnc", "value"})

@@ -16,10 +16,9 @@ import orjson
 from app.db import Connection
 from app.db import releases as release_store
 from app.db.engine import Database
-from app.db.releases import PageKey, ReleaseFilter, ShownRow
+from app.db.releases import ShownRow
 
 __all__ = [
-    "ReleaseFilter",
     "Sent",
     "decode_cursor",
     "export_csv",
@@ -28,12 +27,12 @@ __all__ = [
     "record_csv",
     "stream_csv",
 ]
+from app.domain.filters import PageKey, ReleaseFilter, Scope, stored
 from app.domain.rules import Rules
 from app.services import audit, clock, spreadsheet
 from app.services.errors import ErrorItem, Invalid
-from app.services.keys import Principal
 from app.services.people import shown
-from app.services.scope import Scope, stored
+from app.services.principal import Principal
 from app.services.views import StoredView, encoded_view, stored_view
 
 V = TypeVar("V")

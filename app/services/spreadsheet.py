@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any, Final
 
 from app.domain.metrics import SUMMARY_NAMES
-from app.domain.records import FLAG_CODES
+from app.domain.vocabulary import FlagCode
 
 FORMULA_LEADS: Final = ("=", "+", "-", "@", "\t", "\r")
 SCHEMES: Final = ("nomis", "crn", "nhs", "pnc")
@@ -43,7 +43,7 @@ RELEASE_COLUMNS: Final = (
     "late_pickup_on",
     "retention_due_on",
     "retained_12w",
-    *(f"{code}_{end}" for code in FLAG_CODES for end in ("raised_on", "resolved_on")),
+    *(f"{code}_{end}" for code in FlagCode for end in ("raised_on", "resolved_on")),
     "as_of",
 )
 METRICS_RANGE: Final = ("as_of", "released_from", "released_to")

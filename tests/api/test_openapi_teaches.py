@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.api import notification_schemas, schemas
-from app.domain.events import EVENT_TYPES
+from app.domain.vocabulary import EventType
+from app.schemas import api as schemas
+from app.schemas import notifications as notification_schemas
 from app.schemas.events import EVENT_ADAPTER
 from tests.support.api import Api
 
@@ -51,13 +52,13 @@ def test_every_event_type_has_an_example_the_api_accepts(api: Api) -> None:
     spec = _spec(api)
     body = spec["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"]
     shown = {name: example["value"] for name, example in body["examples"].items()}
-    assert list(shown) == list(EVENT_TYPES)
+    assert list(shown) == list(EventType)
     for type_, envelope in shown.items():
         assert EVENT_ADAPTER.validate_python(envelope).type == type_
         answer = api.post(envelope)
         assert answer.status_code == 201, (type_, answer.text)
     variants = [s for s in spec["components"]["schemas"].values() if "const" in _type_of(s)]
-    assert sorted(s["examples"][0]["type"] for s in variants) == sorted(EVENT_TYPES)
+    assert sorted(s["examples"][0]["type"] for s in variants) == sorted(EventType)
 
 
 def _type_of(schema: dict[str, Any]) -> dict[str, Any]:

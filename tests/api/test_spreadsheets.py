@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.domain.records import FLAG_CODES
+from app.domain.vocabulary import FlagCode
 from app.services import spreadsheet
 from tests.support.api import Api
 from tests.support.envelopes import crn, event, nomis
@@ -54,7 +54,7 @@ def test_the_gap_list_csv_neutralises_formulas_and_spells_values_out(posted: Api
     assert answer.status_code == 200, answer.text
     header, rows = _rows(answer.text)
     assert header == list(spreadsheet.RELEASE_COLUMNS)
-    for code in FLAG_CODES:
+    for code in FlagCode:
         assert header.index(f"{code}_resolved_on") == header.index(f"{code}_raised_on") + 1
     assert sorted(row["community_provider"] for row in rows) == sorted("'" + f for f in FORMULAS)
     for row in rows:
