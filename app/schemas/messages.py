@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from app.domain.vocabulary import EventType
 
-EVENT_TYPES: Final = tuple(EventType)
+EVENT_TYPES: Final = tuple(str(type_) for type_ in EventType)
 
 # Locations whose values are personal data: said never to be echoed back.
 _PERSONAL: Final = frozenset({"person", "nomis", "crn", "nhs", "pnc", "value"})
