@@ -22,7 +22,7 @@ from typing import Any
 
 from app.cli import migrate
 from app.settings import Settings
-from bench import ingest, lua, national, notifications, raw
+from bench import history, ingest, lua, national, notifications, raw
 from bench.cpu import CpuUse, measured
 from bench.infra import (
     ADMIN,
@@ -178,7 +178,7 @@ def main() -> None:
         "--skip",
         action="append",
         default=[],
-        choices=["raw", "bare", "postgres", "sqlite", "national", "notifications"],
+        choices=["raw", "bare", "postgres", "sqlite", "history", "national", "notifications"],
     )
     args = parser.parse_args()
     if args.quick:
@@ -205,6 +205,11 @@ def main() -> None:
     if "sqlite" not in args.skip:
         with sqlite_database() as url:
             _joinup(report, "SQLite", url, args, {})
+    if "history" not in args.skip:
+        for label, database in (("PostgreSQL", postgres_database), ("SQLite", sqlite_database)):
+            with database() as url:
+                migrate(Settings(database_url=url))
+                history.run(report, label, url)
     if "notifications" not in args.skip:
         for label, database in (("PostgreSQL", postgres_database), ("SQLite", sqlite_database)):
             with database() as url:
