@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.bulk import insert_rows
 from app.db.sets import one_of, per_dialect
 from app.db.tables import EventRow, table
-from app.domain.events import OST_PRESCRIBED, PRISON_RELEASED
+from app.domain.vocabulary import EventType
 
 event = table(EventRow)
 
@@ -210,7 +210,7 @@ async def of_person(conn: AsyncConnection, person_id: str) -> list[Row[Any]]:
 @per_dialect
 def _release_days(dialect: str) -> Select[Any]:
     chosen = one_of(dialect, event.c.person_id, "ids")
-    released = event.c.type == PRISON_RELEASED
+    released = event.c.type == EventType.PRISON_RELEASED
     return select(event.c.person_id, event.c.occurred_on).where(chosen, released, _counting())
 
 
@@ -267,7 +267,7 @@ async def counting_in(
     ]
     if not listed:
         return []
-    params = {"windows": orjson.dumps(listed).decode(), "ost": OST_PRESCRIBED}
+    params = {"windows": orjson.dumps(listed).decode(), "ost": EventType.OST_PRESCRIBED}
     if conn.dialect.name == "postgresql":
         found = await conn.exec_driver_sql(_IN_WINDOWS_POSTGRES, params)
     else:

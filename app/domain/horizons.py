@@ -20,20 +20,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
-from app.domain.events import (
-    COMMUNITY_TREATMENT_EXITED,
-    COMMUNITY_TREATMENT_STARTED,
-    OST_PRESCRIBED,
-    PERSON_DIED,
-    PRISON_RECEPTION,
-    PRISON_RELEASED,
-)
 from app.domain.rules import Rules
+from app.domain.vocabulary import TERMINATORS, EventType
 
 # The events a community treatment episode is made of: read up to r+W+K, past the next release.
-EPISODE: Final = frozenset(
-    {COMMUNITY_TREATMENT_STARTED, COMMUNITY_TREATMENT_EXITED, PERSON_DIED, PRISON_RECEPTION}
-)
+EPISODE: Final = frozenset({EventType.COMMUNITY_TREATMENT_STARTED, *TERMINATORS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +72,9 @@ def bears_on(kind: str, day: date, first_dose_on: date | None, frame: Frame, rul
     A release event bears on a release only as its neighbour or as itself: `affected` handles
     those; here they bear on none.
     """
-    if kind == PRISON_RELEASED:
+    if kind == EventType.PRISON_RELEASED:
         return False
-    if kind == OST_PRESCRIBED:
+    if kind == EventType.OST_PRESCRIBED:
         assert first_dose_on is not None
         stop = _dose_stop(frame, rules)
         return frame.on <= first_dose_on and (stop is None or first_dose_on < stop)
@@ -110,7 +101,7 @@ def affected(days: Sequence[date], edits: Iterable[Edit], rules: Rules) -> set[d
     grace = timedelta(days=rules.ost_grace_days)
     for edit in edits:
         day = edit.occurred_on
-        if edit.type == PRISON_RELEASED:
+        if edit.type == EventType.PRISON_RELEASED:
             # It, and the neighbours whose previous or next it is (or was).
             found.add(day)
             found.update(days[index] for index in _around(days, day, day))

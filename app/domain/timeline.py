@@ -15,7 +15,8 @@ from datetime import date, timedelta
 from itertools import groupby
 from typing import Final, overload
 
-from app.domain.events import OST_PRESCRIBED, PRISON_RELEASED, Event
+from app.domain.events import Event
+from app.domain.vocabulary import EventType
 
 ONE_DAY: Final = timedelta(days=1)
 RELEASE_FIELDS: Final = (
@@ -65,8 +66,8 @@ class Timeline:
         self._end: date | None = None  # events dated before it are known; None: all of them
         # Every prescription as (first_dose_on, occurred_on), by first dose: shared with the
         # cuts, which skip the prescriptions not yet known to them.
-        doses = (e.data["first_dose_on"] for e in self._events.get(OST_PRESCRIBED, ()))
-        known = self._days.get(OST_PRESCRIBED, [])
+        doses = (e.data["first_dose_on"] for e in self._events.get(EventType.OST_PRESCRIBED, ()))
+        known = self._days.get(EventType.OST_PRESCRIBED, [])
         self._doses: list[tuple[date, date]] = sorted(zip(doses, known, strict=True))
         self._dose_days = [dose for dose, _ in self._doses]
         self._releases: tuple[Release, ...] | None = None
@@ -154,7 +155,7 @@ class Timeline:
         """The person's releases, oldest first; release events of one date are one release."""
         if self._releases is None:
             if self._whole is self:
-                self._releases = _releases(self.of(PRISON_RELEASED))
+                self._releases = _releases(self.of(EventType.PRISON_RELEASED))
             else:
                 # The releases as of then are a prefix of the whole's; only the last one's next
                 # may not be known yet.

@@ -12,19 +12,13 @@ from datetime import date, timedelta
 from operator import attrgetter
 from typing import Final
 
-from app.domain.events import (
-    COMMUNITY_TREATMENT_EXITED,
-    COMMUNITY_TREATMENT_STARTED,
-    OST_PRESCRIBED,
-    PERSON_DIED,
-    PRISON_RECEPTION,
-    Event,
-)
+from app.domain.events import Event
 from app.domain.horizons import Frame, bears_on, reach
 from app.domain.metrics import Tally, tally
 from app.domain.records import JoinUpRecord, derive_release
 from app.domain.rules import Rules
 from app.domain.timeline import ONE_DAY, Release, Timeline, after
+from app.domain.vocabulary import TERMINATORS, EventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,28 +104,25 @@ def release_breakpoints(whole: Timeline, release: Release, rules: Rules) -> list
     last = reach(frame, rules)
     edges = {release.on, release.on + timedelta(days=rules.pickup_window_days) + ONE_DAY}
     for event in whole.dated(after(release.previous), after(last)):
-        first_dose = event.data["first_dose_on"] if event.type == OST_PRESCRIBED else None
+        first_dose = event.data["first_dose_on"] if event.type == EventType.OST_PRESCRIBED else None
         if bears_on(event.type, event.occurred_on, first_dose, frame, rules):
             edges.update(_edges(event, rules))
     for first_dose, occurred_on in whole.doses(release.on, after(last)):
-        if bears_on(OST_PRESCRIBED, occurred_on, first_dose, frame, rules):
+        if bears_on(EventType.OST_PRESCRIBED, occurred_on, first_dose, frame, rules):
             edges.update((occurred_on, first_dose))
     return sorted(day for day in edges if day >= release.on)
 
 
 def _edges(event: Event, rules: Rules) -> tuple[date, ...]:
     on = event.occurred_on
-    if event.type == COMMUNITY_TREATMENT_STARTED:
+    if event.type == EventType.COMMUNITY_TREATMENT_STARTED:
         # Any start may turn out to be the pickup P, so every S+K is a candidate.
         return on, on + timedelta(days=rules.retention_days)
-    if event.type == OST_PRESCRIBED:
+    if event.type == EventType.OST_PRESCRIBED:
         return on, event.data["first_dose_on"]
-    if event.type in _TERMINATORS:
+    if event.type in TERMINATORS:
         return on, on + ONE_DAY
     return (on,)
-
-
-_TERMINATORS = (COMMUNITY_TREATMENT_EXITED, PERSON_DIED, PRISON_RECEPTION)
 
 
 def _version(record: JoinUpRecord, start: date, stop: date | None) -> RecordVersion:

@@ -13,11 +13,12 @@ from app.db import Connection
 from app.db import events as event_store
 from app.db import releases as release_store
 from app.domain import horizons
-from app.domain.events import OST_PRESCRIBED, PRISON_RELEASED, Event
+from app.domain.events import Event
 from app.domain.horizons import Edit
 from app.domain.rules import Rules
 from app.domain.timeline import Timeline
 from app.domain.versions import RecordVersion, release_versions
+from app.domain.vocabulary import EventType
 from app.services import views
 from app.services.notifications import outbox
 from app.services.turns import Pace
@@ -56,15 +57,19 @@ def event_of(
     Only a release's lineage, which becomes its release id, is hashed: other events' lineages
     are never shown, and their chain's plain name serves.
     """
-    if kind == OST_PRESCRIBED:
+    if kind == EventType.OST_PRESCRIBED:
         data = {**data, "first_dose_on": date.fromisoformat(data["first_dose_on"])}
-    chain = lineage(org, root_event_id) if kind == PRISON_RELEASED else f"{org}/{root_event_id}"
+    chain = (
+        lineage(org, root_event_id)
+        if kind == EventType.PRISON_RELEASED
+        else f"{org}/{root_event_id}"
+    )
     return Event(seq, kind, occurred_on, data, chain)
 
 
 def edit_of(kind: str, occurred_on: date, data: Mapping[str, Any]) -> Edit:
     """What a counting event that was added or stopped counting may have changed."""
-    dose = data.get("first_dose_on") if kind == OST_PRESCRIBED else None
+    dose = data.get("first_dose_on") if kind == EventType.OST_PRESCRIBED else None
     return Edit(kind, occurred_on, date.fromisoformat(dose) if isinstance(dose, str) else dose)
 
 

@@ -10,10 +10,11 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.events import OST_PRESCRIBED, PRISON_RELEASED, Event
+from app.domain.events import Event
 from app.domain.horizons import Edit, Window, affected, horizons
 from app.domain.rules import Rules
 from app.domain.versions import RecordVersion, versions
+from app.domain.vocabulary import EventType
 from tests.support.histories import START, dates, event_data, histories
 from tests.unit.test_properties import check_versions_against_derive, small_rules
 
@@ -21,12 +22,12 @@ LONG = 400  # days over which the long histories' releases spread
 
 
 def edit_of(event: Event) -> Edit:
-    dose = event.data["first_dose_on"] if event.type == OST_PRESCRIBED else None
+    dose = event.data["first_dose_on"] if event.type == EventType.OST_PRESCRIBED else None
     return Edit(event.type, event.occurred_on, dose)
 
 
 def release_days(events: list[Event]) -> list[date]:
-    return sorted({e.occurred_on for e in events if e.type == PRISON_RELEASED})
+    return sorted({e.occurred_on for e in events if e.type == EventType.PRISON_RELEASED})
 
 
 def by_release(found: list[RecordVersion]) -> dict[date, list[RecordVersion]]:
@@ -44,7 +45,7 @@ def edited(draw: st.DrawFn, days: int, **options: int) -> tuple[list[Event], lis
     how = draw(st.sampled_from(("remove", "add", "move")))
     seq = max(e.seq for e in events) + 1
     if how == "add":
-        kind = draw(st.sampled_from((PRISON_RELEASED, OST_PRESCRIBED, *_KINDS)))
+        kind = draw(st.sampled_from((EventType.PRISON_RELEASED, EventType.OST_PRESCRIBED, *_KINDS)))
         on = draw(dates(START, days))
         added = Event(seq, kind, on, draw(event_data(kind, on)), f"ev-{seq:04d}")
         return events, [*events, added]
@@ -54,7 +55,7 @@ def edited(draw: st.DrawFn, days: int, **options: int) -> tuple[list[Event], lis
         return events, rest
     on = draw(dates(START, days))
     data = chosen.data
-    if chosen.type == OST_PRESCRIBED:
+    if chosen.type == EventType.OST_PRESCRIBED:
         data = {**data, "first_dose_on": draw(dates(on - timedelta(days=3), 15))}
     return events, [*rest, replace(chosen, seq=seq, occurred_on=on, data=data)]
 
@@ -99,7 +100,7 @@ def check_horizons(events: list[Event], chosen: set[date], rules: Rules) -> None
         e
         for e in events
         if in_windows(e.occurred_on, windows)
-        or (e.type == OST_PRESCRIBED and in_windows(e.data["first_dose_on"], windows))
+        or (e.type == EventType.OST_PRESCRIBED and in_windows(e.data["first_dose_on"], windows))
     ]
     whole = [v for v in versions(events, rules) if v.released_on in chosen]
     assert versions(partial, rules, chosen) == whole
