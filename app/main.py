@@ -33,11 +33,11 @@ from app.api.routes import (
     releases,
     subscriptions,
 )
-from app.api.schemas import BatchResult
 from app.db import audit as audit_store
 from app.db import statistics
 from app.db.engine import Database
 from app.domain.rules import Rules
+from app.schemas.api import BatchResult
 from app.schemas.events import EventCreate
 from app.services import clock
 from app.services import keys as key_service

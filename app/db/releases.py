@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.bulk import insert_rows, recordset, rows_json
 from app.db.sets import among, array_text, one_of, per_dialect
 from app.db.tables import IdentifierRow, ReleaseVersionRow, table
+from app.domain.filters import DIMENSIONS, PageKey, ReleaseFilter, Scope
 from app.domain.metrics import COUNT_NAMES
 from app.domain.vocabulary import FLAG_BITS
 
@@ -46,51 +47,6 @@ identifier = table(IdentifierRow)
 
 # Bit i of a version's `tally` is COUNT_COLUMNS[i] (migration 0003 fixed this order).
 COUNT_COLUMNS: Final = COUNT_NAMES
-
-# A scope's dimensions and the release column each one limits.
-SCOPE_COLUMNS: Final = {
-    "prisons": "prison",
-    "probation_regions": "probation_region",
-    "local_authorities": "local_authority",
-    "community_providers": "community_provider",
-}
-
-
-@dataclass(frozen=True)
-class ReleaseScope:
-    """The releases a scoped key may see.
-
-    Each dimension is None (no limit) or the values allowed in it. A release is in scope when,
-    in every limited dimension, its value is one of those allowed; a release with no value in a
-    limited dimension is not.
-    """
-
-    prisons: frozenset[str] | None = None
-    probation_regions: frozenset[str] | None = None
-    local_authorities: frozenset[str] | None = None
-    community_providers: frozenset[str] | None = None
-
-
-@dataclass(frozen=True)
-class ReleaseFilter:
-    as_of: date
-    stage: str | None = None
-    open_flags: frozenset[str] = frozenset()
-    prison: str | None = None
-    probation_region: str | None = None
-    local_authority: str | None = None
-    community_provider: str | None = None
-    released_from: date | None = None
-    released_to: date | None = None
-    scope: ReleaseScope | None = None
-
-
-@dataclass(frozen=True)
-class PageKey:
-    """A position in the gap-list order: released_on descending, then release_id."""
-
-    released_on: date
-    release_id: str
 
 
 def flag_mask(codes: Iterable[str]) -> int:
@@ -208,12 +164,12 @@ def _covering(as_of: date | BindParameter[date]) -> ColumnElement[bool]:
 # statement took a fifth of the request.
 _EQUAL: Final = ("stage", "prison", "probation_region", "local_authority", "community_provider")
 _OPTIONAL: Final = (*_EQUAL, "open_flags", "released_from", "released_to")
-_SCOPED: Final = {f"scope_{dimension}": column for dimension, column in SCOPE_COLUMNS.items()}
+_SCOPED: Final = {f"scope_{dimension}": column for dimension, column in DIMENSIONS.items()}
 
 Shape = tuple[str, ...]
 
 
-def _scope_values(scope: ReleaseScope | None) -> dict[str, list[str]]:
+def _scope_values(scope: Scope | None) -> dict[str, list[str]]:
     """The values each dimension `scope` limits allows, by the name they are bound to."""
     if scope is None:
         return {}
@@ -254,7 +210,7 @@ def _conditions(shape: Shape) -> list[ColumnElement[bool]]:
 
 
 async def in_scope_of_person(
-    conn: AsyncConnection, person_id: str, scope: ReleaseScope, as_of: date | None
+    conn: AsyncConnection, person_id: str, scope: Scope, as_of: date | None
 ) -> set[str]:
     """The ids of a person's releases that `scope` admits: as of `as_of`, or ever when None."""
     limits = _scope_values(scope)
@@ -398,7 +354,7 @@ def _named_by(limited: Shape) -> Any:
 
 
 async def named_by(
-    conn: AsyncConnection, scheme: str, value: str, as_of: date, scope: ReleaseScope | None
+    conn: AsyncConnection, scheme: str, value: str, as_of: date, scope: Scope | None
 ) -> tuple[str | None, Shown]:
     """Who (scheme, value) names (None: nobody), with their releases as of `as_of` that `scope`
     admits (all when None), newest first, and their identifiers: the handover view's one read."""
