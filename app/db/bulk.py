@@ -13,17 +13,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from functools import cache
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import JSON, Date, DateTime, Integer, Table, insert
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.tuning import ROWS_PER_TURN
+
 Item = TypeVar("Item")
-# Rows handled between two turns of the event loop: a few milliseconds of Python for the
-# driver's parameters, or for turning stored rows into the domain's values.
-ROWS_PER_TURN: Final = 200
 
 
 async def handing_back(rows: Sequence[Item], every: int = ROWS_PER_TURN) -> AsyncIterator[Item]:

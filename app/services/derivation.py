@@ -21,12 +21,8 @@ from app.domain.versions import RecordVersion, release_versions
 from app.domain.vocabulary import EventType
 from app.services import views
 from app.services.notifications import outbox
-from app.services.turns import Pace
-
-# People whose events are read in one query. Turning a query's rows into the rules' events
-# does not hand the event loop back: for a whole batch's 1,000 people at once (5,000 events)
-# it held the loop for 20 to 40 ms, and every read the worker was serving waited for it.
-FETCH_PEOPLE = 200
+from app.tuning import FETCH_PEOPLE
+from app.tuning.turns import Pace
 
 _RELEASE_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4c1b-9d47-3b1f0e9a7c21")
 

@@ -19,7 +19,7 @@ from app.db import changes as change_store
 from app.db.releases import flag_mask
 from app.domain.changes import Change, Snapshot, diff
 from app.services import clock
-from app.services.turns import Pace
+from app.tuning.turns import Pace
 
 Compared = Mapping[str, tuple[Snapshot, date | None]]
 

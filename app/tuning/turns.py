@@ -18,13 +18,11 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Final, TypeVar
+from typing import TypeVar
+
+from app.tuning import READER_PAUSE, SLICE_SECONDS
 
 Item = TypeVar("Item")
-# How long work yielding to readers pauses between chunks while a read is in flight.
-READER_PAUSE: Final = 0.002
-# The longest a `Pace`d loop keeps the event loop: well under the 50 ms a request may wait.
-SLICE_SECONDS: Final = 0.01
 
 
 class Readers:
