@@ -109,6 +109,13 @@ CATALOGUE: Final = {
         'To change the event, post a correction: a new event_id and `"corrects": "<the old '
         'event_id>"`, or retract the old one and post a new event.',
     ),
+    "person-history-full": Explained(
+        409,
+        "Person's history full",
+        "The person already has as many counting events as JOINUP_MAX_EVENTS_PER_PERSON allows "
+        "(20,000 by default); the event was not stored.",
+        "Correct or retract events of the person that should not count, then post again.",
+    ),
     "already-corrected": Explained(
         409,
         "Already corrected",

@@ -122,7 +122,7 @@ async def post_event(
     caller: Submitter, item: OneEvent, rehearsal: Rehearsal, rt: RuntimeDep, metrics: MetricsDep
 ) -> Response:
     if rehearsal is not None:
-        outcome = await ingest.rehearse(rehearsal, caller, [item], atomic=False)
+        outcome = await ingest.rehearse(rehearsal, caller, [item], atomic=False, rules=rt.rules)
     else:
         with metrics.timed("event"):
             # In a transaction shared with the organisation's other posts that arrive meanwhile.
@@ -204,7 +204,7 @@ async def post_batch(
 ) -> JSON:
     items, atomic = batch
     if dry_run:
-        outcome = await ingest.rehearse(conn, caller, items, atomic=atomic)
+        outcome = await ingest.rehearse(conn, caller, items, atomic=atomic, rules=rt.rules)
     else:
         # Not while holding SQLite's one write lock: reads' audit rows wait for it, and a pause
         # would only keep them waiting longer.
