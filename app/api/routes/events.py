@@ -107,6 +107,7 @@ def _item_json(result: ingest.ItemResult) -> dict[str, Any]:
             "event-id-conflict",
             "already-corrected",
             "correction-type-mismatch",
+            "person-history-full",
         ),
     },
     summary="Post one event",
