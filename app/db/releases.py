@@ -7,13 +7,14 @@ moving records on as time passes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
+import orjson
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
@@ -111,6 +112,44 @@ async def replace_for_people(
         await conn.execute(_delete_people(conn.dialect.name), {"ids": list(person_ids)})
     if rows:
         await insert_rows(conn, version, rows)
+
+
+# `_REPLACE` for some releases of some people only: those named by (person, release date).
+_REPLACE_RELEASES: Final = _REPLACE.replace(
+    "WHERE stored.person_id = ANY(%(people)s)",
+    "WHERE (stored.person_id, stored.released_on) IN (SELECT person_id, released_on FROM"
+    " json_to_recordset(CAST(%(releases)s AS json)) AS chosen(person_id text, released_on date))",
+)
+_DELETE_RELEASE: Final = delete(version).where(
+    version.c.person_id == bindparam("person_id"), version.c.released_on == bindparam("day")
+)
+
+
+async def replace(
+    conn: AsyncConnection,
+    person_ids: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    releases: Collection[tuple[str, date]],
+    release_rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Make `rows` the whole stored history of these people's releases, and `release_rows` that
+    of the releases named by (person id, release date), leaving those people's other releases
+    as they are (every row with every column). A release may move from one person to another:
+    on SQLite every old row goes before any new one is written."""
+    if conn.dialect.name == "postgresql":
+        await replace_for_people(conn, person_ids, rows)
+        if releases:
+            chosen = [{"person_id": p, "released_on": day.isoformat()} for p, day in releases]
+            params = {"rows": rows_json(release_rows), "releases": orjson.dumps(chosen).decode()}
+            await conn.exec_driver_sql(_REPLACE_RELEASES, params)
+        return
+    if person_ids:
+        await conn.execute(_delete_people(conn.dialect.name), {"ids": list(person_ids)})
+    if releases:
+        named = [{"person_id": p, "day": day} for p, day in releases]
+        await conn.execute(_DELETE_RELEASE, named)
+    if rows or release_rows:
+        await insert_rows(conn, version, [*rows, *release_rows])
 
 
 def _covering(as_of: date | BindParameter[date]) -> ColumnElement[bool]:
