@@ -87,6 +87,14 @@ class Metrics:
             buckets=_LAG_BUCKETS,
             registry=self.registry,
         )
+        self.loop_hold = Histogram(
+            "joinup_event_loop_busy_seconds",
+            "How long work in the process held the event loop, at most: the event loop's lag, "
+            "but no more than the CPU time its thread spent meanwhile (a loaded machine may "
+            "leave the process without a core; that is lag, not work)",
+            buckets=_LAG_BUCKETS,
+            registry=self.registry,
+        )
         # The labelled children by (method, route, status), a few dozen: `labels()` checks and
         # locks on every call, and every request counts.
         self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
@@ -132,9 +140,13 @@ class Metrics:
         """Sample the event loop's lag for ever: sleep `interval`, see how much later it woke."""
         loop = asyncio.get_running_loop()
         while True:
-            started = loop.time()
+            started, busy = loop.time(), time.thread_time()
             await asyncio.sleep(interval)
-            self.loop_lag.observe(max(0.0, loop.time() - started - interval))
+            lag = max(0.0, loop.time() - started - interval)
+            self.loop_lag.observe(lag)
+            # At most: none of the thread's CPU time since it slept can have held the loop for
+            # longer than the timer was late.
+            self.loop_hold.observe(min(lag, time.thread_time() - busy))
 
     def exposition(self, db: Database, queue: QueueStats | None = None) -> bytes:
         """A scrape's text: the counters (every worker's, in multiprocess mode), the pools, and
