@@ -7,7 +7,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.schemas import NO_NUL, FlagCode, PrisonCodes, ScopeValues, Stage
+from app.api.schemas import (
+    NO_NUL,
+    FlagCode,
+    LocalAuthorities,
+    PrisonCodes,
+    ProbationRegions,
+    ScopeValues,
+    Stage,
+)
 from app.domain.changes import CHANGE_TYPES
 from app.services.notifications.subscriptions import FILTERS
 
@@ -27,8 +35,8 @@ class SubscriptionFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prisons: PrisonCodes | None = None
-    probation_regions: ScopeValues | None = None
-    local_authorities: ScopeValues | None = None
+    probation_regions: ProbationRegions | None = None
+    local_authorities: LocalAuthorities | None = None
     community_providers: ScopeValues | None = None
     stages: Annotated[list[Stage], _SOME] | None = None
     flags: Annotated[list[FlagCode], _SOME] | None = None

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.bulk import insert_rows
 from app.db.sets import one_of, per_dialect
 from app.db.tables import EventRow, table
+from app.domain.events import COMMUNITY_TREATMENT_STARTED
 
 event = table(EventRow)
 
@@ -190,3 +191,14 @@ async def of_person(conn: AsyncConnection, person_id: str) -> list[Row[Any]]:
     """Every stored event of a person, counting or not, oldest first (then as received)."""
     query = select(event).where(event.c.person_id == person_id)
     return list((await conn.execute(query.order_by(event.c.occurred_on, event.c.seq))).all())
+
+
+async def treatment_starts(conn: AsyncConnection, person_id: str) -> Sequence[Any]:
+    """The person's counting `community.treatment.started` events (`occurred_on`, `data`), in
+    the order they were received."""
+    query = select(event.c.occurred_on, event.c.data).where(
+        event.c.person_id == person_id,
+        event.c.type == COMMUNITY_TREATMENT_STARTED,
+        _counting(),
+    )
+    return (await conn.execute(query.order_by(event.c.seq))).all()

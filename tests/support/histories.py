@@ -54,7 +54,7 @@ def event_data(kind: str, on: date = START) -> st.SearchStrategy[dict[str, Any]]
             {"prison": prison, "release_type": st.sampled_from(RELEASE_TYPES)},
             {
                 "local_authority": _maybe(("E08000010", "E08000035")),
-                "probation_region": _maybe(("North West", "Yorkshire")),
+                "probation_region": _maybe(("North West", "Yorkshire and the Humber")),
                 "community_provider": _maybe(PROVIDERS),
             },
         ),
