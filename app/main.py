@@ -59,7 +59,9 @@ pickup window, still in treatment at 12 weeks, and what went missing on the way.
 Providers post events (`/v1/events`); probation reads a person's handover view
 (`/v1/people/{scheme}/{value}`); coordinators pull gap lists (`/v1/releases`) and continuity
 metrics (`/v1/metrics/continuity`). Every `/v1` call carries `Authorization: Bearer <key>`.
-Every error is `application/problem+json`; its `type` ends in a stable slug.
+Every error is `application/problem+json`; its `type` ends in a stable slug. A query parameter
+an operation does not take is refused (422, naming it and the ones it takes), so a misspelt
+filter never returns an unfiltered list.
 """
 
 
