@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import locks
 from app.db.bulk import insert_rows
-from app.db.releases import FLAG_BITS, SCOPE_COLUMNS, ReleaseScope
 from app.db.sets import one_of, per_dialect
 from app.db.tables import (
     ChangeRow,
@@ -29,6 +28,8 @@ from app.db.tables import (
     table,
 )
 from app.domain.changes import FlagState, Snapshot
+from app.domain.filters import DIMENSIONS, Scope
+from app.domain.vocabulary import FLAG_BITS
 
 change = table(ChangeRow)
 notice = table(ReleaseNoticeRow)
@@ -156,12 +157,12 @@ async def add(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
         await insert_rows(conn, change, rows)
 
 
-def _scoped(scope: ReleaseScope | None) -> list[ColumnElement[bool]]:
+def _scoped(scope: Scope | None) -> list[ColumnElement[bool]]:
     """The one place a key's scope limits changes, as `app.db.releases` limits releases."""
     if scope is None:
         return []
     conditions: list[ColumnElement[bool]] = []
-    for dimension, column in SCOPE_COLUMNS.items():
+    for dimension, column in DIMENSIONS.items():
         allowed = getattr(scope, dimension)
         if allowed is not None:
             conditions.append(change.c[column].in_(sorted(allowed)))
@@ -173,7 +174,7 @@ async def page(
     after: int,
     limit: int,
     types: Collection[str] | None,
-    scope: ReleaseScope | None,
+    scope: Scope | None,
 ) -> list[Any]:
     """The changes after `after` that `types` (all when None) and `scope` admit, oldest first."""
     query = select(change).where(change.c.change_id > after, *_scoped(scope))

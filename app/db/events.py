@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.bulk import insert_rows
 from app.db.sets import one_of, per_dialect
 from app.db.tables import EventRow, table
-from app.domain.events import COMMUNITY_TREATMENT_STARTED
+from app.domain.vocabulary import EventType
 
 event = table(EventRow)
 
@@ -198,7 +198,7 @@ async def treatment_starts(conn: AsyncConnection, person_id: str) -> Sequence[An
     the order they were received."""
     query = select(event.c.occurred_on, event.c.data).where(
         event.c.person_id == person_id,
-        event.c.type == COMMUNITY_TREATMENT_STARTED,
+        event.c.type == EventType.COMMUNITY_TREATMENT_STARTED,
         _counting(),
     )
     return (await conn.execute(query.order_by(event.c.seq))).all()

@@ -37,65 +37,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.bulk import insert_rows, recordset, rows_json
 from app.db.sets import among, array_text, one_of, per_dialect
 from app.db.tables import IdentifierRow, ReleaseVersionRow, table
+from app.domain.filters import DIMENSIONS, PageKey, ReleaseFilter, Scope
 from app.domain.metrics import COUNT_NAMES
+from app.domain.vocabulary import FLAG_BITS
 
 version = table(ReleaseVersionRow)
 identifier = table(IdentifierRow)
 
-FLAG_BITS: Final = {
-    "no_ost": 1,
-    "no_naloxone": 2,
-    "no_licence_condition": 4,
-    "no_referral": 8,
-    "not_picked_up": 16,
-}
 # Bit i of a version's `tally` is COUNT_COLUMNS[i] (migration 0003 fixed this order).
 COUNT_COLUMNS: Final = COUNT_NAMES
-
-# A scope's dimensions and the release column each one limits.
-SCOPE_COLUMNS: Final = {
-    "prisons": "prison",
-    "probation_regions": "probation_region",
-    "local_authorities": "local_authority",
-    "community_providers": "community_provider",
-}
-
-
-@dataclass(frozen=True)
-class ReleaseScope:
-    """The releases a scoped key may see.
-
-    Each dimension is None (no limit) or the values allowed in it. A release is in scope when,
-    in every limited dimension, its value is one of those allowed; a release with no value in a
-    limited dimension is not.
-    """
-
-    prisons: frozenset[str] | None = None
-    probation_regions: frozenset[str] | None = None
-    local_authorities: frozenset[str] | None = None
-    community_providers: frozenset[str] | None = None
-
-
-@dataclass(frozen=True)
-class ReleaseFilter:
-    as_of: date
-    stage: str | None = None
-    open_flags: frozenset[str] = frozenset()
-    prison: str | None = None
-    probation_region: str | None = None
-    local_authority: str | None = None
-    community_provider: str | None = None
-    released_from: date | None = None
-    released_to: date | None = None
-    scope: ReleaseScope | None = None
-
-
-@dataclass(frozen=True)
-class PageKey:
-    """A position in the gap-list order: released_on descending, then release_id."""
-
-    released_on: date
-    release_id: str
 
 
 def flag_mask(codes: Iterable[str]) -> int:
@@ -182,12 +132,12 @@ def _covering(as_of: date | BindParameter[date]) -> ColumnElement[bool]:
 # statement took a fifth of the request.
 _EQUAL: Final = ("stage", "prison", "probation_region", "local_authority", "community_provider")
 _OPTIONAL: Final = (*_EQUAL, "open_flags", "released_from", "released_to")
-_SCOPED: Final = {f"scope_{dimension}": column for dimension, column in SCOPE_COLUMNS.items()}
+_SCOPED: Final = {f"scope_{dimension}": column for dimension, column in DIMENSIONS.items()}
 
 Shape = tuple[str, ...]
 
 
-def _scope_values(scope: ReleaseScope | None) -> dict[str, list[str]]:
+def _scope_values(scope: Scope | None) -> dict[str, list[str]]:
     """The values each dimension `scope` limits allows, by the name they are bound to."""
     if scope is None:
         return {}
@@ -228,7 +178,7 @@ def _conditions(shape: Shape) -> list[ColumnElement[bool]]:
 
 
 async def in_scope_of_person(
-    conn: AsyncConnection, person_id: str, scope: ReleaseScope, as_of: date | None
+    conn: AsyncConnection, person_id: str, scope: Scope, as_of: date | None
 ) -> set[str]:
     """The ids of a person's releases that `scope` admits: as of `as_of`, or ever when None."""
     limits = _scope_values(scope)
@@ -372,7 +322,7 @@ def _named_by(limited: Shape) -> Any:
 
 
 async def named_by(
-    conn: AsyncConnection, scheme: str, value: str, as_of: date, scope: ReleaseScope | None
+    conn: AsyncConnection, scheme: str, value: str, as_of: date, scope: Scope | None
 ) -> tuple[str | None, Shown]:
     """Who (scheme, value) names (None: nobody), with their releases as of `as_of` that `scope`
     admits (all when None), newest first, and their identifiers: the handover view's one read."""
@@ -409,26 +359,24 @@ def _unpack(counted: Mapping[int, int]) -> dict[str, int]:
 
 
 async def sums(
-    conn: AsyncConnection, where: ReleaseFilter, group_by: str | None
-) -> list[tuple[Any, dict[str, int]]]:
-    """The metric sums over the matching releases, per group (one None group without one).
+    conn: AsyncConnection, where: ReleaseFilter, group_by: Sequence[str]
+) -> list[tuple[tuple[Any, ...], dict[str, int]]]:
+    """The metric sums over the matching releases, per combination of the `group_by` columns'
+    values (none without releases).
 
-    Counting releases per (group, tally) is one aggregate where summing thirteen columns was
+    Counting releases per (groups, tally) is one aggregate where summing thirteen columns was
     thirteen. The open-ended versions, most of them for any past year, come from their covering
     index; the few versions that end after the as-of date are read separately.
     """
-    keys: list[ColumnElement[Any]] = [version.c.tally]
-    if group_by is not None:
-        keys.append(_group_column(conn, group_by).label("grp"))
-    counted: dict[Any, dict[int, int]] = {}
+    groups = [_group_column(conn, name).label(f"g{i}") for i, name in enumerate(group_by)]
+    keys = [version.c.tally, *groups]
+    counted: dict[tuple[Any, ...], dict[int, int]] = {}
     values = _values(where)
     conditions = _conditions(tuple(values))
     for versions in (version.c.valid_until.is_(None), version.c.valid_until > where.as_of):
-        query = select(*keys, func.count().label("n")).where(*conditions)
+        query = select(*keys, func.count()).where(*conditions)
         query = query.where(version.c.valid_from <= where.as_of, versions).group_by(*keys)
-        for row in await conn.execute(query, values):
-            per_tally = counted.setdefault(row.grp if group_by else None, {})
-            per_tally[row.tally] = per_tally.get(row.tally, 0) + row.n
-    if group_by is None and not counted:
-        counted[None] = {}
-    return [(grp, _unpack(per_tally)) for grp, per_tally in counted.items()]
+        for tally, *grouped, releases in await conn.execute(query, values):
+            per_tally = counted.setdefault(tuple(grouped), {})
+            per_tally[tally] = per_tally.get(tally, 0) + releases
+    return [(grouped, _unpack(per_tally)) for grouped, per_tally in counted.items()]

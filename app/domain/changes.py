@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from app.domain.records import FLAG_CODES
+from app.domain.filters import DIMENSIONS
+from app.domain.vocabulary import FlagCode
 
 
 class ChangeType(StrEnum):
@@ -21,6 +22,7 @@ class ChangeType(StrEnum):
 
 
 CHANGE_TYPES = tuple(ChangeType)
+_FLAG_ORDER: tuple[str, ...] = tuple(FlagCode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,16 +84,7 @@ def _open(snapshot: Snapshot) -> list[str]:
 
 
 def _ordered(codes: frozenset[str]) -> list[str]:
-    return sorted(codes, key=FLAG_CODES.index)
-
-
-# A filter's or scope's dimensions and the release field each one limits.
-DIMENSIONS = {
-    "prisons": "prison",
-    "probation_regions": "probation_region",
-    "local_authorities": "local_authority",
-    "community_providers": "community_provider",
-}
+    return sorted(codes, key=_FLAG_ORDER.index)
 
 
 @dataclass(frozen=True, slots=True)

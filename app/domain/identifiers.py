@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from enum import StrEnum
 from typing import Final
 
-SCHEMES: Final = ("nomis", "crn", "nhs", "pnc")
+from app.domain.vocabulary import ProbationRegion, Scheme
+
+# Plain strings: they key the JSON object of a person's identifiers, and orjson takes str keys only.
+SCHEMES: Final[tuple[str, ...]] = tuple(scheme.value for scheme in Scheme)
 
 _NOMIS = re.compile(r"[A-Z][0-9]{4}[A-Z]{2}")
 _CRN = re.compile(r"[A-Z][0-9]{6}")
@@ -99,23 +101,6 @@ def local_authority(raw: str) -> str:
             "such as E06000047"
         )
     return value
-
-
-class ProbationRegion(StrEnum):
-    """The twelve probation regions, in the spelling the contract stores (§3.1)."""
-
-    NORTH_EAST = "North East"
-    NORTH_WEST = "North West"
-    YORKSHIRE_AND_THE_HUMBER = "Yorkshire and the Humber"
-    GREATER_MANCHESTER = "Greater Manchester"
-    EAST_MIDLANDS = "East Midlands"
-    WEST_MIDLANDS = "West Midlands"
-    EAST_OF_ENGLAND = "East of England"
-    KENT_SURREY_AND_SUSSEX = "Kent, Surrey and Sussex"
-    LONDON = "London"
-    SOUTH_WEST = "South West"
-    SOUTH_CENTRAL = "South Central"
-    WALES = "Wales"
 
 
 def _region_key(value: str) -> str:

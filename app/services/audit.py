@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import orjson
 
@@ -22,9 +22,7 @@ from app.db import Connection
 from app.db import audit as audit_store
 from app.db.audit import AuditFilter
 from app.services import clock, cursors
-
-if TYPE_CHECKING:
-    from app.services.keys import Principal
+from app.services.principal import Principal
 
 SERVICE: Final = "joinup"
 

@@ -13,19 +13,14 @@ from app.db import Connection
 from app.db import events as event_store
 from app.db import releases as release_store
 from app.db.engine import Database
-from app.domain.events import OST_PRESCRIBED, PRISON_RELEASED, Event
+from app.domain.events import Event
 from app.domain.rules import Rules
 from app.domain.versions import RecordVersion, versions
+from app.domain.vocabulary import EventType
 from app.services import views
 from app.services.notifications import outbox
-from app.services.turns import in_turns
-
-# People derived between two turns of the event loop (a few milliseconds of work).
-DERIVE_TURN = 8
-# People whose events are read in one query. Turning a query's rows into the rules' events
-# does not hand the event loop back: for a whole batch's 1,000 people at once (5,000 events)
-# it held the loop for 20 to 40 ms, and every read the worker was serving waited for it.
-FETCH_PEOPLE = 200
+from app.tuning import DERIVE_TURN, FETCH_PEOPLE
+from app.tuning.turns import in_turns
 
 _RELEASE_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4c1b-9d47-3b1f0e9a7c21")
 
@@ -56,9 +51,13 @@ def event_of(
     Only a release's lineage, which becomes its release id, is hashed: other events' lineages
     are never shown, and their chain's plain name serves.
     """
-    if kind == OST_PRESCRIBED:
+    if kind == EventType.OST_PRESCRIBED:
         data = {**data, "first_dose_on": date.fromisoformat(data["first_dose_on"])}
-    chain = lineage(org, root_event_id) if kind == PRISON_RELEASED else f"{org}/{root_event_id}"
+    chain = (
+        lineage(org, root_event_id)
+        if kind == EventType.PRISON_RELEASED
+        else f"{org}/{root_event_id}"
+    )
     return Event(seq, kind, occurred_on, data, chain)
 
 

@@ -24,14 +24,13 @@ from app.domain.rules import Rules
 from app.schemas.events import EventCreate
 from app.services import audit, clock, derivation, identity
 from app.services.errors import Conflict, ServiceError
-from app.services.keys import Principal
+from app.services.principal import Principal
 from app.services.submissions import Submission, content_hash
-from app.services.turns import in_turns
+from app.tuning import DECIDE_TURN
+from app.tuning.turns import in_turns
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 IDENTITY_CONFLICT = "identity-conflict"
-# Items decided between two turns of the event loop (see app/services/turns.py).
-DECIDE_TURN = 50
 
 
 @dataclass

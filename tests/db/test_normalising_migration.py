@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from app.cli import ROOT, alembic_config, migrate
 from app.db.engine import sync_url
+from app.domain.vocabulary import ProbationRegion
 from app.settings import Settings
 from tests.support.api import running
 from tests.support.envelopes import crn, event, nomis, pnc
@@ -161,3 +162,7 @@ def test_people_holding_other_identifiers_that_differ_are_left_apart(database_ur
     with running(database_url) as api:
         assert api.person("pnc", PNC_SHORT).json()["identifiers"]["nomis"] == nomis(1)
         assert api.person("nomis", nomis(2)).json()["identifiers"] == {"nomis": nomis(2)}
+
+
+def test_the_migration_knows_the_regions_the_service_does() -> None:
+    assert tuple(region.value for region in ProbationRegion) == _revision().REGIONS

@@ -7,13 +7,13 @@ from hypothesis import given
 
 from app.domain.identifiers import (
     InvalidIdentifier,
-    ProbationRegion,
     local_authority,
     normalise,
     prison,
     probation_region,
     validate,
 )
+from app.domain.vocabulary import ProbationRegion
 from tests.support.histories import IDENTIFIERS
 
 PNC_LETTERS = "ZABCDEFGHJKLMNPQRTUVWXY"

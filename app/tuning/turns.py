@@ -17,11 +17,11 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Final, TypeVar
+from typing import TypeVar
+
+from app.tuning import READER_PAUSE
 
 Item = TypeVar("Item")
-# How long work yielding to readers pauses between chunks while a read is in flight.
-READER_PAUSE: Final = 0.002
 
 
 class Readers:
