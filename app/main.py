@@ -69,6 +69,7 @@ def rules_of(settings: Settings) -> Rules:
         pickup_window_days=settings.pickup_window_days,
         retention_days=settings.retention_days,
         ost_grace_days=settings.ost_grace_days,
+        max_events_per_person=settings.max_events_per_person,
     )
 
 
@@ -183,11 +184,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         web.warm_up()
         tuning.tune_the_garbage_collector()
         upkeep = _keep_statistics_up(db, settings)
+        lag = asyncio.create_task(app.state.metrics.watch_the_loop())
         work, stop = (None, None)
         if settings.inline_worker:
             work, stop = worker.start(worker_of(db, settings, how, hub))
         yield
         await _stop(work, stop)
+        lag.cancel()
+        with suppress(asyncio.CancelledError):
+            await lag
         if upkeep is not None:
             upkeep.cancel()
             with suppress(asyncio.CancelledError):

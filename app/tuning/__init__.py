@@ -49,10 +49,17 @@ GC_OLDER_THRESHOLDS: Final = (20, 10)
 # Bench: "postgres: handover view, 16 clients, during batch ingest".
 PARSE_TURN: Final = 25  # events parsed (app/services/submissions.py)
 DECIDE_TURN: Final = 50  # events decided (app/services/ingest.py)
-DERIVE_TURN: Final = 8  # people derived (app/services/derivation.py)
 # People whose events are read in one query: turning a query's rows into events cannot be split
 # into turns, so a query is kept small. Bench: as above, "during batch ingest".
 FETCH_PEOPLE: Final = 200
+# Seconds of work after which a loop whose steps differ in cost (a release of a long history
+# derived, a release's record compared for the change feed) hands the event loop back: well
+# under the 50 ms a request may wait. Bench: "postgres: worst event-loop lag during that batch".
+SLICE_SECONDS: Final = 0.01
+# Rows handled between two turns of the event loop: SQLite's bulk inserts (SQLAlchemy prepares
+# every row's parameters on the loop) and stored rows turned into values. Bench: "sqlite: worst
+# event-loop lag during that batch".
+ROWS_PER_TURN: Final = 200
 # Seconds work yielding to readers pauses between chunks while a read is in flight: a read
 # takes several steps, each waiting behind a chunk. Bench: as above, "during batch ingest".
 READER_PAUSE: Final = 0.002
