@@ -88,7 +88,7 @@ FIELDS: Final = {
     "open": "Whether the gap is open as of `as_of`",
     "as_of": f"The date the answer is derived as of {_DATE}",
     "items": "The entries of this page",
-    "next_cursor": "Send as `cursor`, with the same filters, for the next page; null on the last",
+    "next_cursor": "Send as `cursor` for the next page (it carries the filters); null on the last",
     "released_from": f"The first release date counted {_DATE}; null for no bound",
     "released_to": f"The last release date counted {_DATE}, inclusive; null for no bound",
     "group_by": "What the rows are grouped by, if anything",
@@ -200,7 +200,8 @@ PARAMETERS: Final = {
     "local_authority": f"Only releases to this local authority (ONS code `{ONS}`)",
     "community_provider": "Only releases to this community treatment provider",
     "limit": "The most entries on a page",
-    "cursor": "`next_cursor` of the page before, sent with the same filters",
+    "cursor": "`next_cursor` of the page before: it carries the filters of the first page, so "
+    "it may be sent alone; sent with other filters it is refused (422 `cursor-mismatch`)",
     "scheme": "The identifier scheme: nomis, crn, nhs or pnc",
     "value": "The identifier (normalised as in §3.1 before the lookup; a PNC keeps its slash): "
     + "; ".join(f"{scheme}: {IDENTIFIERS[scheme]}" for scheme in IDENTIFIERS),

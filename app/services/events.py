@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from typing import Any
-
-import orjson
 
 from app.db import Connection, locks
 from app.db import events as event_store
 from app.domain.identity import keys_of
 from app.domain.rules import Rules
 from app.schemas.events import EVENT_ID
-from app.services import audit, clock, derivation, identity
-from app.services.errors import Conflict, ErrorItem, Invalid, NotFound
+from app.services import audit, clock, cursors, derivation, identity
+from app.services.errors import Conflict, NotFound
 from app.services.principal import Principal
 
 
@@ -89,33 +85,6 @@ async def retract(
     return view(row)
 
 
-def _cursor(after: int, filters: dict[str, Any]) -> str:
-    payload = orjson.dumps({"after": after, "filters": filters})
-    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
-
-
-def _position(cursor: str, filters: dict[str, Any]) -> int:
-    """Where a cursor of a list with these filters goes on from; Invalid when it is not one of
-    ours, `cursor-mismatch` when it was made for a list with other filters."""
-    try:
-        payload = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        after, made_with = int(payload["after"]), payload["filters"]
-    except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-        raise Invalid(
-            "the cursor is not one this service gave out",
-            errors=[ErrorItem(["query", "cursor"], "unknown cursor")],
-        ) from None
-    if made_with != filters:
-        raise Invalid(
-            f"the cursor was made for the list with {made_with}; send it with those filters, "
-            "or start again without a cursor",
-            slug="cursor-mismatch",
-            title="Cursor mismatch",
-            errors=[ErrorItem(["query", "cursor"], "made for other filters")],
-        )
-    return after
-
-
 async def posted(
     conn: Connection,
     principal: Principal,
@@ -129,12 +98,18 @@ async def posted(
     trail with the people the page names."""
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    filters = {"since": since.isoformat() if since else None, "type": type_}
-    after = _position(cursor, filters) if cursor is not None else 0
+    after = 0
+    if cursor is not None:
+        # The next page needs only the cursor: it carries the filters of the first.
+        continued = cursors.decode(cursor, {"since": since, "type": type_})
+        after = _after(continued.position)
+        since = _since(continued.filters.get("since")) or since
+        type_ = continued.filters.get("type", type_)
+    filters = cursors.as_json({"since": since, "type": type_})
     rows = await event_store.posted(conn, principal.org, after, limit + 1, since, type_)
     shown = rows[:limit]
     details = {
-        "filters": {name: value for name, value in filters.items() if value is not None},
+        "filters": filters,
         "continued": cursor is not None,
         "rows": len(shown),
         "person_ids": list({row.person_id: 0 for row in shown}),
@@ -142,5 +117,21 @@ async def posted(
     await audit.record(
         conn, principal, audit.READ_EVENTS, subject_type=audit.QUERY, details=details
     )
-    next_cursor = _cursor(shown[-1].seq, filters) if len(rows) > limit else None
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = cursors.encode({"after": shown[-1].seq}, filters)
     return {"items": [view(row) for row in shown], "next_cursor": next_cursor}
+
+
+def _after(position: dict[str, Any]) -> int:
+    after = position.get("after")
+    if not isinstance(after, int):
+        raise cursors.unknown()
+    return after
+
+
+def _since(carried: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(carried) if isinstance(carried, str) else None
+    except ValueError:
+        raise cursors.unknown() from None

@@ -249,8 +249,8 @@ async def post_batch(
     summary="List the events your organisation posted, to reconcile with your own records",
     description="Every event the caller's organisation posted, counting or not (superseded and "
     "retracted ones say so), in the order joinup received them, and never another "
-    "organisation's. Page with `cursor`; a cursor must be sent with the `since` and `type` it "
-    "was made with (else 422 `cursor-mismatch`). Each page is recorded in the audit trail "
+    "organisation's. Page with `cursor`: it carries the `since` and `type` of the first page, "
+    "and is refused with others (422 `cursor-mismatch`). Each page is recorded in the audit trail "
     "(`READ_EVENTS`: the filters, the number of events and the people they name).",
 )
 async def list_events(
