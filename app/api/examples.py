@@ -75,6 +75,8 @@ RECORD: Final = {
     "retained_12w": None,
     "flags": [_FLAG],
     "as_of": "2026-04-01",
+    "picked_up_by": "PROVIDER-WIGAN",
+    "pickup_days_left": None,
 }
 _STORED: Final = {
     **EVENTS["prison.released"],
