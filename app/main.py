@@ -45,8 +45,8 @@ from app.schemas.api import BatchResult
 from app.schemas.events import EventCreate
 from app.services import clock
 from app.services import keys as key_service
-from app.services.group_commit import GroupCommit
 from app.services.hmpps import intake
+from app.services.ingest.group_commit import GroupCommit
 from app.services.notifications import delivery, secrets, worker
 from app.settings import Settings
 

@@ -22,8 +22,8 @@ from app.api.ratelimit import RateLimiter
 from app.domain.rules import Rules
 from app.services import clock, keys
 from app.services.errors import Unauthorized
-from app.services.group_commit import GroupCommit
 from app.services.hmpps.intake import Hmpps
+from app.services.ingest.group_commit import GroupCommit
 from app.services.keys import KeyCache
 from app.services.notifications.secrets import SecretBox
 from app.services.principal import Principal

@@ -33,9 +33,10 @@ from app.schemas.api import (
     EventType,
     Retraction,
 )
-from app.services import clock, ingest, submissions
+from app.services import clock, ingest
 from app.services import events as event_service
 from app.services.errors import ErrorItem, Invalid, ServiceError
+from app.services.ingest import submissions
 from app.tuning import turns
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
