@@ -38,17 +38,11 @@ from app.db.bulk import insert_rows, recordset, rows_json
 from app.db.sets import among, array_text, one_of, per_dialect
 from app.db.tables import IdentifierRow, ReleaseVersionRow, table
 from app.domain.metrics import COUNT_NAMES
+from app.domain.vocabulary import FLAG_BITS
 
 version = table(ReleaseVersionRow)
 identifier = table(IdentifierRow)
 
-FLAG_BITS: Final = {
-    "no_ost": 1,
-    "no_naloxone": 2,
-    "no_licence_condition": 4,
-    "no_referral": 8,
-    "not_picked_up": 16,
-}
 # Bit i of a version's `tally` is COUNT_COLUMNS[i] (migration 0003 fixed this order).
 COUNT_COLUMNS: Final = COUNT_NAMES
 

@@ -28,7 +28,8 @@ from typing import Any, Final
 from app.db import Connection, locks
 from app.db import keys as key_store
 from app.services import audit, clock
-from app.services.errors import Forbidden, NotFound, Unauthorized
+from app.services.errors import NotFound, Unauthorized
+from app.services.principal import Principal
 from app.services.scope import Scope, scope_of, stored
 
 ROLES: Final = ("submitter", "probation", "coordinator", "admin")
@@ -37,22 +38,6 @@ ADMIN_ORG: Final = "JOINUP-ADMIN"
 CACHED_KEYS: Final = 1024
 _NO_KEY: Final = "send an API key as 'Authorization: Bearer <key>'"
 _UNKNOWN_KEY: Final = "this API key is unknown or has been revoked"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the key, its organisation, its roles and its scope (None: unscoped), and
-    the id of the request it is making (for the audit trail)."""
-
-    key_id: str
-    org: str
-    roles: frozenset[str]
-    scope: Scope | None = None
-    request_id: str | None = None
-
-    def require(self, *roles: str) -> None:
-        if not self.roles.intersection(roles):
-            raise Forbidden(f"this key has none of the roles {', '.join(roles)}")
 
 
 @dataclass(frozen=True)

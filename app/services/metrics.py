@@ -10,7 +10,7 @@ from app.db import releases as release_store
 from app.db.releases import ReleaseFilter
 from app.domain.metrics import COUNT_NAMES, with_rates
 from app.services import audit
-from app.services.keys import Principal
+from app.services.principal import Principal
 from app.services.scope import Scope, stored
 
 

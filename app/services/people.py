@@ -14,7 +14,7 @@ from app.domain.records import JoinUpRecord, derive
 from app.domain.rules import Rules
 from app.services import audit, derivation
 from app.services.errors import NotFound
-from app.services.keys import Principal
+from app.services.principal import Principal
 from app.services.scope import Scope
 from app.services.views import StoredView, encoded_view, record_view
 
