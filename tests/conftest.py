@@ -17,12 +17,19 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.cli import migrate
 from app.db.engine import sync_url
 from app.settings import Settings
+
+# How fast Hypothesis draws its examples says how busy the machine is (the tests run in
+# parallel, on two cores shared with PostgreSQL and the servers under test), not whether the
+# code is right: the too_slow health check and the per-example deadline would fail at random.
+settings.register_profile("joinup", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("joinup")
 
 POSTGRES_URL = os.environ.get(
     "JOINUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
