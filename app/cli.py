@@ -20,9 +20,10 @@ from alembic.config import Config
 from app.db import statistics
 from app.db.engine import Database
 from app.db.errors import DatabaseUnavailable
+from app.demo import year as demo_data
 from app.domain.metrics import SUMMARY_NAMES
 from app.domain.rules import Rules
-from app.services import clock, demo_data, importing, keys, loading, metrics
+from app.services import clock, importing, keys, loading, metrics
 from app.services.notifications import worker
 from app.settings import Settings
 

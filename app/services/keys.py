@@ -27,10 +27,10 @@ from typing import Any, Final
 
 from app.db import Connection, locks
 from app.db import keys as key_store
+from app.domain.filters import Scope, scope_of, stored
 from app.services import audit, clock
 from app.services.errors import NotFound, Unauthorized
 from app.services.principal import Principal
-from app.services.scope import Scope, scope_of, stored
 
 ROLES: Final = ("submitter", "probation", "coordinator", "admin")
 ADMIN_ORG: Final = "JOINUP-ADMIN"

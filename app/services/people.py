@@ -10,12 +10,12 @@ from app.db import Connection, people
 from app.db import events as event_store
 from app.db import releases as release_store
 from app.domain import identifiers
+from app.domain.filters import Scope
 from app.domain.records import JoinUpRecord, derive
 from app.domain.rules import Rules
 from app.services import audit, derivation
 from app.services.errors import NotFound
 from app.services.principal import Principal
-from app.services.scope import Scope
 from app.services.views import StoredView, encoded_view, record_view
 
 Shown = TypeVar("Shown")

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from app.cli import load_demo
+from app.demo import year as demo_data
 from app.domain import metrics
 from app.domain.records import derive
 from app.domain.rules import Rules
-from app.services import clock, demo_data, derivation, submissions
+from app.services import clock, derivation, submissions
 from app.settings import Settings
 
 SCALE = 0.02

@@ -19,8 +19,8 @@ from app.db.engine import Database
 from app.main import create_app
 from app.services import clock
 from app.services.keys import KeyCache, bootstrap_admin
-from app.services.turns import Readers
 from app.settings import Settings
+from app.tuning.turns import Readers
 
 ADMIN_SECRET = "test-admin-secret-0123456789"
 

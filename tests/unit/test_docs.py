@@ -55,3 +55,17 @@ def test_every_link_resolves(document: Path) -> None:
         if not path.exists() or (anchor and anchor not in _anchors(path)):
             broken.append(target)
     assert broken == []
+
+
+# A file of the repository named in code style: `app/db/audit.py`, or `app/db/audit.Trail`.
+CODE_PATH = re.compile(r"`((?:app|bench|docs|migrations|openapi|scripts|tests)/[^`\s]*)`")
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
+def test_every_file_named_exists(document: Path) -> None:
+    missing = []
+    for named in CODE_PATH.findall(document.read_text()):
+        module = named.rsplit(".", 1)[0] + ".py"  # a module's attribute: the module
+        if not (ROOT / named.rstrip("/")).exists() and not (ROOT / module).exists():
+            missing.append(named)
+    assert missing == []

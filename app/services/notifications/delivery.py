@@ -24,7 +24,8 @@ from app.db import changes as change_store
 from app.db import subscriptions as store
 from app.db.engine import Database
 from app.db.errors import DatabaseUnavailable
-from app.domain.changes import DIMENSIONS, Interest
+from app.domain.changes import Interest
+from app.domain.filters import DIMENSIONS
 from app.domain.vocabulary import FLAG_BITS
 from app.services import audit, clock
 from app.services.notifications import webhooks
