@@ -87,6 +87,13 @@ class Metrics:
             buckets=_LAG_BUCKETS,
             registry=self.registry,
         )
+        self.loop_hold = Histogram(
+            "joinup_event_loop_busy_seconds",
+            "CPU time the event loop's thread spent between two of its timer's turns beyond "
+            "the timer's interval: the lag that work in the process caused, not the machine",
+            buckets=_LAG_BUCKETS,
+            registry=self.registry,
+        )
         # The labelled children by (method, route, status), a few dozen: `labels()` checks and
         # locks on every call, and every request counts.
         self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
@@ -132,9 +139,10 @@ class Metrics:
         """Sample the event loop's lag for ever: sleep `interval`, see how much later it woke."""
         loop = asyncio.get_running_loop()
         while True:
-            started = loop.time()
+            started, busy = loop.time(), time.thread_time()
             await asyncio.sleep(interval)
             self.loop_lag.observe(max(0.0, loop.time() - started - interval))
+            self.loop_hold.observe(max(0.0, time.thread_time() - busy - interval))
 
     def exposition(self, db: Database, queue: QueueStats | None = None) -> bytes:
         """A scrape's text: the counters (every worker's, in multiprocess mode), the pools, and

@@ -1,9 +1,18 @@
 """A 1,000-event batch about one person, through a real server process: the process keeps
-answering while it is stored, and the person's records come out whole."""
+answering while it is stored, and the person's records come out whole.
+
+The event loop's thread never works more than 100 ms without a turn for other requests
+(`joinup_event_loop_busy_seconds`, its CPU time), and neither /healthz nor the loop's timer
+(`joinup_event_loop_lag_seconds`) waits more than 100 ms by the clock. What a client waits for
+also depends on the machine: with more runnable processes than cores, a process gets a core a
+fraction of the time, and 30 ms of work takes many times that by the clock. So the clock's
+bounds are asserted only when the machine was not oversubscribed while the batch went in (its
+load average at most its cores); the CPU bound always."""
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from datetime import date, timedelta
@@ -18,6 +27,7 @@ from tests.support.server import ADMIN, serve
 NOMIS = "H0001AA"
 RELEASES = 500
 STALL = 0.1  # seconds: the most a health check or the loop may wait
+LAG, BUSY = "joinup_event_loop_lag_seconds", "joinup_event_loop_busy_seconds"
 
 
 def history(releases: int) -> list[dict[str, Any]]:
@@ -48,15 +58,22 @@ def history(releases: int) -> list[dict[str, Any]]:
     return events
 
 
-def lag_buckets(client: httpx.Client) -> dict[float, float]:
-    """The event-loop lag histogram: cumulative sample counts by upper bound."""
+def buckets(client: httpx.Client, name: str) -> dict[float, float]:
+    """A histogram of /metrics: cumulative sample counts by upper bound."""
     scrape = client.get("/metrics", headers={"Authorization": f"Bearer {ADMIN}"})
     return {
         float(sample.labels["le"]): sample.value
         for family in text_string_to_metric_families(scrape.text)
         for sample in family.samples
-        if sample.name == "joinup_event_loop_lag_seconds_bucket"
+        if sample.name == f"{name}_bucket"
     }
+
+
+def worst(before: dict[float, float], after: dict[float, float]) -> float:
+    """The smallest bucket bound that every sample taken between the two readings lay under."""
+    new = {bound: after[bound] - before.get(bound, 0) for bound in after}
+    assert new[math.inf] > 0, "no sample was taken"
+    return min(bound for bound, count in new.items() if count >= new[math.inf])
 
 
 class Prober(threading.Thread):
@@ -89,7 +106,7 @@ def test_a_big_batch_about_one_person_holds_up_no_other_request(
         )
         key = {"Authorization": f"Bearer {made.json()['secret']}"}
         reader = client.post("/v1/keys", json={"org": "NPS", "roles": ["probation"]}, headers=admin)
-        before = lag_buckets(client)
+        before = {name: buckets(client, name) for name in (LAG, BUSY)}
         prober = Prober(server.url)
         prober.start()
         try:
@@ -99,7 +116,7 @@ def test_a_big_batch_about_one_person_holds_up_no_other_request(
         finally:
             prober.done.set()
             prober.join()
-        after = lag_buckets(client)
+        after = {name: buckets(client, name) for name in (LAG, BUSY)}
         assert answer.status_code == 200, answer.text
         assert answer.json()["accepted"] == 2 * RELEASES
         view = client.get(
@@ -108,8 +125,7 @@ def test_a_big_batch_about_one_person_holds_up_no_other_request(
         )
     assert len(view.json()["releases"]) == RELEASES
     assert prober.asked > 10, "the batch went by before the health checks began"
-    assert prober.slowest < STALL, f"/healthz took {prober.slowest * 1000:.0f} ms"
-    sampled = after[math.inf] - before.get(math.inf, 0)
-    within = after[STALL] - before.get(STALL, 0)
-    assert sampled > 0
-    assert within == sampled, f"{sampled - within:.0f} lag samples over {STALL * 1000:.0f} ms"
+    assert worst(before[BUSY], after[BUSY]) <= STALL
+    if os.getloadavg()[0] <= (os.cpu_count() or 1):
+        assert prober.slowest < STALL, f"/healthz took {prober.slowest * 1000:.0f} ms"
+        assert worst(before[LAG], after[LAG]) <= STALL
