@@ -16,6 +16,7 @@ from fastapi.security import (
     HTTPBearer,
 )
 
+from app.api import query
 from app.api.observability import current_request_id
 from app.api.ratelimit import RateLimiter
 from app.domain.rules import Rules
@@ -154,6 +155,9 @@ async def _caller(request: Request, secret: str | None, roles: tuple[str, ...]) 
     request.state.org = principal.org
     _within_rate_limit(rt, principal)
     principal.require(*roles)
+    # Every /v1 route names its caller: checked here, a misspelt filter is refused for every
+    # route, and only once the caller is known (a caller without a key learns nothing).
+    query.refuse_unknown(request)
     return principal
 
 
