@@ -30,8 +30,8 @@ class Settings(BaseSettings):
     # every request. A key revoked through another process is refused here within this time.
     key_cache_seconds: float = Field(default=5.0, ge=0)
     # One-event posts of an organisation that may share a transaction
-    # (app/services/group_commit.py), and reads whose audit rows may (app/db/audit.Trail); 1 gives
-    # each its own.
+    # (app/services/ingest/group_commit.py), and reads whose audit rows may
+    # (app/db/audit.Trail); 1 gives each its own.
     group_commit: int = Field(default=100, ge=1)
     # Batch posts a process works on at once; the others wait their turn (app/api/deps.py).
     batch_concurrency: int = Field(default=1, ge=1)

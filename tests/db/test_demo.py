@@ -17,7 +17,8 @@ from app.demo import year as demo_data
 from app.domain import metrics
 from app.domain.records import derive
 from app.domain.rules import Rules
-from app.services import clock, derivation, submissions
+from app.services import clock, derivation
+from app.services.ingest import submissions
 from app.settings import Settings
 
 SCALE = 0.02
