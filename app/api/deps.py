@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Annotated, Any
 
@@ -17,7 +17,7 @@ from fastapi.security import (
 )
 
 from app.api.group_commit import GroupCommit
-from app.api.observability import current_request_id
+from app.api.observability import current_caller_request_id, current_request_id
 from app.api.ratelimit import RateLimiter
 from app.db import Connection, audit
 from app.db.engine import Database
@@ -150,6 +150,7 @@ async def _caller(request: Request, secret: str | None, roles: tuple[str, ...]) 
     if principal is None:
         async with rt.db.read() as conn:
             principal = await keys.authenticate(conn, secret, request_id, rt.keys)
+    principal = replace(principal, caller_request_id=current_caller_request_id.get())
     # For the access log: the caller's organisation, never its key.
     request.state.org = principal.org
     _within_rate_limit(rt, principal)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
+from app.domain.events import EVENT_TYPES
 from app.schemas.events import PrisonCode, Text
 from app.services.audit import WHATS
 from app.services.keys import ROLES
@@ -22,6 +23,22 @@ Stage = Literal[
     "disengaged",
     "retained_12w",
 ]
+EventType = Literal[
+    "prison.reception",
+    "prison.treatment.started",
+    "prison.treatment.ended",
+    "prison.released",
+    "ost.prescribed",
+    "naloxone.issued",
+    "licence.activated",
+    "licence.inactivated",
+    "community.referral.received",
+    "community.treatment.started",
+    "community.treatment.exited",
+    "person.died",
+    "person.identified",
+]
+assert EventType.__args__ == EVENT_TYPES  # type: ignore[attr-defined]
 FlagCode = Literal["no_ost", "no_naloxone", "no_licence_condition", "no_referral", "not_picked_up"]
 # Free text may hold any character but NUL, which PostgreSQL cannot store.
 NO_NUL = r"^[^\x00]*$"
@@ -74,6 +91,13 @@ class ScopeUpdate(RootModel[KeyScope | None]):
     """A key's new scope, or null to unscope it."""
 
 
+_TYPES_DOC = (
+    "The event types a submitter key may post, correct and retract (CONTRACT §2.1): required, "
+    "and not empty, for a key with the submitter role; absent (null) for other keys."
+)
+EventTypes = Annotated[list[EventType], Field(max_length=len(EVENT_TYPES) * 2)]
+
+
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -81,6 +105,11 @@ class KeyCreate(BaseModel):
     roles: list[Role] = Field(min_length=1)
     label: str = Field(default="", max_length=200, pattern=NO_NUL)
     scope: KeyScope | None = Field(default=None, description=_SCOPE_DOC)
+    event_types: EventTypes | None = Field(default=None, description=_TYPES_DOC)
+
+
+class EventTypesUpdate(RootModel[EventTypes]):
+    """The whole new list of event types a submitter key may post (not empty)."""
 
 
 class KeyRead(BaseModel):
@@ -89,6 +118,7 @@ class KeyRead(BaseModel):
     roles: list[Role]
     label: str
     scope: KeyScope | None = Field(description=_SCOPE_DOC)
+    event_types: list[EventType] | None = Field(description=_TYPES_DOC)
     created_at: datetime
 
 
@@ -99,6 +129,7 @@ class KeyCreated(BaseModel):
     roles: list[Role]
     label: str
     scope: KeyScope | None = Field(description=_SCOPE_DOC)
+    event_types: list[EventType] | None = Field(description=_TYPES_DOC)
 
 
 class EventAccepted(BaseModel):
@@ -246,6 +277,7 @@ class Metrics(BaseModel):
 What = Literal[
     "READ_PERSON",
     "READ_TIMELINE",
+    "READ_EVENT",
     "READ_RELEASES",
     "EXPORT_RELEASES_CSV",
     "READ_METRICS",
@@ -256,6 +288,7 @@ What = Literal[
     "KEY_CREATED",
     "KEY_REVOKED",
     "KEY_SCOPE_CHANGED",
+    "KEY_TYPES_CHANGED",
     "READ_CHANGES",
     "DELIVER_CHANGES",
     "SUBSCRIPTION_CREATED",
@@ -281,7 +314,12 @@ class AuditEntry(BaseModel):
     subjectType: (
         Literal["person", "query", "event", "events", "key", "session", "subscription"] | None
     )
-    correlationId: str | None = Field(description="The request's X-Request-ID")
+    correlationId: str | None = Field(
+        description="The id the server gave the request (the answer's X-Request-ID header)"
+    )
+    callerRequestId: str | None = Field(
+        description="What the caller sent as X-Request-ID, if anything: the caller's word only"
+    )
     service: Literal["joinup"]
     details: dict[str, Any] = Field(
         description="Always `org` (the caller's organisation) and `outcome` (`ok`, `not-found`, "

@@ -27,9 +27,17 @@ from typing import Any, Final
 
 from app.db import Connection, locks
 from app.db import keys as key_store
+from app.domain.events import EVENT_TYPES
 from app.services import audit, clock
-from app.services.errors import Forbidden, NotFound, Unauthorized
-from app.services.scope import Scope, scope_of, stored
+from app.services.errors import (
+    ErrorItem,
+    EventTypeNotAllowed,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+)
+from app.services.scope import Scope, scope_of, stored, within
 
 ROLES: Final = ("submitter", "probation", "coordinator", "admin")
 ADMIN_ORG: Final = "JOINUP-ADMIN"
@@ -41,18 +49,29 @@ _UNKNOWN_KEY: Final = "this API key is unknown or has been revoked"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key, its organisation, its roles and its scope (None: unscoped), and
-    the id of the request it is making (for the audit trail)."""
+    """Who is calling: the key, its organisation, its roles, its scope (None: unscoped), the
+    event types it may post (None: every type, for the service's own callers), and the id of
+    the request it is making (for the audit trail)."""
 
     key_id: str
     org: str
     roles: frozenset[str]
     scope: Scope | None = None
     request_id: str | None = None
+    event_types: frozenset[str] | None = None
+    # What the caller sent as X-Request-ID: kept apart from the server's own `request_id`.
+    caller_request_id: str | None = None
 
     def require(self, *roles: str) -> None:
         if not self.roles.intersection(roles):
             raise Forbidden(f"this key has none of the roles {', '.join(roles)}")
+
+    def may_write(self, event_type: str) -> EventTypeNotAllowed | None:
+        """Why this key may not post, correct or retract an event of `event_type`, if it may not
+        (CONTRACT §2.1)."""
+        if self.event_types is None or event_type in self.event_types:
+            return None
+        return EventTypeNotAllowed(f"this key may not post or retract {event_type} events")
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,7 @@ class IssuedKey:
     roles: list[str]
     label: str
     scope: dict[str, list[str]] | None = None
+    event_types: list[str] | None = None
 
 
 def hash_secret(secret: str) -> str:
@@ -154,18 +174,64 @@ async def create(
     secret: str | None = None,
     scope: Scope | None = None,
     by: Principal | None = None,
+    event_types: Sequence[str] | None = None,
 ) -> IssuedKey:
-    """A new key, made by the admin `by` (None: from the console)."""
+    """A new key, made by the admin `by` (None: from the console).
+
+    A submitter key needs `event_types` (CONTRACT §2.1); other keys take none.
+    """
+    _may_grant(by, scope)
     secret = secret or _new_secret()
     key_id = secrets.token_hex(8)
     ordered: list[str] = [role for role in ROLES if role in roles]
+    types = _checked_types(ordered, event_types)
     limits = stored(scope)
-    await key_store.add(conn, key_id, org, ordered, label, hash_secret(secret), clock.now(), limits)
+    at = clock.now()
+    await key_store.add(conn, key_id, org, ordered, label, hash_secret(secret), at, limits, types)
     details = {"key_org": org, "roles": ordered, "label": label, "scope": limits}
+    if types is not None:
+        details["event_types"] = types
     await audit.record(
         conn, by, audit.KEY_CREATED, subject=key_id, subject_type=audit.KEY, details=details
     )
-    return IssuedKey(key_id, secret, org, ordered, label, limits)
+    return IssuedKey(key_id, secret, org, ordered, label, limits, types)
+
+
+def _checked_types(roles: Sequence[str], event_types: Sequence[str] | None) -> list[str] | None:
+    """The event types a key of `roles` stores, in the contract's order; Invalid when a
+    submitter key has none, or another key has some."""
+    if "submitter" not in roles:
+        if event_types is not None:
+            raise _invalid_types("only a key with the submitter role carries event_types")
+        return None
+    if not event_types:
+        raise _invalid_types("a submitter key needs the event types it may post")
+    unknown = sorted(set(event_types) - set(EVENT_TYPES))
+    if unknown:
+        raise _invalid_types(f"unknown event types {unknown}; known: {list(EVENT_TYPES)}")
+    return [kind for kind in EVENT_TYPES if kind in event_types]
+
+
+def _invalid_types(message: str) -> Invalid:
+    return Invalid(message, errors=[ErrorItem(["body", "event_types"], message)])
+
+
+def _may_grant(by: Principal | None, scope: Scope | None) -> None:
+    """Refuse a scoped admin a key whose scope is not within its own (CONTRACT §2.1)."""
+    if not within(scope, _scope_of(by)):
+        raise Forbidden(
+            "this admin key is scoped: it may make or rescope keys only within its own scope "
+            f"({stored(_scope_of(by))})"
+        )
+
+
+async def _managed(conn: Connection, by: Principal | None, key_id: str) -> Any:
+    """The active key `key_id`, when `by` may manage it: a scoped admin sees only the keys
+    within its own scope, and no other key exists for it."""
+    row = await key_store.by_id(conn, key_id)
+    if row is None or not within(scope_of(row.scope), _scope_of(by)):
+        raise NotFound(f"there is no active key {key_id!r}")
+    return row
 
 
 def recall(cache: KeyCache, secret: str | None, request_id: str | None = None) -> Principal | None:
@@ -178,7 +244,7 @@ def recall(cache: KeyCache, secret: str | None, request_id: str | None = None) -
     found = cache.recall(hash_secret(secret))
     if found is None:
         return None
-    return Principal(found.key_id, found.org, found.roles, found.scope, request_id)
+    return replace(found, request_id=request_id)
 
 
 async def authenticate(
@@ -203,7 +269,11 @@ async def authenticate(
 def principal_of(row: Any, request_id: str | None = None) -> Principal:
     """The caller a stored key's row describes."""
     roles = frozenset(row.roles.split(","))
-    return Principal(row.key_id, row.org, roles, scope_of(row.scope), request_id)
+    types = row.event_types
+    # A submitter key stored without types (none should be: the migration gave them all) may
+    # post nothing rather than everything.
+    event_types = frozenset(types or ()) if "submitter" in roles else None
+    return Principal(row.key_id, row.org, roles, scope_of(row.scope), request_id, event_types)
 
 
 async def active_principal(conn: Connection, key_id: str) -> Principal | None:
@@ -219,12 +289,20 @@ def _listed(row: Any) -> dict[str, Any]:
         "roles": row.roles.split(","),
         "label": row.label,
         "scope": stored(scope_of(row.scope)),
+        "event_types": row.event_types,
         "created_at": row.created_at,
     }
 
 
-async def listing(conn: Connection) -> list[dict[str, Any]]:
-    return [_listed(row) for row in await key_store.all_active(conn)]
+async def listing(conn: Connection, by: Principal | None) -> list[dict[str, Any]]:
+    """The active keys `by` may manage: all of them, or a scoped admin's within its scope."""
+    rows = await key_store.all_active(conn)
+    return [_listed(row) for row in rows if within(scope_of(row.scope), _scope_of(by))]
+
+
+def _scope_of(by: Principal | None) -> Scope | None:
+    # The console (None) manages every key.
+    return by.scope if by is not None else None
 
 
 async def set_scope(
@@ -232,6 +310,8 @@ async def set_scope(
 ) -> dict[str, Any]:
     """Replace an active key's scope (None: unscoped); it applies from the key's next request
     to this process, and to the others within `key_cache_seconds` (see `KeyCache`)."""
+    _may_grant(by, scope)
+    await _managed(conn, by, key_id)
     _forget(key_id)
     row = await key_store.set_scope(conn, key_id, stored(scope))
     if row is None:
@@ -243,9 +323,27 @@ async def set_scope(
     return _listed(row)
 
 
-async def revoke(conn: Connection, by: Principal, key_id: str) -> None:
+async def set_event_types(
+    conn: Connection, by: Principal, key_id: str, event_types: Sequence[str]
+) -> dict[str, Any]:
+    """Replace the event types a submitter key may post; it applies as `set_scope` does."""
+    found = await _managed(conn, by, key_id)
+    types = _checked_types(found.roles.split(","), event_types)
+    _forget(key_id)
+    row = await key_store.set_event_types(conn, key_id, types)
+    if row is None:
+        raise NotFound(f"there is no active key {key_id!r}")
+    details = {"event_types": types}
+    await audit.record(
+        conn, by, audit.KEY_TYPES_CHANGED, subject=key_id, subject_type=audit.KEY, details=details
+    )
+    return _listed(row)
+
+
+async def revoke(conn: Connection, by: Principal | None, key_id: str) -> None:
     """Revoke an active key: refused from its next request to this process, and by the others
     within `key_cache_seconds` (see `KeyCache`)."""
+    await _managed(conn, by, key_id)
     _forget(key_id)
     if not await key_store.revoke(conn, key_id, clock.now()):
         raise NotFound(f"there is no active key {key_id!r}")

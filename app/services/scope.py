@@ -48,3 +48,19 @@ def stored(scope: Scope | None) -> dict[str, list[str]] | None:
         for dimension in DIMENSIONS
         if (values := getattr(scope, dimension)) is not None
     }
+
+
+def within(inner: Scope | None, outer: Scope | None) -> bool:
+    """Whether every release `inner` admits, `outer` admits too (None: unscoped, everything)."""
+    if outer is None:
+        return True
+    if inner is None:
+        return False
+    for dimension in DIMENSIONS:
+        allowed = getattr(outer, dimension)
+        if allowed is None:
+            continue
+        asked = getattr(inner, dimension)
+        if asked is None or not asked <= allowed:
+            return False
+    return True

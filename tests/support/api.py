@@ -10,10 +10,20 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from app.domain.events import EVENT_TYPES
 from app.main import create_app
 from app.settings import Settings
 
 ADMIN_SECRET = "test-admin-secret-0123456789"
+
+
+def key_body(org: str, *roles: str, **more: Any) -> dict[str, Any]:
+    """The body of `POST /v1/keys`: a submitter key may post every event type unless `more`
+    says otherwise."""
+    body: dict[str, Any] = {"org": org, "roles": list(roles), **more}
+    if "submitter" in roles:
+        body.setdefault("event_types", list(EVENT_TYPES))
+    return body
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -26,9 +36,7 @@ class Api:
         self.admin = bearer(ADMIN_SECRET)
 
     def key(self, org: str, *roles: str) -> dict[str, str]:
-        answer = self.client.post(
-            "/v1/keys", json={"org": org, "roles": list(roles)}, headers=self.admin
-        )
+        answer = self.client.post("/v1/keys", json=key_body(org, *roles), headers=self.admin)
         assert answer.status_code == 201, answer.text
         return bearer(answer.json()["secret"])
 

@@ -10,9 +10,9 @@ from starlette.responses import Response
 
 from app.api.body import documented_body, json_body, model_body
 from app.api.deps import (
+    AuditedConn,
     BatchConn,
     BatchTurn,
-    ReadConn,
     RuntimeDep,
     Submitter,
     WriteConn,
@@ -204,8 +204,10 @@ async def post_batch(
     response_model=EventRead,
     responses=problems("not-found"),
     summary="Read back an event your organisation posted",
+    description="Recorded in the audit trail (`READ_EVENT`) against the event's person, as any "
+    "read of a person's data is; a read of an event that does not exist is recorded too.",
 )
-async def get_event(event_id: str, caller: Submitter, conn: ReadConn) -> JSON:
+async def get_event(event_id: str, caller: Submitter, conn: AuditedConn) -> JSON:
     return JSON(await event_service.read(conn, caller, event_id))
 
 
