@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from app.db.engine import Database
-from app.domain.events import EVENT_TYPES
+from app.domain.vocabulary import EventType
 from app.services import keys
 from app.services.errors import ServiceError
 from app.services.scope import DIMENSIONS, Scope, scope_of
@@ -60,11 +60,11 @@ def _strings(values: Any) -> bool:
 
 def _event_types(text: str) -> list[str]:
     if text.strip() == "all":
-        return list(EVENT_TYPES)
+        return [str(kind) for kind in EventType]
     types = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = sorted(set(types) - set(EVENT_TYPES))
+    unknown = sorted(set(types) - set(EventType))
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown {unknown}; known: {', '.join(EVENT_TYPES)}")
+        raise argparse.ArgumentTypeError(f"unknown {unknown}; known: {', '.join(EventType)}")
     return types
 
 

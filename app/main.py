@@ -17,7 +17,6 @@ from starlette.routing import NoMatchFound
 from app import web
 from app.api import body, observability, problems
 from app.api.deps import Runtime
-from app.api.group_commit import GroupCommit
 from app.api.limits import RequestGate
 from app.api.prometheus import Metrics
 from app.api.ratelimit import RateLimiter
@@ -42,6 +41,7 @@ from app.domain.rules import Rules
 from app.schemas.events import EventCreate
 from app.services import clock
 from app.services import keys as key_service
+from app.services.group_commit import GroupCommit
 from app.services.hmpps import intake
 from app.services.notifications import delivery, secrets, worker
 from app.settings import Settings

@@ -27,8 +27,9 @@ class Settings(BaseSettings):
     # Seconds a process remembers a key it found (app/services/keys.py); 0 looks every key up on
     # every request. A key revoked through another process is refused here within this time.
     key_cache_seconds: float = Field(default=5.0, ge=0)
-    # One-event posts of an organisation that may share a transaction (app/api/group_commit.py),
-    # and reads whose audit rows may (app/db/audit.Trail); 1 gives each its own.
+    # One-event posts of an organisation that may share a transaction
+    # (app/services/group_commit.py), and reads whose audit rows may (app/db/audit.Trail); 1 gives
+    # each its own.
     group_commit: int = Field(default=100, ge=1)
     # Batch posts a process works on at once; the others wait their turn (app/api/deps.py).
     batch_concurrency: int = Field(default=1, ge=1)

@@ -31,7 +31,7 @@ from app.services.derivation import lineage, version_row
 from app.services.loading import Posting
 from app.services.submissions import content_hash
 from app.settings import Settings
-from bench import ingest
+from bench import ingest, overview
 from bench.infra import ADMIN, joinup, postgres_database
 from bench.raw import conninfo
 from bench.report import Report
@@ -177,6 +177,7 @@ def run(report: Report, releases: int, existing: str | None = None, samples: int
     if existing is not None:
         migrate(Settings(database_url=existing))
         _reads(report, existing, _count_people(existing), samples)
+        overview.run(report, existing)
         return
     with postgres_database() as url:
         migrate(Settings(database_url=url))
@@ -191,6 +192,7 @@ def run(report: Report, releases: int, existing: str | None = None, samples: int
             note=f"{seconds:.0f} s",
         )
         _reads(report, url, releases, samples)
+        overview.run(report, url)
 
 
 def _count_people(database_url: str) -> int:

@@ -16,17 +16,17 @@ from fastapi.security import (
     HTTPBearer,
 )
 
-from app.api.group_commit import GroupCommit
 from app.api.observability import current_caller_request_id, current_request_id
 from app.api.ratelimit import RateLimiter
-from app.db import Connection, audit
-from app.db.engine import Database
 from app.domain.rules import Rules
 from app.services import clock, keys
 from app.services.errors import Unauthorized
+from app.services.group_commit import GroupCommit
 from app.services.hmpps.intake import Hmpps
-from app.services.keys import KeyCache, Principal
+from app.services.keys import KeyCache
 from app.services.notifications.secrets import SecretBox
+from app.services.principal import Principal
+from app.services.storage import Connection, Database, Trail
 from app.services.turns import Readers
 from app.settings import Settings
 
@@ -39,7 +39,7 @@ class Runtime:
     db: Database
     rules: Rules
     posts: GroupCommit
-    trail: audit.Trail
+    trail: Trail
     batch_turns: asyncio.Semaphore
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     keys: KeyCache = field(default_factory=lambda: KeyCache(0))
@@ -81,7 +81,7 @@ async def _batch_write(request: Request) -> AsyncIterator[Connection]:
 
 
 async def _audited(request: Request) -> AsyncIterator[Connection]:
-    # A read that stores its audit rows, a refused lookup's too (see app/db/audit.Trail).
+    # A read that stores its audit rows, a refused lookup's too (see app/db/audit.py's Trail).
     rt = runtime_of(request)
     with rt.readers.serving():
         async with rt.trail.reading() as conn:

@@ -12,8 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from app.db.errors import DatabaseUnavailable
 from app.services.errors import ErrorItem, ServiceError
+from app.services.storage import DatabaseUnavailable
 
 log = logging.getLogger("joinup.api")
 

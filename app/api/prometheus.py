@@ -21,10 +21,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from app.db.engine import Database
 from app.domain import hmpps
 from app.services import ingest, submissions
 from app.services.notifications.delivery import QueueStats
+from app.services.storage import Database
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _HTTP_LABELS = ("method", "route", "status")

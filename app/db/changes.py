@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import locks
 from app.db.bulk import insert_rows
-from app.db.releases import FLAG_BITS, SCOPE_COLUMNS, ReleaseScope
+from app.db.releases import SCOPE_COLUMNS, ReleaseScope
 from app.db.sets import one_of, per_dialect
 from app.db.tables import (
     ChangeRow,
@@ -29,6 +29,7 @@ from app.db.tables import (
     table,
 )
 from app.domain.changes import FlagState, Snapshot
+from app.domain.vocabulary import FLAG_BITS
 
 change = table(ChangeRow)
 notice = table(ReleaseNoticeRow)

@@ -38,17 +38,11 @@ from app.db.bulk import insert_rows, recordset, rows_json
 from app.db.sets import among, array_text, one_of, per_dialect
 from app.db.tables import IdentifierRow, ReleaseVersionRow, table
 from app.domain.metrics import COUNT_NAMES
+from app.domain.vocabulary import FLAG_BITS
 
 version = table(ReleaseVersionRow)
 identifier = table(IdentifierRow)
 
-FLAG_BITS: Final = {
-    "no_ost": 1,
-    "no_naloxone": 2,
-    "no_licence_condition": 4,
-    "no_referral": 8,
-    "not_picked_up": 16,
-}
 # Bit i of a version's `tally` is COUNT_COLUMNS[i] (migration 0003 fixed this order).
 COUNT_COLUMNS: Final = COUNT_NAMES
 
@@ -406,26 +400,24 @@ def _unpack(counted: Mapping[int, int]) -> dict[str, int]:
 
 
 async def sums(
-    conn: AsyncConnection, where: ReleaseFilter, group_by: str | None
-) -> list[tuple[Any, dict[str, int]]]:
-    """The metric sums over the matching releases, per group (one None group without one).
+    conn: AsyncConnection, where: ReleaseFilter, group_by: Sequence[str]
+) -> list[tuple[tuple[Any, ...], dict[str, int]]]:
+    """The metric sums over the matching releases, per combination of the `group_by` columns'
+    values (none without releases).
 
-    Counting releases per (group, tally) is one aggregate where summing thirteen columns was
+    Counting releases per (groups, tally) is one aggregate where summing thirteen columns was
     thirteen. The open-ended versions, most of them for any past year, come from their covering
     index; the few versions that end after the as-of date are read separately.
     """
-    keys: list[ColumnElement[Any]] = [version.c.tally]
-    if group_by is not None:
-        keys.append(_group_column(conn, group_by).label("grp"))
-    counted: dict[Any, dict[int, int]] = {}
+    groups = [_group_column(conn, name).label(f"g{i}") for i, name in enumerate(group_by)]
+    keys = [version.c.tally, *groups]
+    counted: dict[tuple[Any, ...], dict[int, int]] = {}
     values = _values(where)
     conditions = _conditions(tuple(values))
     for versions in (version.c.valid_until.is_(None), version.c.valid_until > where.as_of):
-        query = select(*keys, func.count().label("n")).where(*conditions)
+        query = select(*keys, func.count()).where(*conditions)
         query = query.where(version.c.valid_from <= where.as_of, versions).group_by(*keys)
-        for row in await conn.execute(query, values):
-            per_tally = counted.setdefault(row.grp if group_by else None, {})
-            per_tally[row.tally] = per_tally.get(row.tally, 0) + row.n
-    if group_by is None and not counted:
-        counted[None] = {}
-    return [(grp, _unpack(per_tally)) for grp, per_tally in counted.items()]
+        for tally, *grouped, releases in await conn.execute(query, values):
+            per_tally = counted.setdefault(tuple(grouped), {})
+            per_tally[tally] = per_tally.get(tally, 0) + releases
+    return [(grouped, _unpack(per_tally)) for grouped, per_tally in counted.items()]

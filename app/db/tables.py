@@ -229,7 +229,7 @@ class ChangeRow(Base):
     person_id: Mapped[str] = mapped_column(String(36), index=True)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # What scopes and filters compare: the release's values, its stage, the flag changed and the
-    # flags open after the change (app.db.releases.FLAG_BITS).
+    # flags open after the change (app.domain.vocabulary.FLAG_BITS).
     prison: Mapped[str] = mapped_column(String(16))
     probation_region: Mapped[str | None] = mapped_column(String(100))
     local_authority: Mapped[str | None] = mapped_column(String(64))

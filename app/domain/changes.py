@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from app.domain.records import FLAG_CODES
+from app.domain.vocabulary import FlagCode
 
 
 class ChangeType(StrEnum):
@@ -21,6 +21,7 @@ class ChangeType(StrEnum):
 
 
 CHANGE_TYPES = tuple(ChangeType)
+_FLAG_ORDER: tuple[str, ...] = tuple(FlagCode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ def _open(snapshot: Snapshot) -> list[str]:
 
 
 def _ordered(codes: frozenset[str]) -> list[str]:
-    return sorted(codes, key=FLAG_CODES.index)
+    return sorted(codes, key=_FLAG_ORDER.index)
 
 
 # A filter's or scope's dimensions and the release field each one limits.

@@ -10,23 +10,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Final
 
-from app.domain.events import (
-    COMMUNITY_REFERRAL_RECEIVED,
-    COMMUNITY_TREATMENT_STARTED,
-    DRUG_CONDITION_CATEGORIES,
-    LICENCE_ACTIVATED,
-    LICENCE_INACTIVATED,
-    NALOXONE_ISSUED,
-    SUPERVISED_RELEASE_TYPES,
-    Event,
-)
+from app.domain.events import DRUG_CONDITION_CATEGORIES, Event
 from app.domain.rules import Rules
 from app.domain.timeline import Release, Timeline, after
+from app.domain.vocabulary import SUPERVISED_RELEASE_TYPES, EventType, FlagCode
 
-NO_OST: Final = "no_ost"
-NO_NALOXONE: Final = "no_naloxone"
-NO_LICENCE_CONDITION: Final = "no_licence_condition"
-NO_REFERRAL: Final = "no_referral"
 OPIATE: Final = "opiate"
 
 Gap = tuple[str, date, date | None]  # code, raised_on, resolved_on
@@ -50,15 +38,19 @@ def _no_ost(timeline: Timeline, release: Release, treatment: Event, rules: Rules
     if timeline.first_dose(release.on, after(grace_end)) is not None:
         return None
     # A dose booked for a later day resolves the flag then, though the booking is known now.
-    return NO_OST, release.on, timeline.first_dose(after(grace_end), release.next)
+    return FlagCode.NO_OST, release.on, timeline.first_dose(after(grace_end), release.next)
 
 
 def _no_naloxone(timeline: Timeline, release: Release, treatment: Event) -> Gap | None:
     if treatment.data["substance_group"] != OPIATE:
         return None
-    if timeline.has(NALOXONE_ISSUED, after(release.previous), after(release.on)):
+    if timeline.has(EventType.NALOXONE_ISSUED, after(release.previous), after(release.on)):
         return None
-    return NO_NALOXONE, release.on, timeline.first(NALOXONE_ISSUED, after(release.on), release.next)
+    return (
+        FlagCode.NO_NALOXONE,
+        release.on,
+        timeline.first(EventType.NALOXONE_ISSUED, after(release.on), release.next),
+    )
 
 
 def _no_licence_condition(timeline: Timeline, release: Release) -> Gap | None:
@@ -67,9 +59,9 @@ def _no_licence_condition(timeline: Timeline, release: Release) -> Gap | None:
     licence = _licence_in_force(timeline, release)
     if licence is not None and _has_drug_condition(licence):
         return None
-    variations = timeline.of(LICENCE_ACTIVATED, after(release.on), release.next)
+    variations = timeline.of(EventType.LICENCE_ACTIVATED, after(release.on), release.next)
     resolved_on = next((e.occurred_on for e in variations if _has_drug_condition(e)), None)
-    return NO_LICENCE_CONDITION, release.on, resolved_on
+    return FlagCode.NO_LICENCE_CONDITION, release.on, resolved_on
 
 
 def _licence_in_force(timeline: Timeline, release: Release) -> Event | None:
@@ -78,10 +70,14 @@ def _licence_in_force(timeline: Timeline, release: Release) -> Event | None:
     A variation is a later activation of the same licence, so it replaces the conditions
     simply by being later.
     """
-    activations = timeline.of(LICENCE_ACTIVATED, after(release.previous), after(release.on))
+    activations = timeline.of(
+        EventType.LICENCE_ACTIVATED, after(release.previous), after(release.on)
+    )
     for activation in reversed(activations):
         licence_id = activation.data["licence_id"]
-        ended = timeline.of(LICENCE_INACTIVATED, activation.occurred_on, after(release.on))
+        ended = timeline.of(
+            EventType.LICENCE_INACTIVATED, activation.occurred_on, after(release.on)
+        )
         if all(e.data["licence_id"] != licence_id for e in ended):
             return activation
     return None
@@ -93,11 +89,13 @@ def _has_drug_condition(activation: Event) -> bool:
 
 
 def _no_referral(timeline: Timeline, release: Release) -> Gap | None:
-    if timeline.has(COMMUNITY_REFERRAL_RECEIVED, after(release.previous), after(release.on)):
+    if timeline.has(
+        EventType.COMMUNITY_REFERRAL_RECEIVED, after(release.previous), after(release.on)
+    ):
         return None
     # A start shows the provider has the person, whether or not a referral was recorded.
     contacts = (
         timeline.first(kind, release.on, release.next)
-        for kind in (COMMUNITY_REFERRAL_RECEIVED, COMMUNITY_TREATMENT_STARTED)
+        for kind in (EventType.COMMUNITY_REFERRAL_RECEIVED, EventType.COMMUNITY_TREATMENT_STARTED)
     )
-    return NO_REFERRAL, release.on, min(filter(None, contacts), default=None)
+    return FlagCode.NO_REFERRAL, release.on, min(filter(None, contacts), default=None)

@@ -19,6 +19,8 @@ from datetime import date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from app.domain.vocabulary import EventType, ReleaseType
+
 LONDON: Final = ZoneInfo("Europe/London")
 
 PRISON_RELEASED: Final = (
@@ -53,16 +55,16 @@ USED_TYPES: Final = (
 
 # nomisMovementReasonCode of a release (reason RELEASED) -> release_type; any other: "other".
 RELEASE_TYPES: Final = {
-    "CR": "conditional_release",
-    "HD": "hdc",
-    "ECSL": "ecsl",
-    "DEC": "died_in_custody",
-    "DD": "deported",
-    "DE": "deported",
-    "DL": "deported",
-    "HO": "hospital",
-    "HP": "hospital",
-    "HQ": "hospital",
+    "CR": ReleaseType.CONDITIONAL_RELEASE,
+    "HD": ReleaseType.HDC,
+    "ECSL": ReleaseType.ECSL,
+    "DEC": ReleaseType.DIED_IN_CUSTODY,
+    "DD": ReleaseType.DEPORTED,
+    "DE": ReleaseType.DEPORTED,
+    "DL": ReleaseType.DEPORTED,
+    "HO": ReleaseType.HOSPITAL,
+    "HP": ReleaseType.HOSPITAL,
+    "HQ": ReleaseType.HOSPITAL,
 }
 NOT_RELEASES: Final = frozenset(
     {"TRANSFERRED", "SENT_TO_COURT", "TEMPORARY_ABSENCE_RELEASE", "UNKNOWN"}
@@ -244,7 +246,9 @@ def map_event(event: DomainEvent) -> Mapped | Ignored | LicenceToFetch:
         )
     if kind in LICENCE_INACTIVATED:
         data = {"licence_id": _required(event, "licenceId")}
-        return Mapped((_envelope(event, "licence-inactivated", "licence.inactivated", data),))
+        return Mapped(
+            (_envelope(event, "licence-inactivated", EventType.LICENCE_INACTIVATED, data),)
+        )
     if kind == PRISON_IDENTIFIER_ADDED:
         return _identifier_added(event)
     return Ignored(f"joinup does not use {kind} events")
@@ -254,13 +258,13 @@ def _release(event: DomainEvent) -> Mapped | Ignored:
     reason = _text(event, "reason")
     if reason == "RELEASED":
         code = (_text(event, "nomisMovementReasonCode") or "").upper()
-        release_type = RELEASE_TYPES.get(code, "other")
+        release_type = RELEASE_TYPES.get(code, ReleaseType.OTHER)
     elif reason == "RELEASED_TO_HOSPITAL":
-        release_type = "hospital"
+        release_type = ReleaseType.HOSPITAL
     else:
         return Ignored(f"a movement with reason {reason or 'none'} is not a release")
     data = {"prison": _required(event, "prisonId"), "release_type": release_type}
-    return Mapped((_envelope(event, "released", "prison.released", data),))
+    return Mapped((_envelope(event, "released", EventType.PRISON_RELEASED, data),))
 
 
 def _reception(event: DomainEvent, admissions: frozenset[str]) -> Mapped | Ignored:
@@ -269,7 +273,7 @@ def _reception(event: DomainEvent, admissions: frozenset[str]) -> Mapped | Ignor
         return Ignored(f"a reception with reason {reason or 'none'} is not an admission")
     cause = (_text(event, "probableCause") or "").upper()
     data = {"prison": _required(event, "prisonId"), "reason": RECEPTION_REASONS.get(cause, "other")}
-    return Mapped((_envelope(event, "received", "prison.reception", data),))
+    return Mapped((_envelope(event, "received", EventType.PRISON_RECEPTION, data),))
 
 
 def _identifier_added(event: DomainEvent) -> Mapped:
@@ -279,7 +283,7 @@ def _identifier_added(event: DomainEvent) -> Mapped:
         raise InvalidDomainEvent("a prison identifier is added to a CRN: both are needed")
     linked = {
         "event_id": event_id(event, "identified"),
-        "type": "person.identified",
+        "type": EventType.PERSON_IDENTIFIED,
         "occurred_on": london_date(event.occurred_at).isoformat(),
         "person": {"crn": crn, "nomis": noms},
         "data": {},
@@ -334,7 +338,7 @@ def licence_event(request: LicenceToFetch, licence: Any) -> dict[str, Any]:
     """The `licence.activated` event of an activation, from the licence CVL answered."""
     return {
         "event_id": request.event_id,
-        "type": "licence.activated",
+        "type": EventType.LICENCE_ACTIVATED,
         "occurred_on": request.occurred_on.isoformat(),
         "person": dict(request.person),
         "data": {"licence_id": request.licence_id, "conditions": licence_conditions(licence)},

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
-SCHEMES: Final = ("nomis", "crn", "nhs", "pnc")
+from app.domain.vocabulary import Scheme
+
+# Plain strings: they key the JSON object of a person's identifiers, and orjson takes str keys only.
+SCHEMES: Final[tuple[str, ...]] = tuple(scheme.value for scheme in Scheme)
 
 _NOMIS = re.compile(r"[A-Z][0-9]{4}[A-Z]{2}")
 _CRN = re.compile(r"[A-Z][0-9]{6}")

@@ -10,15 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Final
 
-from app.domain.events import SUPERVISED_RELEASE_TYPES
-from app.domain.gaps import NO_LICENCE_CONDITION, NO_NALOXONE, NO_OST, NO_REFERRAL, OPIATE
-from app.domain.records import (
-    AWAITING_PICKUP,
-    EXCLUDED,
-    NOT_IN_COHORT,
-    RETAINED_12W,
-    JoinUpRecord,
-)
+from app.domain.gaps import OPIATE
+from app.domain.records import JoinUpRecord
+from app.domain.vocabulary import SUPERVISED_RELEASE_TYPES, FlagCode, Stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,24 +56,24 @@ SUMMARY_NAMES: Final = (
 def tally(record: JoinUpRecord) -> Tally:
     """What `record` adds to each count of §5's metrics table."""
     # Counted: in the cohort and not excluded, the denominator population of every rate.
-    counted = record.stage not in (NOT_IN_COHORT, EXCLUDED)
+    counted = record.stage not in (Stage.NOT_IN_COHORT, Stage.EXCLUDED)
     picked_up = counted and record.picked_up_on is not None
     due = record.retention_due_on
     listed = {flag.code for flag in record.flags}  # raised by as_of, open or resolved
     return Tally(
-        released_in_treatment=int(record.stage != NOT_IN_COHORT),
-        excluded=int(record.stage == EXCLUDED),
-        awaiting_pickup=int(record.stage == AWAITING_PICKUP),
+        released_in_treatment=int(record.stage != Stage.NOT_IN_COHORT),
+        excluded=int(record.stage == Stage.EXCLUDED),
+        awaiting_pickup=int(record.stage == Stage.AWAITING_PICKUP),
         picked_up=int(picked_up),
         retention_due=int(picked_up and due is not None and record.as_of >= due),
-        retained_12w=int(record.stage == RETAINED_12W),
+        retained_12w=int(record.stage == Stage.RETAINED_12W),
         on_ost=int(counted and bool(record.on_ost)),
-        no_ost=int(counted and NO_OST in listed),
+        no_ost=int(counted and FlagCode.NO_OST in listed),
         opiate=int(counted and record.substance_group == OPIATE),
-        no_naloxone=int(counted and NO_NALOXONE in listed),
+        no_naloxone=int(counted and FlagCode.NO_NALOXONE in listed),
         supervised=int(counted and record.release_type in SUPERVISED_RELEASE_TYPES),
-        no_licence_condition=int(counted and NO_LICENCE_CONDITION in listed),
-        no_referral=int(counted and NO_REFERRAL in listed),
+        no_licence_condition=int(counted and FlagCode.NO_LICENCE_CONDITION in listed),
+        no_referral=int(counted and FlagCode.NO_REFERRAL in listed),
     )
 
 

@@ -11,45 +11,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
-from app.domain.events import (
-    COMMUNITY_TREATMENT_EXITED,
-    COMMUNITY_TREATMENT_STARTED,
-    PERSON_DIED,
-    PRISON_RECEPTION,
-    PRISON_TREATMENT_ENDED,
-    PRISON_TREATMENT_STARTED,
-    Event,
-)
-from app.domain.gaps import NO_LICENCE_CONDITION, NO_NALOXONE, NO_OST, NO_REFERRAL, gaps
+from app.domain.events import Event
+from app.domain.gaps import gaps
 from app.domain.rules import Rules
 from app.domain.timeline import Release, Timeline, after
+from app.domain.vocabulary import EXCLUDING_RELEASE_TYPES, TERMINATORS, EventType, FlagCode, Stage
 
-NOT_IN_COHORT: Final = "not_in_cohort"
-EXCLUDED: Final = "excluded"
-AWAITING_PICKUP: Final = "awaiting_pickup"
-NOT_PICKED_UP: Final = "not_picked_up"
-IN_TREATMENT: Final = "in_treatment"
-DISENGAGED: Final = "disengaged"
-RETAINED_12W: Final = "retained_12w"
-STAGES: Final = (
-    NOT_IN_COHORT,
-    EXCLUDED,
-    AWAITING_PICKUP,
-    NOT_PICKED_UP,
-    IN_TREATMENT,
-    DISENGAGED,
-    RETAINED_12W,
-)
-
-FLAG_NOT_PICKED_UP: Final = "not_picked_up"
-FLAG_CODES: Final = (NO_OST, NO_NALOXONE, NO_LICENCE_CONDITION, NO_REFERRAL, FLAG_NOT_PICKED_UP)
-
-EXCLUDING_RELEASE_TYPES: Final = frozenset({"deported", "hospital", "died_in_custody"})
 DIED: Final = "died"
 RETURNED_TO_CUSTODY: Final = "returned_to_custody"
-
-# Any of these ends a community treatment episode (rule 4).
-_TERMINATORS: Final = (COMMUNITY_TREATMENT_EXITED, PERSON_DIED, PRISON_RECEPTION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +111,11 @@ def _record(timeline: Timeline, release: Release, as_of: date, rules: Rules) -> 
 
 def _treatment_at_release(timeline: Timeline, release: Release) -> Event | None:
     """Rule 1: the latest prison treatment started in (p, r] and not ended in [T, r)."""
-    starts = timeline.of(PRISON_TREATMENT_STARTED, after(release.previous), after(release.on))
+    starts = timeline.of(
+        EventType.PRISON_TREATMENT_STARTED, after(release.previous), after(release.on)
+    )
     for start in reversed(starts):
-        if not timeline.has(PRISON_TREATMENT_ENDED, start.occurred_on, release.on):
+        if not timeline.has(EventType.PRISON_TREATMENT_ENDED, start.occurred_on, release.on):
             return start
     return None
 
@@ -152,9 +123,9 @@ def _treatment_at_release(timeline: Timeline, release: Release) -> Event | None:
 def _pickup(timeline: Timeline, release: Release, as_of: date, rules: Rules) -> _Pickup:
     """Rules 3 and 5, computed for every release so a record always shows what happened."""
     due_by = release.on + timedelta(days=rules.pickup_window_days)
-    picked_up_on = timeline.first(COMMUNITY_TREATMENT_STARTED, release.on, after(due_by))
+    picked_up_on = timeline.first(EventType.COMMUNITY_TREATMENT_STARTED, release.on, after(due_by))
     if picked_up_on is None:
-        late = timeline.first(COMMUNITY_TREATMENT_STARTED, after(due_by), release.next)
+        late = timeline.first(EventType.COMMUNITY_TREATMENT_STARTED, after(due_by), release.next)
         return _Pickup(due_by, None, late, None, None if as_of <= due_by else False)
     due_on = picked_up_on + timedelta(days=rules.retention_days)
     retained = None if as_of < due_on else _in_treatment_on(timeline, release, due_on)
@@ -163,12 +134,12 @@ def _pickup(timeline: Timeline, release: Release, as_of: date, rules: Rules) -> 
 
 def _in_treatment_on(timeline: Timeline, release: Release, day: date) -> bool:
     """Rule 4: a start S in [r, day] with no exit, death or reception in [S, day)."""
-    starts = timeline.of(COMMUNITY_TREATMENT_STARTED, release.on, after(day))
+    starts = timeline.of(EventType.COMMUNITY_TREATMENT_STARTED, release.on, after(day))
     if not starts:
         return False
     # Only the latest start need be checked: an earlier start's [S, day) contains its window.
     latest = starts[-1].occurred_on
-    return not any(timeline.has(kind, latest, day) for kind in _TERMINATORS)
+    return not any(timeline.has(kind, latest, day) for kind in TERMINATORS)
 
 
 def _excluded_reason(timeline: Timeline, release: Release, pickup: _Pickup) -> str | None:
@@ -176,11 +147,11 @@ def _excluded_reason(timeline: Timeline, release: Release, pickup: _Pickup) -> s
     if release.release_type in EXCLUDING_RELEASE_TYPES:
         return release.release_type
     window_end = after(pickup.due_by)
-    died_on = timeline.first(PERSON_DIED, release.on, window_end)
+    died_on = timeline.first(EventType.PERSON_DIED, release.on, window_end)
     if _before_pickup(died_on, pickup.picked_up_on):
         return DIED
     # A reception on the release day itself is the custody the person is leaving.
-    received_on = timeline.first(PRISON_RECEPTION, after(release.on), window_end)
+    received_on = timeline.first(EventType.PRISON_RECEPTION, after(release.on), window_end)
     if _before_pickup(received_on, pickup.picked_up_on):
         return RETURNED_TO_CUSTODY
     return None
@@ -202,14 +173,16 @@ def _stage(
 ) -> str:
     """Rule 6: exactly one stage, tested in the order the contract lists them."""
     if treatment is None:
-        return NOT_IN_COHORT
+        return Stage.NOT_IN_COHORT
     if excluded_reason is not None:
-        return EXCLUDED
+        return Stage.EXCLUDED
     if pickup.retention_due_on is None:
-        return AWAITING_PICKUP if as_of <= pickup.due_by else NOT_PICKED_UP
+        return Stage.AWAITING_PICKUP if as_of <= pickup.due_by else Stage.NOT_PICKED_UP
     if as_of < pickup.retention_due_on:
-        return IN_TREATMENT if _in_treatment_on(timeline, release, as_of) else DISENGAGED
-    return RETAINED_12W if pickup.retained else DISENGAGED
+        return (
+            Stage.IN_TREATMENT if _in_treatment_on(timeline, release, as_of) else Stage.DISENGAGED
+        )
+    return Stage.RETAINED_12W if pickup.retained else Stage.DISENGAGED
 
 
 def _flags(
@@ -220,11 +193,11 @@ def _flags(
     as_of: date,
     rules: Rules,
 ) -> tuple[Flag, ...]:
-    """Rule 7, in the order of FLAG_CODES; a record lists only the flags raised by `as_of`."""
+    """Rule 7, in the order of FlagCode; a record lists only the flags raised by `as_of`."""
     found = gaps(timeline, release, treatment, rules)
     if pickup.picked_up_on is None:
         # Raised the day after the window closes, so it exists only once the window has passed.
-        found.append((FLAG_NOT_PICKED_UP, after(pickup.due_by), pickup.late_pickup_on))
+        found.append((FlagCode.NOT_PICKED_UP, after(pickup.due_by), pickup.late_pickup_on))
     return tuple(
         Flag(code, raised_on, resolved_on, resolved_on is None or resolved_on > as_of)
         for code, raised_on, resolved_on in found

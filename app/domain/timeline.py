@@ -15,7 +15,8 @@ from datetime import date, timedelta
 from itertools import groupby
 from typing import Final, overload
 
-from app.domain.events import OST_PRESCRIBED, PRISON_RELEASED, Event
+from app.domain.events import Event
+from app.domain.vocabulary import EventType
 
 ONE_DAY: Final = timedelta(days=1)
 RELEASE_FIELDS: Final = (
@@ -103,14 +104,16 @@ class Timeline:
     def first_dose(self, start: date | None, stop: date | None) -> date | None:
         """The earliest `first_dose_on` in [start, stop) among the prescriptions known."""
         if self._first_doses is None:
-            self._first_doses = sorted(e.data["first_dose_on"] for e in self.of(OST_PRESCRIBED))
+            self._first_doses = sorted(
+                e.data["first_dose_on"] for e in self.of(EventType.OST_PRESCRIBED)
+            )
         low, high = between(self._first_doses, start, stop)
         return self._first_doses[low] if low < high else None
 
     def releases(self) -> tuple[Release, ...]:
         """The person's releases, oldest first; release events of one date are one release."""
         if self._releases is None:
-            self._releases = _releases(self.of(PRISON_RELEASED))
+            self._releases = _releases(self.of(EventType.PRISON_RELEASED))
         return self._releases
 
 

@@ -12,19 +12,12 @@ from datetime import date, timedelta
 from operator import attrgetter
 from typing import Final
 
-from app.domain.events import (
-    COMMUNITY_TREATMENT_EXITED,
-    COMMUNITY_TREATMENT_STARTED,
-    OST_PRESCRIBED,
-    PERSON_DIED,
-    PRISON_RECEPTION,
-    PRISON_RELEASED,
-    Event,
-)
+from app.domain.events import Event
 from app.domain.metrics import Tally, tally
 from app.domain.records import JoinUpRecord, derive_timeline
 from app.domain.rules import Rules
 from app.domain.timeline import ONE_DAY, Timeline
+from app.domain.vocabulary import TERMINATORS, EventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +81,7 @@ def breakpoints(events: Sequence[Event], rules: Rules) -> list[date]:
          it flips at S or at t+1.
     Each of those dates is a breakpoint; equal neighbouring versions are merged afterwards.
     """
-    releases = [e.occurred_on for e in events if e.type == PRISON_RELEASED]
+    releases = [e.occurred_on for e in events if e.type == EventType.PRISON_RELEASED]
     if not releases:
         return []
     first_release = min(releases)
@@ -98,19 +91,16 @@ def breakpoints(events: Sequence[Event], rules: Rules) -> list[date]:
 
 def _edges(event: Event, rules: Rules) -> tuple[date, ...]:
     on = event.occurred_on
-    if event.type == PRISON_RELEASED:
+    if event.type == EventType.PRISON_RELEASED:
         return on, on + timedelta(days=rules.pickup_window_days) + ONE_DAY
-    if event.type == COMMUNITY_TREATMENT_STARTED:
+    if event.type == EventType.COMMUNITY_TREATMENT_STARTED:
         # Any start may turn out to be the pickup P, so every S+K is a candidate.
         return on, on + timedelta(days=rules.retention_days)
-    if event.type == OST_PRESCRIBED:
+    if event.type == EventType.OST_PRESCRIBED:
         return on, event.data["first_dose_on"]
-    if event.type in _TERMINATORS:
+    if event.type in TERMINATORS:
         return on, on + ONE_DAY
     return (on,)
-
-
-_TERMINATORS = (COMMUNITY_TREATMENT_EXITED, PERSON_DIED, PRISON_RECEPTION)
 
 
 def _version(record: JoinUpRecord, start: date, stop: date | None) -> RecordVersion:

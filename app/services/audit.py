@@ -16,7 +16,7 @@ import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import orjson
 
@@ -25,9 +25,7 @@ from app.db import audit as audit_store
 from app.db.audit import AuditFilter
 from app.services import clock
 from app.services.errors import ErrorItem, Invalid
-
-if TYPE_CHECKING:
-    from app.services.keys import Principal
+from app.services.principal import Principal
 
 SERVICE: Final = "joinup"
 

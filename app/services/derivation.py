@@ -12,9 +12,10 @@ from typing import Any
 from app.db import Connection
 from app.db import events as event_store
 from app.db import releases as release_store
-from app.domain.events import OST_PRESCRIBED, PRISON_RELEASED, Event
+from app.domain.events import Event
 from app.domain.rules import Rules
 from app.domain.versions import RecordVersion, versions
+from app.domain.vocabulary import EventType
 from app.services import views
 from app.services.notifications import outbox
 from app.services.turns import in_turns
@@ -55,9 +56,13 @@ def event_of(
     Only a release's lineage, which becomes its release id, is hashed: other events' lineages
     are never shown, and their chain's plain name serves.
     """
-    if kind == OST_PRESCRIBED:
+    if kind == EventType.OST_PRESCRIBED:
         data = {**data, "first_dose_on": date.fromisoformat(data["first_dose_on"])}
-    chain = lineage(org, root_event_id) if kind == PRISON_RELEASED else f"{org}/{root_event_id}"
+    chain = (
+        lineage(org, root_event_id)
+        if kind == EventType.PRISON_RELEASED
+        else f"{org}/{root_event_id}"
+    )
     return Event(seq, kind, occurred_on, data, chain)
 
 

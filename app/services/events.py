@@ -11,7 +11,7 @@ from app.domain.rules import Rules
 from app.schemas.events import EVENT_ID
 from app.services import audit, clock, derivation, identity
 from app.services.errors import Conflict, NotFound
-from app.services.keys import Principal
+from app.services.principal import Principal
 
 
 def view(row: Any) -> dict[str, Any]:

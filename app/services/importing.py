@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from app.db import Connection
+from app.domain.identifiers import SCHEMES
 from app.domain.rules import Rules
 from app.services import ingest, loading
 from app.services.errors import ServiceError
@@ -33,8 +34,7 @@ from app.services.errors import ServiceError
 # organisation, at the cost of holding them all in memory.
 WINDOW = 20_000
 REASONS_KEPT = 10
-CSV_COLUMNS = ("org", "event_id", "type", "occurred_on", "nomis", "crn", "nhs", "pnc", "data")
-SCHEMES = ("nomis", "crn", "nhs", "pnc")
+CSV_COLUMNS = ("org", "event_id", "type", "occurred_on", *SCHEMES, "data")
 FORMATS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"}
 # What a key's organisation may be (app/api/schemas.py): an import posts as no other.
 _ORG = re.compile(r"[A-Za-z0-9._-]{1,64}")

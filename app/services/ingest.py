@@ -24,7 +24,7 @@ from app.domain.rules import Rules
 from app.schemas.events import EventCreate
 from app.services import audit, clock, derivation, identity
 from app.services.errors import Conflict, ServiceError
-from app.services.keys import Principal
+from app.services.principal import Principal
 from app.services.submissions import Submission, content_hash
 from app.services.turns import in_turns
 

@@ -27,16 +27,10 @@ from typing import Any, Final
 
 from app.db import Connection, locks
 from app.db import keys as key_store
-from app.domain.events import EVENT_TYPES
+from app.domain.vocabulary import EventType
 from app.services import audit, clock
-from app.services.errors import (
-    ErrorItem,
-    EventTypeNotAllowed,
-    Forbidden,
-    Invalid,
-    NotFound,
-    Unauthorized,
-)
+from app.services.errors import ErrorItem, Forbidden, Invalid, NotFound, Unauthorized
+from app.services.principal import Principal
 from app.services.scope import Scope, scope_of, stored, within
 
 ROLES: Final = ("submitter", "probation", "coordinator", "admin")
@@ -45,33 +39,6 @@ ADMIN_ORG: Final = "JOINUP-ADMIN"
 CACHED_KEYS: Final = 1024
 _NO_KEY: Final = "send an API key as 'Authorization: Bearer <key>'"
 _UNKNOWN_KEY: Final = "this API key is unknown or has been revoked"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the key, its organisation, its roles, its scope (None: unscoped), the
-    event types it may post (None: every type, for the service's own callers), and the id of
-    the request it is making (for the audit trail)."""
-
-    key_id: str
-    org: str
-    roles: frozenset[str]
-    scope: Scope | None = None
-    request_id: str | None = None
-    event_types: frozenset[str] | None = None
-    # What the caller sent as X-Request-ID: kept apart from the server's own `request_id`.
-    caller_request_id: str | None = None
-
-    def require(self, *roles: str) -> None:
-        if not self.roles.intersection(roles):
-            raise Forbidden(f"this key has none of the roles {', '.join(roles)}")
-
-    def may_write(self, event_type: str) -> EventTypeNotAllowed | None:
-        """Why this key may not post, correct or retract an event of `event_type`, if it may not
-        (CONTRACT §2.1)."""
-        if self.event_types is None or event_type in self.event_types:
-            return None
-        return EventTypeNotAllowed(f"this key may not post or retract {event_type} events")
 
 
 @dataclass(frozen=True)
@@ -206,10 +173,10 @@ def _checked_types(roles: Sequence[str], event_types: Sequence[str] | None) -> l
         return None
     if not event_types:
         raise _invalid_types("a submitter key needs the event types it may post")
-    unknown = sorted(set(event_types) - set(EVENT_TYPES))
+    unknown = sorted(set(event_types) - set(EventType))
     if unknown:
-        raise _invalid_types(f"unknown event types {unknown}; known: {list(EVENT_TYPES)}")
-    return [kind for kind in EVENT_TYPES if kind in event_types]
+        raise _invalid_types(f"unknown event types {unknown}; known: {list(EventType)}")
+    return [str(kind) for kind in EventType if kind in event_types]
 
 
 def _invalid_types(message: str) -> Invalid:

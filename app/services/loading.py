@@ -12,7 +12,7 @@ from typing import Any
 from app.db import Connection
 from app.domain.rules import Rules
 from app.services import clock, ingest, submissions
-from app.services.keys import Principal
+from app.services.principal import Principal
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from app.db import Connection, people
 from app.db import events as event_store
 from app.db import releases as release_store
 from app.domain import identifiers, spans
-from app.domain.events import PRISON_RELEASED
 from app.domain.records import JoinUpRecord, derive
 from app.domain.rules import Rules
+from app.domain.vocabulary import EventType
 from app.services import audit, derivation
 from app.services.errors import NotFound
-from app.services.keys import Principal
+from app.services.principal import Principal
 from app.services.views import StoredView, encoded_view, record_view
 
 Shown = TypeVar("Shown")
@@ -96,7 +96,7 @@ def _bearing_on(
     rows: Sequence[Any], admitted: dict[str, set[date]], as_of: date | None
 ) -> list[Any]:
     """The events dated in the (p, n) spans of the admitted releases, up to `as_of`."""
-    released = [row.occurred_on for row in rows if row.type == PRISON_RELEASED]
+    released = [row.occurred_on for row in rows if row.type == EventType.PRISON_RELEASED]
     chosen = set().union(*admitted.values())
     windows = spans.spans(released, chosen)
     return [

@@ -34,8 +34,8 @@ __all__ = [
 from app.domain.rules import Rules
 from app.services import audit, clock
 from app.services.errors import ErrorItem, Invalid
-from app.services.keys import Principal
 from app.services.people import shown
+from app.services.principal import Principal
 from app.services.scope import Scope, stored
 from app.services.views import StoredView, encoded_view, stored_view
 

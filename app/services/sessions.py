@@ -24,7 +24,7 @@ from app.db import Connection
 from app.db import sessions as session_store
 from app.services import audit, clock, keys
 from app.services.errors import Forbidden
-from app.services.keys import Principal
+from app.services.principal import Principal
 
 # The roles that have pages to read (CONTRACT §9); a key with none of them cannot sign in.
 PAGE_ROLES: Final = ("probation", "coordinator")

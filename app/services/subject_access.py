@@ -10,7 +10,7 @@ from app.db import events as event_store
 from app.db import people as people_store
 from app.domain.rules import Rules
 from app.services import audit, clock, events, people
-from app.services.keys import Principal
+from app.services.principal import Principal
 from app.services.views import record_view
 
 

@@ -21,7 +21,7 @@ import pytest
 from httpx import Response
 
 from app.services import releases as release_service
-from app.services.keys import Principal
+from app.services.principal import Principal
 from app.services.releases import ReleaseFilter
 from tests.support.api import Api
 from tests.support.envelopes import assert_invalid, assert_problem, event, london_today, nomis, pnc

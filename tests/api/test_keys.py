@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app.db.engine import sync_url
-from app.domain.events import EVENT_TYPES
+from app.domain.vocabulary import EventType
 from tests.support.api import ADMIN_SECRET, Api, bearer, running
 from tests.support.envelopes import assert_invalid, assert_problem, event, nomis
 
@@ -19,7 +19,7 @@ ADMIN_ORG = "JOINUP-ADMIN"
 
 def create_key(api: Api, body: dict[str, Any]) -> dict[str, Any]:
     if "submitter" in body["roles"]:
-        body = {"event_types": list(EVENT_TYPES), **body}
+        body = {"event_types": [str(kind) for kind in EventType], **body}
     answer = api.client.post("/v1/keys", json=body, headers=api.admin)
     assert answer.status_code == 201, answer.text
     created: dict[str, Any] = answer.json()

@@ -42,4 +42,3 @@ def test_the_first_app_keeps_what_start_up_built_out_of_full_collections(
     # set, as they are freed), so the first app's garbage stays collectable.
     with running(database_url):
         assert gc.get_freeze_count() <= frozen
-

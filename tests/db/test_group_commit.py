@@ -1,5 +1,5 @@
 """Group commit (app/db/groups.py). One-event posts that arrive together share a transaction
-(app/api/group_commit.py), and each is answered, stored and audited as if it had been posted
+(app/services/group_commit.py), and each is answered, stored and audited as if it had been posted
 alone, in the order it arrived. Reads that end together store their audit rows in one insert
 (app/db/audit.Trail), each before the read ends."""
 
@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.api.group_commit import GroupCommit
 from app.db import Connection
 from app.db.audit import Trail
 from app.db.engine import Database, sync_url
 from app.domain.rules import Rules
 from app.services import audit, ingest, submissions
-from app.services.keys import Principal
+from app.services.group_commit import GroupCommit
+from app.services.principal import Principal
 from app.services.submissions import Submission
 from tests.support.envelopes import crn, nomis, pnc
 from tests.support.expected import reset, stored_and_fresh

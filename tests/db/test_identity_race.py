@@ -18,7 +18,7 @@ from app.db.tables import EventRow, IdentifierRow, PersonRow, table
 from app.domain.rules import Rules
 from app.services import events as event_service
 from app.services import ingest, submissions
-from app.services.keys import Principal
+from app.services.principal import Principal
 from tests.conftest import empty
 
 TODAY = date(2026, 11, 26)

@@ -6,7 +6,6 @@ import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from alembic import command
@@ -18,7 +17,7 @@ from app.cli import ROOT, alembic_config
 from app.db.engine import sync_url
 from app.db.releases import COUNT_COLUMNS
 from app.db.tables import Base
-from app.domain.events import EVENT_TYPES
+from app.domain.vocabulary import EventType
 
 
 @pytest.fixture
@@ -77,20 +76,6 @@ def test_a_migrated_sqlite_database_is_in_wal_mode(tmp_path: Path) -> None:
         engine.dispose()
 
 
-def _migration(file: str) -> Any:
-    path = ROOT / "migrations" / "versions" / file
-    spec = importlib.util.spec_from_file_location(file, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_migration_0110_gives_every_event_type_of_the_contract() -> None:
-    migration = _migration("2026-12-07_key_event_types.py")
-    assert list(EVENT_TYPES) == migration.EVENT_TYPES
-
-
 def test_keys_made_before_event_types_keep_every_type(scratch_url: str) -> None:
     config = alembic_config(scratch_url)
     command.upgrade(config, "0080")
@@ -114,4 +99,5 @@ def test_keys_made_before_event_types_keep_every_type(scratch_url: str) -> None:
         engine.dispose()
     # PostgreSQL's driver decodes JSON; SQLite's gives the text.
     decoded = {k: json.loads(v) if isinstance(v, str) else v for k, v in found.items()}
-    assert decoded == {"k1": list(EVENT_TYPES), "k2": None, "k3": list(EVENT_TYPES)}
+    every = list(EventType)
+    assert decoded == {"k1": every, "k2": None, "k3": every}

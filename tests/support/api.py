@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from app.domain.events import EVENT_TYPES
+from app.domain.vocabulary import EventType
 from app.main import create_app
 from app.settings import Settings
 
@@ -22,7 +22,7 @@ def key_body(org: str, *roles: str, **more: Any) -> dict[str, Any]:
     says otherwise."""
     body: dict[str, Any] = {"org": org, "roles": list(roles), **more}
     if "submitter" in roles:
-        body.setdefault("event_types", list(EVENT_TYPES))
+        body.setdefault("event_types", [str(kind) for kind in EventType])
     return body
 
 

@@ -11,8 +11,8 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from app.domain import events as ev
 from app.domain.events import Event
+from app.domain.vocabulary import EventType as ev
 
 Day = date | str
 

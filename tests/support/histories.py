@@ -16,8 +16,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from app.domain import events as ev
-from app.domain.events import RELEASE_TYPES, Event
+from app.domain.events import Event
+from app.domain.vocabulary import EventType as ev
+from app.domain.vocabulary import ReleaseType
 
 START = date(2025, 1, 1)
 PRISONS = ("MDI", "LPI", "HMI")
@@ -51,7 +52,7 @@ def event_data(kind: str, on: date = START) -> st.SearchStrategy[dict[str, Any]]
         ),
         ev.PRISON_TREATMENT_ENDED: ({}, {"reason": st.sampled_from(("completed", "released"))}),
         ev.PRISON_RELEASED: (
-            {"prison": prison, "release_type": st.sampled_from(RELEASE_TYPES)},
+            {"prison": prison, "release_type": st.sampled_from(ReleaseType)},
             {
                 "local_authority": _maybe(("E08000010", "E08000035")),
                 "probation_region": _maybe(("North West", "Yorkshire")),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.services.keys import KeyCache, Principal, hash_secret
+from app.services.keys import KeyCache, hash_secret
+from app.services.principal import Principal
 
 
 class Clock:

@@ -62,6 +62,62 @@ def test_the_pages_reach_storage_only_through_the_services(path: Path) -> None:
     assert not _uses(path, "app.db"), "a page reads through app/services, as the API does"
 
 
+@pytest.mark.parametrize("path", _modules("api"), ids=str)
+def test_the_api_reaches_storage_only_through_the_services(path: Path) -> None:
+    assert not _uses(path, "app.db"), "a route reaches storage through app/services"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(APP.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _graph() -> dict[str, set[str]]:
+    """Each module of app/ and the modules of app/ it imports (a package's own names count as
+    its __init__); imports inside functions count too, as they close a circle all the same."""
+    paths = {_module_name(path): path for path in APP.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        used = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                used.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                named = {f"{node.module}.{alias.name}" for alias in node.names}
+                # `from package import module` runs the module; names of the package's own
+                # make the edge to the package.
+                used.update(named & paths.keys() or {node.module})
+        graph[name] = {other for other in used if other in paths and other != name}
+    return graph
+
+
+def _a_circle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle of `graph`, as the modules along it, or None (depth-first search)."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = 1
+        path.append(name)
+        for other in sorted(graph[name]):
+            if state.get(other) == 1:
+                return [*path[path.index(other) :], other]
+            if other not in state and (found := visit(other)):
+                return found
+        state[name] = 2
+        path.pop()
+        return None
+
+    for name in sorted(graph):
+        if name not in state and (found := visit(name)):
+            return found
+    return None
+
+
+def test_no_module_of_the_app_imports_itself_round_a_circle() -> None:
+    assert _a_circle(_graph()) is None
+
+
 _STDLIB_OK = {  # what the pure rules may use
     "__future__",
     "bisect",

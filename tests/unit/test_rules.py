@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from app.domain.events import PRISON_TREATMENT_STARTED, Event
+from app.domain.events import Event
 from app.domain.records import JoinUpRecord, derive
 from app.domain.rules import Rules
+from app.domain.vocabulary import EventType
 from tests.support.builders import (
     community_exited,
     community_started,
@@ -96,7 +97,9 @@ COHORT = [
     case(
         "on_ost defaults to false",
         [
-            event(PRISON_TREATMENT_STARTED, at(-30), prison="MDI", substance_group="opiate"),
+            event(
+                EventType.PRISON_TREATMENT_STARTED, at(-30), prison="MDI", substance_group="opiate"
+            ),
             released(R),
         ],
         1,

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from app.domain.events import EVENT_TYPES
-from app.domain.identifiers import SCHEMES
-from app.domain.records import FLAG_CODES, STAGES
+from app.domain.vocabulary import EventType, FlagCode, Scheme, Stage
 from app.web import words
 
 
 def test_every_stage_flag_event_type_and_scheme_has_words() -> None:
-    assert set(words.STAGES) == set(STAGES)
-    assert set(words.FLAGS) == set(FLAG_CODES) == set(words.FLAG_STEPS)
-    assert set(EVENT_TYPES) <= set(words.EVENTS)
-    assert set(words.SCHEMES) == set(SCHEMES)
-    assert set(words.STAGE_STEPS) <= set(STAGES)
+    assert set(words.STAGES) == set(Stage)
+    assert set(words.FLAGS) == set(FlagCode) == set(words.FLAG_STEPS)
+    assert set(EventType) <= set(words.EVENTS)
+    assert set(words.SCHEMES) == set(Scheme)
+    assert set(words.STAGE_STEPS) <= set(Stage)

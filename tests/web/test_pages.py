@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
+from app.web.pages import percent, thousands
 from tests.support.api import Api
 from tests.support.envelopes import event, london_today, nomis
 from tests.web.support import browsing, secret_of, sign_in
@@ -20,7 +22,7 @@ def site(database_url: str) -> Iterator[Api]:
         yield api
 
 
-def _released_in_treatment(api: Api, n: int, released_on: date) -> None:
+def _released_in_treatment(api: Api, n: int, released_on: date, prison: str = "MDI") -> None:
     person = {"nomis": nomis(n)}
     started = event(
         "prison.treatment.started",
@@ -36,6 +38,7 @@ def _released_in_treatment(api: Api, n: int, released_on: date) -> None:
         person=person,
         occurred_on=str(released_on),
         release_type="conditional_release",
+        prison=prison,
     )
     for body in (started, released):
         assert api.post(body).status_code == 201, api.post(body).text
@@ -57,6 +60,40 @@ def test_the_overview_shows_the_api_s_numbers_with_separators_and_links_to_gap_l
     assert page.text.count("<svg") == 2
     link = "/releases?released_from=2026-01-01&amp;released_to=2026-01-31&amp;as_of=2026-03-01"
     assert f'href="{link}&amp;prison=MDI"' in page.text
+
+
+def _table(page: str, table: str) -> dict[str, list[str]]:
+    """The rows of one of the overview's tables: {row header: [its cells]}."""
+    body = page.split(table, 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'<th scope="row"[^>]*>(.*?)</th>(.*?)</tr>', body, re.S)
+    return {
+        re.sub(r"<[^>]+>", "", header): re.findall(r'--numeric">([^<]*)<', cells)
+        for header, cells in rows
+    }
+
+
+def _shown(row: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+    return [percent(row[n]) if "rate" in n else thousands(row[n]) for n in names]
+
+
+def test_the_overview_s_tables_are_the_api_s_groupings(site: Api) -> None:
+    """The page reads its funnel, its table by group and its months in one pass: each as the
+    API's metrics grouped that way."""
+    released = [(date(2026, 1, 10), "MDI"), (date(2026, 1, 31), "LEI"), (date(2026, 2, 1), "MDI")]
+    for n, (day, prison) in enumerate(released, start=1):
+        _released_in_treatment(site, n, day, prison)
+    query = {"released_from": "2026-01-01", "released_to": "2026-02-28", "as_of": "2026-03-10"}
+    sign_in(site.client, secret_of(site.coordinator))
+    page = site.client.get("/overview", params={**query, "group_by": "prison"}).text
+    by_prison = site.metrics(**query, group_by="prison").json()["rows"]
+    by_month = site.metrics(**query, group_by="month").json()["rows"]
+    group_names = ("released_in_treatment", "picked_up", "pickup_rate", "retained_12w")
+    wanted = {row["group"]: _shown(row, (*group_names, "retention_rate")) for row in by_prison}
+    assert _table(page, 'id="groups"') == wanted
+    assert list(wanted) == ["LEI", "MDI"]
+    months = {row["group"]: _shown(row, ("pickup_due", "picked_up")) for row in by_month}
+    assert {m: cells[:2] for m, cells in _table(page, "Pickup rate by month").items()} == months
+    assert list(months) == ["2026-01", "2026-02"]
 
 
 def test_blank_filters_are_dropped_from_the_address(site: Api) -> None:

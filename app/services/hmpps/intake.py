@@ -33,7 +33,7 @@ from app.domain.rules import Rules
 from app.services import audit, clock, ingest, keys, submissions
 from app.services.errors import Invalid, ServiceError
 from app.services.hmpps import cvl, sns
-from app.services.keys import Principal
+from app.services.principal import Principal
 from app.settings import Settings
 
 log = logging.getLogger("joinup.hmpps")

@@ -24,12 +24,12 @@ from app.db import changes as change_store
 from app.db import subscriptions as store
 from app.db.engine import Database
 from app.db.errors import DatabaseUnavailable
-from app.db.releases import FLAG_BITS
 from app.domain.changes import DIMENSIONS, Interest
+from app.domain.vocabulary import FLAG_BITS
 from app.services import audit, clock
-from app.services.keys import Principal
 from app.services.notifications import webhooks
 from app.services.notifications.secrets import SecretBox
+from app.services.principal import Principal
 
 log = logging.getLogger("joinup.notifications")
 

@@ -8,7 +8,7 @@ from typing import Any
 from app.db import Connection
 from app.db import changes as change_store
 from app.services import audit
-from app.services.keys import Principal
+from app.services.principal import Principal
 
 
 async def page(

@@ -14,9 +14,9 @@ from app.db import subscriptions as store
 from app.domain.changes import CHANGE_TYPES
 from app.services import audit, clock
 from app.services.errors import ErrorItem, Invalid, NotFound
-from app.services.keys import Principal
 from app.services.notifications import webhooks
 from app.services.notifications.secrets import SecretBox, new_secret
+from app.services.principal import Principal
 from app.services.scope import stored
 
 FILTERS: Final = (

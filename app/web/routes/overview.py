@@ -60,13 +60,10 @@ async def overview(
     group_by: GroupBy = "probation_region",
 ) -> Response:
     who, day = session.principal, as_of_or_today(as_of)
-    answer = await metrics.read(conn, who, day, released_from, released_to, group_by)
-    months = answer
-    if group_by != "month":
-        months = await metrics.read(conn, who, day, released_from, released_to, "month")
+    answer = await metrics.read_overview(conn, who, day, released_from, released_to, group_by)
     total = answer["total"]
     funnel_svg = await anyio.to_thread.run_sync(charts.funnel, funnel_steps(total))
-    trend_svg = await anyio.to_thread.run_sync(charts.trend, months["rows"])
+    trend_svg = await anyio.to_thread.run_sync(charts.trend, answer["months"])
     period = {"released_from": released_from, "released_to": released_to, "as_of": as_of}
     rows = [
         {**row, "link": gap_list_link(group_by, row["group"], period)} for row in answer["rows"]
@@ -79,7 +76,7 @@ async def overview(
         "total": total,
         "funnel_svg": funnel_svg,
         "trend_svg": trend_svg,
-        "months": months["rows"],
+        "months": answer["months"],
         "rows": rows,
         "group_label": words.GROUPS[group_by],
     }

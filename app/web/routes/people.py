@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from app.api.deps import AuditedConn, RuntimeDep, as_of_or_today
-from app.domain.events import COMMUNITY_TREATMENT_STARTED
+from app.domain.vocabulary import EventType
 from app.services import people
 from app.services.errors import NotFound
 from app.web import words
@@ -52,7 +52,10 @@ def picked_up_by(release: dict[str, Any], events: list[dict[str, Any]]) -> str |
     or late), if any."""
     started_on = release["picked_up_on"] or release["late_pickup_on"]
     for event in events:
-        if event["type"] == COMMUNITY_TREATMENT_STARTED and event["occurred_on"] == started_on:
+        if (
+            event["type"] == EventType.COMMUNITY_TREATMENT_STARTED
+            and event["occurred_on"] == started_on
+        ):
             provider: str | None = event["data"].get("provider")
             return provider
     return None

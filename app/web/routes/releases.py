@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from app.api.deps import AuditedConn, RuntimeDep
-from app.domain.records import FLAG_CODES, STAGES
+from app.domain.vocabulary import FlagCode, Stage
 from app.services import releases
 from app.services.errors import ErrorItem, Invalid
 from app.services.releases import ReleaseFilter
@@ -31,12 +31,12 @@ _DATE_FILTERS: Final = ("released_from", "released_to", "as_of")
 
 def _checked(stage: str | None, flags: list[str]) -> None:
     errors = []
-    if stage is not None and stage not in STAGES:
-        errors.append(ErrorItem(["query", "stage"], f"one of {', '.join(STAGES)}"))
+    if stage is not None and stage not in list(Stage):
+        errors.append(ErrorItem(["query", "stage"], f"one of {', '.join(Stage)}"))
     errors += [
-        ErrorItem(["query", "flag"], f"{flag!r} is not one of {', '.join(FLAG_CODES)}")
+        ErrorItem(["query", "flag"], f"{flag!r} is not one of {', '.join(FlagCode)}")
         for flag in flags
-        if flag not in FLAG_CODES
+        if flag not in list(FlagCode)
     ]
     if errors:
         raise Invalid("the gap list's filters are not ones it knows", errors=errors)

@@ -18,7 +18,7 @@ from app.db.engine import Database
 from app.db.groups import Groups
 from app.domain.rules import Rules
 from app.services import ingest
-from app.services.keys import Principal
+from app.services.principal import Principal
 from app.services.submissions import Submission
 
 Post = tuple[Principal, Submission]
