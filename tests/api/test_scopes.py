@@ -211,7 +211,7 @@ def test_the_and_across_dimensions_can_admit_nothing(posted: Api) -> None:
 
 def test_a_stored_scope_with_an_empty_list_admits_nothing(database_url: str) -> None:
     # The API refuses an empty list; one stored some other way still fails closed.
-    with running(database_url, key_cache_seconds=0) as api:
+    with running(database_url) as api:
         post_all(api)
         key_id, headers = scoped_key(api, MDI, *READER)
         engine = create_engine(sync_url(database_url))

@@ -75,9 +75,8 @@ async def list_keys(caller: Admin, conn: ReadConn) -> JSON:
 
 
 _EVERYWHERE = (
-    "On the server process that answers this call it applies at once; other processes (and "
-    "machines) follow within `JOINUP_KEY_CACHE_SECONDS` (5 s by default), the time they may "
-    "remember a key they have already checked."
+    "It applies from the key's very next request, on every process and machine serving the "
+    "database: no process remembers a key it has checked."
 )
 
 
