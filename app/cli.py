@@ -21,9 +21,10 @@ from app import cli_keys
 from app.db import statistics
 from app.db.engine import Database
 from app.db.errors import DatabaseUnavailable
+from app.demo import year as demo_data
 from app.domain.metrics import SUMMARY_NAMES
 from app.domain.rules import Rules
-from app.services import clock, demo_data, importing, loading, metrics
+from app.services import clock, importing, loading, metrics
 from app.services.notifications import worker
 from app.settings import Settings
 

@@ -9,10 +9,10 @@ import sys
 from typing import Any
 
 from app.db.engine import Database
+from app.domain.filters import DIMENSIONS, Scope, scope_of
 from app.domain.vocabulary import EventType
 from app.services import keys
 from app.services.errors import ServiceError
-from app.services.scope import DIMENSIONS, Scope, scope_of
 from app.settings import Settings
 
 

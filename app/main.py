@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any, Final
+from typing import Any
 
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 from starlette.routing import NoMatchFound
 
-from app import web
+from app import tuning, web
 from app.api import body, observability, problems
 from app.api.deps import Runtime
 from app.api.limits import RequestGate
@@ -33,11 +32,11 @@ from app.api.routes import (
     releases,
     subscriptions,
 )
-from app.api.schemas import BatchResult
 from app.db import audit as audit_store
 from app.db import statistics
 from app.db.engine import Database
 from app.domain.rules import Rules
+from app.schemas.api import BatchResult
 from app.schemas.events import EventCreate
 from app.services import clock
 from app.services import keys as key_service
@@ -65,6 +64,7 @@ def rules_of(settings: Settings) -> Rules:
         pickup_window_days=settings.pickup_window_days,
         retention_days=settings.retention_days,
         ost_grace_days=settings.ost_grace_days,
+        max_events_per_person=settings.max_events_per_person,
     )
 
 
@@ -78,30 +78,6 @@ async def _bootstrap(db: Database, settings: Settings) -> None:
             f"\njoinup: no API keys existed, so an admin key was made.\n"
             f"joinup: key_id {issued.key_id}, secret (shown only now): {issued.secret}\n\n"
         )
-
-
-# Container objects allocated (net of those freed) between two young-generation collections.
-# Python's default, 700, ran the collector about 3,500 times per worker in a one-minute
-# benchmark, about 1.2 s in all, 25 of them full passes over every live object of the batches in
-# flight that stalled the event loop for up to 55 ms. Nearly everything joinup makes is freed by
-# reference counting: at 50,000 the same run collected 5 times, about 70 ms in all, the longest
-# 24 ms, and batch and single-event ingestion each went about 10% faster (scripts/bench).
-GC_YOUNG_THRESHOLD: Final = 50_000
-
-
-def _tune_the_garbage_collector() -> None:
-    """Collect cyclic garbage rarely, and keep the objects built by start-up (modules, models,
-    routes, pools) out of its full passes: they live as long as the process does.
-
-    A full pass over the start-up objects took 60 to 120 ms on a 2-core machine, every few
-    seconds under load, stalling every request in flight in the worker; it set the handover
-    view's p99. Only the process's first app freezes: a process that starts many apps (the
-    tests) would otherwise freeze each earlier app's garbage with the next app's start-up, for
-    good.
-    """
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)
-    if gc.get_freeze_count() == 0:
-        gc.freeze()
 
 
 def _keep_statistics_up(db: Database, settings: Settings) -> asyncio.Task[None] | None:
@@ -152,10 +128,10 @@ def _build_the_routes(app: FastAPI) -> None:
     """Build every route's request handling now, before the process serves a request.
 
     FastAPI builds a router's routes (their parameter models and dependency graphs) when a
-    request first reaches that router: 26 ms of a worker's first handover view here, which took
-    34 ms in all, and 15 ms with the routes built at start-up. Objects made now are also among
-    those the garbage collector is told to leave alone (`_tune_the_garbage_collector`). Looking
-    up a name that no route has builds every router on the way.
+    request first reaches that router, most of a worker's first answer (app/tuning). Objects made
+    now are also among those the garbage collector is told to leave alone
+    (`tuning.tune_the_garbage_collector`). Looking up a name that no route has builds every
+    router on the way.
     """
     with suppress(NoMatchFound):
         app.url_path_for("joinup: build every route")
@@ -182,13 +158,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         _build_the_routes(app)
         web.warm_up()
-        _tune_the_garbage_collector()
+        tuning.tune_the_garbage_collector()
         upkeep = _keep_statistics_up(db, settings)
+        lag = asyncio.create_task(app.state.metrics.watch_the_loop())
         work, stop = (None, None)
         if settings.inline_worker:
             work, stop = worker.start(worker_of(db, settings, how, hub))
         yield
         await _stop(work, stop)
+        lag.cancel()
+        with suppress(asyncio.CancelledError):
+            await lag
         if upkeep is not None:
             upkeep.cancel()
             with suppress(asyncio.CancelledError):

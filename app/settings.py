@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=84, ge=1)
     ost_grace_days: int = Field(default=1, ge=0)
     max_batch: int = Field(default=1000, ge=1)
+    # A person's counting events at most; an event past it is refused (person-history-full).
+    max_events_per_person: int = Field(default=20_000, ge=1)
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     pool_size: int = Field(default=10, ge=1)
     # Requests a minute per API key, per process (app/api/ratelimit.py); 0 turns the limit off.

@@ -22,7 +22,7 @@ from typing import Any
 
 from app.cli import migrate
 from app.settings import Settings
-from bench import ingest, lua, national, notifications, raw
+from bench import history, ingest, lua, national, notifications, raw
 from bench.cpu import CpuUse, measured
 from bench.infra import (
     ADMIN,
@@ -114,7 +114,7 @@ def _joinup(
             f"{label}: joinup batch ingest, 1,000-event batches, 4 clients",
             posted.rate,
             "events/s",
-            ratio=(posted.rate, raw_rates.get("multi")),
+            ratio=(posted.rate, raw_rates.get("executemany")),
             note=f"{posted.events:,} events, {posted.failures} failed batches",
         )
         _cpu_row(report, f"{label}: CPU per batch-ingested event", cpu, posted.events)
@@ -178,7 +178,7 @@ def main() -> None:
         "--skip",
         action="append",
         default=[],
-        choices=["raw", "bare", "postgres", "sqlite", "national", "notifications"],
+        choices=["raw", "bare", "postgres", "sqlite", "history", "national", "notifications"],
     )
     args = parser.parse_args()
     if args.quick:
@@ -195,8 +195,16 @@ def main() -> None:
             migrate(Settings(database_url=url))
             raw_rates["multi"] = raw.multi_row(url)
             raw_rates["single"] = raw.one_per_transaction(url)
+            work = ingest.batches(ingest.people(args.people))
+            raw_rates["executemany"] = raw.executemany(url, work)
         report.add(
             "PostgreSQL raw: 1,000-row multi-VALUES insert per commit", raw_rates["multi"], "rows/s"
+        )
+        report.add(
+            "PostgreSQL raw: executemany of joinup's batch rows, 1,000 per commit",
+            raw_rates["executemany"],
+            "rows/s",
+            note="the same events as joinup's batch ingest; its ratio's denominator",
         )
         report.add("PostgreSQL raw: one row per transaction", raw_rates["single"], "rows/s")
     if "postgres" not in args.skip:
@@ -205,6 +213,11 @@ def main() -> None:
     if "sqlite" not in args.skip:
         with sqlite_database() as url:
             _joinup(report, "SQLite", url, args, {})
+    if "history" not in args.skip:
+        for label, database in (("PostgreSQL", postgres_database), ("SQLite", sqlite_database)):
+            with database() as url:
+                migrate(Settings(database_url=url))
+                history.run(report, label, url)
     if "notifications" not in args.skip:
         for label, database in (("PostgreSQL", postgres_database), ("SQLite", sqlite_database)):
             with database() as url:

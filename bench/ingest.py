@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from app.services import demo_data
+from app.demo import year as demo_data
 from app.services.loading import Posting
 
 

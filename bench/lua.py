@@ -14,7 +14,7 @@ function setup(thread)
 end
 local letters = "ABCDEFGHJKLMNPQRTUVWXYZ"
 local function letter(k) return string.sub(letters, k + 1, k + 1) end
--- The demo generator's NOMIS number of person i (app/services/demo_data.py).
+-- The demo generator's NOMIS number of person i (app/demo/year.py).
 function nomis(i)
   return letter(math.floor(i / 10000) % 23) .. string.format("%04d", i % 10000)
     .. letter(math.floor(i / 230000) % 23) .. "D"

@@ -22,11 +22,11 @@ import orjson
 import psycopg
 
 from app.cli import migrate
+from app.demo import year as demo_data
 from app.domain.events import Event
 from app.domain.rules import Rules
 from app.domain.versions import versions
 from app.schemas.events import EVENT_ADAPTER
-from app.services import demo_data
 from app.services.derivation import lineage, version_row
 from app.services.loading import Posting
 from app.services.submissions import content_hash

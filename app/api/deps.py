@@ -26,8 +26,8 @@ from app.services.hmpps.intake import Hmpps
 from app.services.notifications.secrets import SecretBox
 from app.services.principal import Principal
 from app.services.storage import Connection, Database, Trail
-from app.services.turns import Readers
 from app.settings import Settings
+from app.tuning.turns import Readers
 
 
 @dataclass(frozen=True)

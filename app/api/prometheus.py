@@ -8,6 +8,7 @@ worker) adds them up. The pool gauges are read when scraped, from the process th
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,6 +32,10 @@ _HTTP_LABELS = ("method", "route", "status")
 # A batch of 1,000 events with its re-derivation takes seconds, so the buckets reach further
 # than the HTTP defaults.
 _INGEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# How late the event loop's own timer fires: anything past 50 ms kept every request waiting.
+_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# How often the lag is sampled: a stall shows as at least its length less this.
+LAG_INTERVAL = 0.02
 _POOL_GAUGES = {
     "size": "Connections the pool keeps open",
     "checked_out": "Connections in use now",
@@ -75,6 +80,20 @@ class Metrics:
             ("type", "outcome"),
             registry=self.registry,
         )
+        self.loop_lag = Histogram(
+            "joinup_event_loop_lag_seconds",
+            "How late a timer of the process's event loop fired: while work holds the loop, "
+            "no request in the process is served",
+            buckets=_LAG_BUCKETS,
+            registry=self.registry,
+        )
+        self.loop_hold = Histogram(
+            "joinup_event_loop_busy_seconds",
+            "CPU time the event loop's thread spent between two of its timer's turns beyond "
+            "the timer's interval: the lag that work in the process caused, not the machine",
+            buckets=_LAG_BUCKETS,
+            registry=self.registry,
+        )
         # The labelled children by (method, route, status), a few dozen: `labels()` checks and
         # locks on every call, and every request counts.
         self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
@@ -115,6 +134,15 @@ class Metrics:
             yield
         finally:
             self.ingest.labels(operation).observe(time.perf_counter() - started)
+
+    async def watch_the_loop(self, interval: float = LAG_INTERVAL) -> None:
+        """Sample the event loop's lag for ever: sleep `interval`, see how much later it woke."""
+        loop = asyncio.get_running_loop()
+        while True:
+            started, busy = loop.time(), time.thread_time()
+            await asyncio.sleep(interval)
+            self.loop_lag.observe(max(0.0, loop.time() - started - interval))
+            self.loop_hold.observe(max(0.0, time.thread_time() - busy - interval))
 
     def exposition(self, db: Database, queue: QueueStats | None = None) -> bytes:
         """A scrape's text: the counters (every worker's, in multiprocess mode), the pools, and

@@ -8,7 +8,7 @@ import orjson
 from starlette.responses import Response
 
 from app.api.problems import MEDIA_TYPE, STATUS_BY_SLUG
-from app.api.schemas import Problem
+from app.schemas.api import Problem
 
 
 class JSON(Response):

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import bulk
 from app.db.engine import Database
-from app.db.groups import Groups
 from app.db.tables import AuditRow, table
+from app.tuning.groups import Groups
 
 audit = table(AuditRow)
 _INSERT = insert(audit)
@@ -50,7 +50,7 @@ class Trail:
     A read's statements run on its read connection (on PostgreSQL outside a transaction, see
     `Database.read`) while its audit rows are held back. As the read ends, however it ends, a
     refusal included, its rows are inserted in a short write transaction shared with the other
-    reads that end meanwhile (`app.db.groups`), and the read waits for that commit. So no answer
+    reads that end meanwhile (`app.tuning.groups`), and the read waits for that commit. So no answer
     is sent unrecorded; no read transaction starts writing half way (on SQLite, one that does
     fails when another writer has committed meanwhile); and concurrent reads pay one insert and
     one commit between them rather than one each.

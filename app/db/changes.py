@@ -8,18 +8,28 @@ therefore never step over a change that shows up later. On SQLite writers never 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import locks
-from app.db.bulk import insert_rows
-from app.db.releases import SCOPE_COLUMNS, ReleaseScope
+from app.db.bulk import handing_back, insert_rows
 from app.db.sets import one_of, per_dialect
 from app.db.tables import (
     ChangeRow,
@@ -29,6 +39,7 @@ from app.db.tables import (
     table,
 )
 from app.domain.changes import FlagState, Snapshot
+from app.domain.filters import DIMENSIONS, Scope
 from app.domain.vocabulary import FLAG_BITS
 
 change = table(ChangeRow)
@@ -96,6 +107,12 @@ def _covers(day: Any) -> ColumnElement[bool]:
     )
 
 
+def _released_on(dialect: str) -> Any:
+    """The version's release date is one of the ISO dates bound to `days`."""
+    day = cast(version.c.released_on, String) if dialect == "postgresql" else version.c.released_on
+    return one_of(dialect, day, "days")
+
+
 @per_dialect
 def _compared(dialect: str) -> Select[Any]:
     day = func.coalesce(notice.c.compared_on, bindparam("day"))
@@ -113,27 +130,52 @@ def _on(dialect: str) -> Select[Any]:
     return select(*_SNAPSHOT_COLUMNS).where(chosen, _covers(bindparam("day")))
 
 
+def _of_days(query: Callable[[str], Select[Any]], dialect: str, days: bool) -> Select[Any]:
+    return query(dialect).where(_released_on(dialect)) if days else query(dialect)
+
+
+def _params(person_ids: Collection[str], day: date, days: Collection[date] | None) -> Any:
+    params: dict[str, Any] = {"ids": list(person_ids), "day": day}
+    if days is not None:
+        params["days"] = sorted(d.isoformat() for d in days)
+    return params
+
+
 async def last_compared(
-    conn: AsyncConnection, person_ids: Collection[str], default: date
+    conn: AsyncConnection,
+    person_ids: Collection[str],
+    default: date,
+    days: Collection[date] | None = None,
 ) -> dict[str, tuple[Snapshot, date | None]]:
-    """By release id, these people's records as of the day each release was last compared on
-    (`default` for a release never compared), with that day (None: never)."""
+    """By release id, these people's records (of their releases dated `days` only, when
+    given) as of the day each release was last compared on (`default` for a release never
+    compared), with that day (None: never)."""
     if not person_ids:
         return {}
-    params = {"ids": list(person_ids), "day": default}
-    rows = (await conn.execute(_compared(conn.dialect.name), params)).all()
-    return {row.release_id: (snapshot(row), row.compared_on) for row in rows}
+    query = _of_days(_compared, conn.dialect.name, days is not None)
+    rows = (await conn.execute(query, _params(person_ids, default, days))).all()
+    found = {}
+    async for row in handing_back(rows):
+        found[row.release_id] = (snapshot(row), row.compared_on)
+    return found
 
 
 async def records_on(
-    conn: AsyncConnection, person_ids: Collection[str], day: date
+    conn: AsyncConnection,
+    person_ids: Collection[str],
+    day: date,
+    days: Collection[date] | None = None,
 ) -> dict[str, tuple[Snapshot, date]]:
-    """By release id, these people's records as of `day`, with the day each version starts."""
+    """By release id, these people's records (of their releases dated `days` only, when
+    given) as of `day`, with the day each version starts."""
     if not person_ids:
         return {}
-    params = {"ids": list(person_ids), "day": day}
-    rows = (await conn.execute(_on(conn.dialect.name), params)).all()
-    return {row.release_id: (snapshot(row), row.valid_from) for row in rows}
+    query = _of_days(_on, conn.dialect.name, days is not None)
+    rows = (await conn.execute(query, _params(person_ids, day, days))).all()
+    found = {}
+    async for row in handing_back(rows):
+        found[row.release_id] = (snapshot(row), row.valid_from)
+    return found
 
 
 async def mark_compared(conn: AsyncConnection, release_ids: Iterable[str], day: date) -> None:
@@ -157,12 +199,12 @@ async def add(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
         await insert_rows(conn, change, rows)
 
 
-def _scoped(scope: ReleaseScope | None) -> list[ColumnElement[bool]]:
+def _scoped(scope: Scope | None) -> list[ColumnElement[bool]]:
     """The one place a key's scope limits changes, as `app.db.releases` limits releases."""
     if scope is None:
         return []
     conditions: list[ColumnElement[bool]] = []
-    for dimension, column in SCOPE_COLUMNS.items():
+    for dimension, column in DIMENSIONS.items():
         allowed = getattr(scope, dimension)
         if allowed is not None:
             conditions.append(change.c[column].in_(sorted(allowed)))
@@ -174,7 +216,7 @@ async def page(
     after: int,
     limit: int,
     types: Collection[str] | None,
-    scope: ReleaseScope | None,
+    scope: Scope | None,
 ) -> list[Any]:
     """The changes after `after` that `types` (all when None) and `scope` admit, oldest first."""
     query = select(change).where(change.c.change_id > after, *_scoped(scope))

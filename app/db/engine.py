@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from app.db.errors import DatabaseUnavailable
+from app.tuning import JIT, PREPARE_THRESHOLD, READ_OVERFLOW_PER_POOL, WRITE_PLANS
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
@@ -110,11 +111,9 @@ def _postgres_engine(
         max_overflow=overflow,
         hide_parameters=True,
         use_insertmanyvalues=False,
-        # Compiling a query's expressions costs more than it saves on joinup's queries,
-        # the metrics' scan of every release included.
         connect_args={
-            "options": f"-c jit=off {settings}".strip(),
-            "prepare_threshold": 5 if prepared else None,
+            "options": f"{JIT} {settings}".strip(),
+            "prepare_threshold": PREPARE_THRESHOLD if prepared else None,
         },
         **_JSON,
         **options,
@@ -168,21 +167,16 @@ class Database:
             # stay in autocommit: under READ COMMITTED each statement sees its own snapshot either
             # way, BEGIN and COMMIT would be two more round trips per request, and switching a
             # pooled connection to autocommit and back would cost more than the statement.
-            # Answers may open as many again under load.
+            # Answers may open more under load (app/tuning).
+            overflow = READ_OVERFLOW_PER_POOL * pool_size
             self._answers = _postgres_engine(
-                self.url, pool_size, pool_size, isolation_level="AUTOCOMMIT"
+                self.url, pool_size, overflow, isolation_level="AUTOCOMMIT"
             )
             # Writes are fewer at once (posts share transactions, batches take turns) and wait
             # for a connection of their own. Their statements are planned for the values given:
-            # psycopg prepares a statement on its sixth use, and the generic plan PostgreSQL may
-            # then keep for the connection's life fits neither a 1-key and a 2,000-key lookup nor
-            # a table that has grown since. Posting 20,000 people into an empty database, the
-            # identifier lookup's kept plan scanned the whole table for each batch (up to 3 s a
-            # statement by the end; batch ingestion 830-860 events/s, against 2,800-2,970
-            # planned per execution).
-            self._writer = _postgres_engine(
-                self.url, pool_size, 0, settings="-c plan_cache_mode=force_custom_plan"
-            )
+            # a generic plan kept for the connection's life fits neither a 1-key and a 2,000-key
+            # lookup nor a table that has grown since (app/tuning.WRITE_PLANS).
+            self._writer = _postgres_engine(self.url, pool_size, 0, settings=WRITE_PLANS)
             # A batch's statements are never prepared instead, which plans each of them for its
             # values as well, while the foreign-key check run for every row a batch inserts
             # keeps PostgreSQL's plan cache: forced custom plans re-planned every one of those
@@ -231,11 +225,9 @@ class Database:
 
         A new connection is a new server process, a few milliseconds of both cores. Opened on
         demand, they were all opened at once by the first burst of reads after a start, and the
-        views waiting for them set the p99 of the first seconds (181 against 52 ms a minute
-        later, 16 clients). SQLite's connections are a file opened, and stay lazy.
-
-        They are opened at once, not one after another: the ten of the default pool took 67-95
-        ms against 133-157 ms, start-up's largest step on PostgreSQL.
+        views waiting for them set the p99 of the first seconds (docs/performance.md). SQLite's
+        connections are a file opened, and stay lazy. They are opened at once, not one after
+        another: the largest step of start-up on PostgreSQL.
         """
         if self.dialect == "sqlite":
             return

@@ -6,12 +6,27 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Row, Select, and_, bindparam, select, union_all, update
+import orjson
+from sqlalchemy import (
+    JSON,
+    CompoundSelect,
+    Date,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    func,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.bulk import insert_rows
 from app.db.sets import one_of, per_dialect
 from app.db.tables import EventRow, table
+from app.domain.vocabulary import EventType
 
 event = table(EventRow)
 
@@ -190,3 +205,103 @@ async def of_person(conn: AsyncConnection, person_id: str) -> list[Row[Any]]:
     """Every stored event of a person, counting or not, oldest first (then as received)."""
     query = select(event).where(event.c.person_id == person_id)
     return list((await conn.execute(query.order_by(event.c.occurred_on, event.c.seq))).all())
+
+
+@per_dialect
+def _release_days(dialect: str) -> Select[Any]:
+    chosen = one_of(dialect, event.c.person_id, "ids")
+    released = event.c.type == EventType.PRISON_RELEASED
+    return select(event.c.person_id, event.c.occurred_on).where(chosen, released, _counting())
+
+
+async def release_days(conn: AsyncConnection, person_ids: Collection[str]) -> dict[str, list[date]]:
+    """The dates of each of these people's releases, oldest first."""
+    days: dict[str, set[date]] = {p: set() for p in person_ids}
+    if person_ids:
+        found = await conn.execute(_release_days(conn.dialect.name), {"ids": list(person_ids)})
+        for person_id, day in found:
+            days[person_id].add(day)
+    return {person_id: sorted(found) for person_id, found in days.items()}
+
+
+# A window's bounds: None stands for no bound.
+_EARLIEST, _LATEST = date.min.isoformat(), date.max.isoformat()
+
+_IN_WINDOWS_POSTGRES = (
+    "SELECT e.seq, e.org, e.root_event_id, e.person_id, e.type, e.occurred_on, e.data"
+    " FROM event AS e JOIN json_to_recordset(CAST(%(windows)s AS json))"
+    " AS w(person_id text, lo date, hi date) ON e.person_id = w.person_id"
+    " WHERE e.superseded_by IS NULL AND e.retracted_at IS NULL"
+    " AND (e.occurred_on BETWEEN w.lo AND w.hi OR (e.type = %(ost)s"
+    " AND CAST(e.data ->> 'first_dose_on' AS date) BETWEEN w.lo AND w.hi))"
+)
+_IN_WINDOWS_SQLITE = (
+    "SELECT e.seq, e.org, e.root_event_id, e.person_id, e.type, e.occurred_on, e.data"
+    " FROM event AS e JOIN json_each(:windows) AS w"
+    " ON e.person_id = json_extract(w.value, '$.person_id')"
+    " WHERE e.superseded_by IS NULL AND e.retracted_at IS NULL"
+    " AND (e.occurred_on BETWEEN json_extract(w.value, '$.lo') AND json_extract(w.value, '$.hi')"
+    " OR (e.type = :ost AND json_extract(e.data, '$.first_dose_on')"
+    " BETWEEN json_extract(w.value, '$.lo') AND json_extract(w.value, '$.hi')))"
+)
+
+_IN_WINDOWS_SQLITE_TYPED = text(_IN_WINDOWS_SQLITE).columns(occurred_on=Date, data=JSON)
+
+
+async def counting_in(
+    conn: AsyncConnection, windows: Iterable[tuple[str, date | None, date | None]]
+) -> Sequence[Any]:
+    """The counting events of each (person, first, last) window: dated in [first, last], or
+    prescriptions whose first dose is (None: no bound). Rows as `counting_of_people` gives them.
+
+    The person's index finds their events; only those in the windows cross the wire and are
+    decoded, however long the person's history.
+    """
+    listed = [
+        {
+            "person_id": p,
+            "lo": lo.isoformat() if lo else _EARLIEST,
+            "hi": hi.isoformat() if hi else _LATEST,
+        }
+        for p, lo, hi in windows
+    ]
+    if not listed:
+        return []
+    params = {"windows": orjson.dumps(listed).decode(), "ost": EventType.OST_PRESCRIBED}
+    if conn.dialect.name == "postgresql":
+        found = await conn.exec_driver_sql(_IN_WINDOWS_POSTGRES, params)
+    else:
+        found = await conn.execute(_IN_WINDOWS_SQLITE_TYPED, params)
+    # An event in two windows of its person comes back twice (json has no equality operator
+    # for DISTINCT to use on PostgreSQL).
+    return list({row[0]: row for row in found.all()}.values())
+
+
+@per_dialect
+def _described(dialect: str) -> Select[Any]:
+    return select(event.c.person_id, event.c.type, event.c.occurred_on, event.c.data).where(
+        event.c.org == bindparam("org"), one_of(dialect, event.c.event_id, "ids")
+    )
+
+
+async def described(conn: AsyncConnection, org: str, event_ids: Collection[str]) -> list[Row[Any]]:
+    """`person_id`, `type`, `occurred_on` and `data` of these stored events of `org`."""
+    if not event_ids:
+        return []
+    params = {"org": org, "ids": sorted(event_ids)}
+    return list((await conn.execute(_described(conn.dialect.name), params)).all())
+
+
+@per_dialect
+def _counted(dialect: str) -> Select[Any]:
+    chosen = one_of(dialect, event.c.person_id, "ids")
+    query = select(event.c.person_id, func.count().label("n")).where(chosen, _counting())
+    return query.group_by(event.c.person_id)
+
+
+async def counts(conn: AsyncConnection, person_ids: Collection[str]) -> dict[str, int]:
+    """How many counting events each of these people has (those with none left out)."""
+    if not person_ids:
+        return {}
+    found = await conn.execute(_counted(conn.dialect.name), {"ids": list(person_ids)})
+    return {person_id: n for person_id, n in found}

@@ -7,13 +7,14 @@ moving records on as time passes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
+import orjson
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.bulk import insert_rows, recordset, rows_json
 from app.db.sets import among, array_text, one_of, per_dialect
 from app.db.tables import IdentifierRow, ReleaseVersionRow, table
+from app.domain.filters import DIMENSIONS, PageKey, ReleaseFilter, Scope
 from app.domain.metrics import COUNT_NAMES
 from app.domain.vocabulary import FLAG_BITS
 
@@ -45,51 +47,6 @@ identifier = table(IdentifierRow)
 
 # Bit i of a version's `tally` is COUNT_COLUMNS[i] (migration 0003 fixed this order).
 COUNT_COLUMNS: Final = COUNT_NAMES
-
-# A scope's dimensions and the release column each one limits.
-SCOPE_COLUMNS: Final = {
-    "prisons": "prison",
-    "probation_regions": "probation_region",
-    "local_authorities": "local_authority",
-    "community_providers": "community_provider",
-}
-
-
-@dataclass(frozen=True)
-class ReleaseScope:
-    """The releases a scoped key may see.
-
-    Each dimension is None (no limit) or the values allowed in it. A release is in scope when,
-    in every limited dimension, its value is one of those allowed; a release with no value in a
-    limited dimension is not.
-    """
-
-    prisons: frozenset[str] | None = None
-    probation_regions: frozenset[str] | None = None
-    local_authorities: frozenset[str] | None = None
-    community_providers: frozenset[str] | None = None
-
-
-@dataclass(frozen=True)
-class ReleaseFilter:
-    as_of: date
-    stage: str | None = None
-    open_flags: frozenset[str] = frozenset()
-    prison: str | None = None
-    probation_region: str | None = None
-    local_authority: str | None = None
-    community_provider: str | None = None
-    released_from: date | None = None
-    released_to: date | None = None
-    scope: ReleaseScope | None = None
-
-
-@dataclass(frozen=True)
-class PageKey:
-    """A position in the gap-list order: released_on descending, then release_id."""
-
-    released_on: date
-    release_id: str
 
 
 def flag_mask(codes: Iterable[str]) -> int:
@@ -157,6 +114,44 @@ async def replace_for_people(
         await insert_rows(conn, version, rows)
 
 
+# `_REPLACE` for some releases of some people only: those named by (person, release date).
+_REPLACE_RELEASES: Final = _REPLACE.replace(
+    "WHERE stored.person_id = ANY(%(people)s)",
+    "WHERE (stored.person_id, stored.released_on) IN (SELECT person_id, released_on FROM"
+    " json_to_recordset(CAST(%(releases)s AS json)) AS chosen(person_id text, released_on date))",
+)
+_DELETE_RELEASE: Final = delete(version).where(
+    version.c.person_id == bindparam("person_id"), version.c.released_on == bindparam("day")
+)
+
+
+async def replace(
+    conn: AsyncConnection,
+    person_ids: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    releases: Collection[tuple[str, date]],
+    release_rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Make `rows` the whole stored history of these people's releases, and `release_rows` that
+    of the releases named by (person id, release date), leaving those people's other releases
+    as they are (every row with every column). A release may move from one person to another:
+    on SQLite every old row goes before any new one is written."""
+    if conn.dialect.name == "postgresql":
+        await replace_for_people(conn, person_ids, rows)
+        if releases:
+            chosen = [{"person_id": p, "released_on": day.isoformat()} for p, day in releases]
+            params = {"rows": rows_json(release_rows), "releases": orjson.dumps(chosen).decode()}
+            await conn.exec_driver_sql(_REPLACE_RELEASES, params)
+        return
+    if person_ids:
+        await conn.execute(_delete_people(conn.dialect.name), {"ids": list(person_ids)})
+    if releases:
+        named = [{"person_id": p, "day": day} for p, day in releases]
+        await conn.execute(_DELETE_RELEASE, named)
+    if rows or release_rows:
+        await insert_rows(conn, version, [*rows, *release_rows])
+
+
 def _covering(as_of: date | BindParameter[date]) -> ColumnElement[bool]:
     return and_(
         version.c.valid_from <= as_of,
@@ -169,12 +164,12 @@ def _covering(as_of: date | BindParameter[date]) -> ColumnElement[bool]:
 # statement took a fifth of the request.
 _EQUAL: Final = ("stage", "prison", "probation_region", "local_authority", "community_provider")
 _OPTIONAL: Final = (*_EQUAL, "open_flags", "released_from", "released_to")
-_SCOPED: Final = {f"scope_{dimension}": column for dimension, column in SCOPE_COLUMNS.items()}
+_SCOPED: Final = {f"scope_{dimension}": column for dimension, column in DIMENSIONS.items()}
 
 Shape = tuple[str, ...]
 
 
-def _scope_values(scope: ReleaseScope | None) -> dict[str, list[str]]:
+def _scope_values(scope: Scope | None) -> dict[str, list[str]]:
     """The values each dimension `scope` limits allows, by the name they are bound to."""
     if scope is None:
         return {}
@@ -215,7 +210,7 @@ def _conditions(shape: Shape) -> list[ColumnElement[bool]]:
 
 
 async def in_scope_of_person(
-    conn: AsyncConnection, person_id: str, scope: ReleaseScope, as_of: date | None
+    conn: AsyncConnection, person_id: str, scope: Scope, as_of: date | None
 ) -> dict[str, set[date]]:
     """The ids of a person's releases that `scope` admits, as of `as_of`, or ever when None,
     each with the release dates its versions admitted have had."""
@@ -363,7 +358,7 @@ def _named_by(limited: Shape) -> Any:
 
 
 async def named_by(
-    conn: AsyncConnection, scheme: str, value: str, as_of: date, scope: ReleaseScope | None
+    conn: AsyncConnection, scheme: str, value: str, as_of: date, scope: Scope | None
 ) -> tuple[str | None, Shown]:
     """Who (scheme, value) names (None: nobody), with their releases as of `as_of` that `scope`
     admits (all when None), newest first, and their identifiers: the handover view's one read."""

@@ -5,8 +5,8 @@ compiled again, parsed again by the driver, planned again by the database, and n
 prepared. Here the whole set is one parameter: a text array on PostgreSQL (`= ANY(...)`), a
 JSON array on SQLite (`IN (SELECT value FROM json_each(...))`), and the statement text stays
 the same from one call to the next. The array is bound as its text (`array_text`), which
-PostgreSQL parses itself: psycopg builds an array from a Python list element by element, about
-1 ms for a batch's 1,000 ids, against some 10 µs to join them into that text.
+PostgreSQL parses itself: psycopg builds an array from a Python list element by element, far
+slower than joining the ids into that text (docs/performance.md).
 
 Since the set is a parameter, a statement that uses one can be built once per dialect and
 kept (`per_dialect`): building a statement costs about as much as running a small one.

@@ -9,11 +9,8 @@ rule, which suits these queries.
 
 The API's posts need the same. Each batch reads its people's events by person
 (`person_id = ANY(...)`); without statistics the planner expected most of the table and read
-all of it, so every batch cost more than the one before. Posting 60,000 people (268,000
-events) into an empty database with autovacuum off, as on this project's CI cluster, that read
-took 38 ms a batch on average and 12.7 s of the server's time in all, against 2.5 ms and 2.6 s
-with these refreshes (which cost 2.0 s themselves); ingestion ran at 6,240 events/s against
-6,960. Autovacuum, when on, looks at each table about once a minute, which a backfill outruns
+all of it, so every batch cost more than the one before (docs/performance.md has the figures).
+Autovacuum, when on, looks at each table about once a minute, which a backfill outruns
 too. So every server process on PostgreSQL calls `refresh_due` every `JOINUP_ANALYZE_SECONDS`.
 """
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from app.domain.filters import DIMENSIONS
 from app.domain.vocabulary import FlagCode
 
 
@@ -84,15 +85,6 @@ def _open(snapshot: Snapshot) -> list[str]:
 
 def _ordered(codes: frozenset[str]) -> list[str]:
     return sorted(codes, key=_FLAG_ORDER.index)
-
-
-# A filter's or scope's dimensions and the release field each one limits.
-DIMENSIONS = {
-    "prisons": "prison",
-    "probation_regions": "probation_region",
-    "local_authorities": "local_authority",
-    "community_providers": "community_provider",
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,10 @@
 
 A domain event is read (`read`), then mapped (`map_event`) to one of three answers: the joinup
 events it makes (`Mapped`), nothing (`Ignored`, with the reason), or a licence to fetch from
-Create and Vary a Licence first (`LicenceToFetch`, finished by `licence_event` once the licence
-is read). Every joinup event id is derived from the domain event itself, so a redelivered message
-makes the same ids (a duplicate), while the two publishers of one release make two events of the
-same date, which the rules merge into one release.
+Create and Vary a Licence first (`LicenceToFetch`, finished by app/domain/licences.py once the
+licence is read). Every joinup event id is derived from the domain event itself, so a
+redelivered message makes the same ids (a duplicate), while the two publishers of one release
+make two events of the same date, which the rules merge into one release.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -78,18 +78,6 @@ RECEPTION_REASONS: Final = {
 # personReference identifier types -> joinup schemes.
 SCHEMES: Final = {"NOMS": "nomis", "CRN": "crn", "PNC": "pnc"}
 
-# CVL additional licence condition codes (CONTRACT §8) -> condition category.
-DRUG_TESTING: Final = frozenset(
-    {"322bb3f7-2ee1-46aa-ae1c-3f743efd4327", "fda24aa9-a2b0-4d49-9c87-23b0a7be4013"}
-)
-DRUG_APPOINTMENT: Final = frozenset(
-    {"62c83b80-2223-4562-a195-0670f4072088", "a7c57e4e-30fe-4797-9fe7-70a35dbd7b65"}
-)
-DRUG_TREATMENT: Final = "89e656ec-77e8-4832-acc4-6ec05d3e9a98"
-# Addressing a dependency: drug treatment, unless its text names only alcohol or solvents.
-DEPENDENCY: Final = "f1d2888b-be86-4732-8874-44cb867865c2"
-_ALCOHOL_WORDS: Final = re.compile(r"\b(alcohol|solvents?)\b", re.IGNORECASE)
-_DRUG_WORDS: Final = re.compile(r"\b(drugs?|substances?|controlled|opiates?)\b", re.IGNORECASE)
 _FRACTION: Final = re.compile(r"(\.\d{6})\d+")
 
 
@@ -289,57 +277,3 @@ def _identifier_added(event: DomainEvent) -> Mapped:
         "data": {},
     }
     return Mapped((linked,))
-
-
-def condition_category(code: str | None, text: str | None) -> str:
-    """The joinup category of one CVL additional licence condition."""
-    if code in DRUG_TESTING:
-        return "drug_testing"
-    if code in DRUG_APPOINTMENT:
-        return "drug_appointment"
-    if code == DRUG_TREATMENT:
-        return "drug_treatment"
-    if code == DEPENDENCY:
-        words = text or ""
-        only_alcohol = _ALCOHOL_WORDS.search(words) and not _DRUG_WORDS.search(words)
-        return "alcohol" if only_alcohol else "drug_treatment"
-    return "other"
-
-
-def licence_conditions(licence: Any) -> list[dict[str, Any]]:
-    """One condition per additional AP and PSS condition of a licence in CVL's public shape."""
-    conditions = licence.get("conditions") if isinstance(licence, dict) else None
-    if not isinstance(conditions, dict):
-        raise InvalidDomainEvent("the licence has no conditions object")
-    found: list[dict[str, Any]] = []
-    for part in ("apConditions", "pssConditions"):
-        additional = _additional(conditions.get(part), part)
-        for item in additional:
-            code = item.get("code")
-            code = code if isinstance(code, str) and code else None
-            text = item.get("text") if isinstance(item.get("text"), str) else None
-            condition: dict[str, Any] = {"category": condition_category(code, text)}
-            if code is not None:
-                condition["code"] = code
-            found.append(condition)
-    return found
-
-
-def _additional(part: Any, name: str) -> Sequence[Mapping[str, Any]]:
-    if part is None:
-        return []
-    items = part.get("additional", []) if isinstance(part, dict) else None
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise InvalidDomainEvent(f"conditions.{name}.additional must be a list of objects")
-    return items
-
-
-def licence_event(request: LicenceToFetch, licence: Any) -> dict[str, Any]:
-    """The `licence.activated` event of an activation, from the licence CVL answered."""
-    return {
-        "event_id": request.event_id,
-        "type": EventType.LICENCE_ACTIVATED,
-        "occurred_on": request.occurred_on.isoformat(),
-        "person": dict(request.person),
-        "data": {"licence_id": request.licence_id, "conditions": licence_conditions(licence)},
-    }

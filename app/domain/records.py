@@ -72,10 +72,11 @@ def derive(events: Iterable[Event], as_of: date, rules: Rules) -> list[JoinUpRec
 
 def derive_timeline(timeline: Timeline, as_of: date, rules: Rules) -> list[JoinUpRecord]:
     """`derive` over a timeline already cut at `as_of` (see `Timeline.until`)."""
-    return [_record(timeline, release, as_of, rules) for release in timeline.releases()]
+    return [derive_release(timeline, release, as_of, rules) for release in timeline.releases()]
 
 
-def _record(timeline: Timeline, release: Release, as_of: date, rules: Rules) -> JoinUpRecord:
+def derive_release(timeline: Timeline, release: Release, as_of: date, rules: Rules) -> JoinUpRecord:
+    """One release's record as of `as_of`, from a timeline cut at `as_of`."""
     treatment = _treatment_at_release(timeline, release)
     pickup = _pickup(timeline, release, as_of, rules)
     excluded_reason = None if treatment is None else _excluded_reason(timeline, release, pickup)
@@ -134,11 +135,10 @@ def _pickup(timeline: Timeline, release: Release, as_of: date, rules: Rules) -> 
 
 def _in_treatment_on(timeline: Timeline, release: Release, day: date) -> bool:
     """Rule 4: a start S in [r, day] with no exit, death or reception in [S, day)."""
-    starts = timeline.of(EventType.COMMUNITY_TREATMENT_STARTED, release.on, after(day))
-    if not starts:
+    latest = timeline.last(EventType.COMMUNITY_TREATMENT_STARTED, release.on, after(day))
+    if latest is None:
         return False
     # Only the latest start need be checked: an earlier start's [S, day) contains its window.
-    latest = starts[-1].occurred_on
     return not any(timeline.has(kind, latest, day) for kind in TERMINATORS)
 
 

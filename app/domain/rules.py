@@ -12,3 +12,6 @@ class Rules:
     pickup_window_days: int = 21
     retention_days: int = 84
     ost_grace_days: int = 1
+    # Not a rule of §4 but the bound writes hold a person's history to (counting events):
+    # real histories stay far below it; an absurd one would make every write about them slow.
+    max_events_per_person: int = 20_000

@@ -7,9 +7,9 @@ open ends of §4 are written with `after(day)`, the first day after `day`: "(p, 
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import groupby
@@ -64,56 +64,107 @@ class Timeline:
         self._events = dict(by_type)
         self._days = {kind: [e.occurred_on for e in found] for kind, found in by_type.items()}
         self._end: date | None = None  # events dated before it are known; None: all of them
-        self._first_doses: list[date] | None = None
+        # Every prescription as (first_dose_on, occurred_on), by first dose: shared with the
+        # cuts, which skip the prescriptions not yet known to them.
+        doses = (e.data["first_dose_on"] for e in self._events.get(EventType.OST_PRESCRIBED, ()))
+        known = self._days.get(EventType.OST_PRESCRIBED, [])
+        self._doses: list[tuple[date, date]] = sorted(zip(doses, known, strict=True))
+        self._dose_days = [dose for dose, _ in self._doses]
         self._releases: tuple[Release, ...] | None = None
+        self._release_days: list[date] | None = None
+        self._whole: Timeline = self
 
     def until(self, as_of: date) -> Timeline:
         """The same person's timeline as it stood on `as_of`, without sorting again."""
         cut = object.__new__(Timeline)
         cut._events, cut._days = self._events, self._days
+        cut._doses, cut._dose_days = self._doses, self._dose_days
         end = after(as_of)
         cut._end = end if self._end is None else min(self._end, end)
-        cut._first_doses = None
-        # The releases as of then are a prefix of these; only the last one's next is not known.
-        whole = self.releases()
-        kept = whole[: bisect_right([release.on for release in whole], as_of)]
-        if len(kept) < len(whole) and kept:
-            kept = (*kept[:-1], replace(kept[-1], next=None))
-        cut._releases = kept
+        cut._releases = None
+        cut._release_days = None
+        cut._whole = self._whole
         return cut
 
-    def of(self, kind: str, start: date | None = None, stop: date | None = None) -> list[Event]:
-        """The events of `kind` dated in [start, stop), oldest first."""
+    def release_on(self, day: date) -> Release:
+        """The release dated `day` as this timeline knows it: its next release only once that
+        is known. Unlike `releases`, this costs nothing per release of the person."""
+        whole = self._whole
+        release = whole.releases()[bisect_left(whole.release_days(), day)]
+        if self._end is not None and release.next is not None and release.next >= self._end:
+            return replace(release, next=None)
+        return release
+
+    def release_days(self) -> list[date]:
+        """The dates of the releases, oldest first."""
+        if self._release_days is None:
+            self._release_days = [release.on for release in self.releases()]
+        return self._release_days
+
+    def _range(self, kind: str, start: date | None, stop: date | None) -> tuple[int, int]:
+        """The index range of the events of `kind` dated in [start, stop) and known."""
         days = self._days.get(kind)
         if days is None:
-            return []
+            return 0, 0
         end = self._end
         if end is not None and (stop is None or stop > end):
             stop = end
-        low, high = between(days, start, stop)
-        return self._events[kind][low:high]
+        return between(days, start, stop)
+
+    def of(self, kind: str, start: date | None = None, stop: date | None = None) -> list[Event]:
+        """The events of `kind` dated in [start, stop), oldest first."""
+        low, high = self._range(kind, start, stop)
+        return self._events[kind][low:high] if low < high else []
 
     def first(self, kind: str, start: date | None, stop: date | None) -> date | None:
         """The date of the first event of `kind` in [start, stop), if any."""
-        found = self.of(kind, start, stop)
-        return found[0].occurred_on if found else None
+        low, high = self._range(kind, start, stop)
+        return self._days[kind][low] if low < high else None
+
+    def last(self, kind: str, start: date | None, stop: date | None) -> date | None:
+        """The date of the last event of `kind` in [start, stop), if any."""
+        low, high = self._range(kind, start, stop)
+        return self._days[kind][high - 1] if low < high else None
 
     def has(self, kind: str, start: date | None, stop: date | None) -> bool:
-        return bool(self.of(kind, start, stop))
+        low, high = self._range(kind, start, stop)
+        return low < high
+
+    def dated(self, start: date | None, stop: date | None) -> Iterator[Event]:
+        """Every known event dated in [start, stop), of any type, in no particular order."""
+        for kind in self._events:
+            yield from self.of(kind, start, stop)
+
+    def doses(self, start: date | None, stop: date | None) -> list[tuple[date, date]]:
+        """(first_dose_on, occurred_on) of every prescription, known or not, whose first dose
+        falls in [start, stop)."""
+        low, high = between(self._dose_days, start, stop)
+        return self._doses[low:high]
 
     def first_dose(self, start: date | None, stop: date | None) -> date | None:
         """The earliest `first_dose_on` in [start, stop) among the prescriptions known."""
-        if self._first_doses is None:
-            self._first_doses = sorted(
-                e.data["first_dose_on"] for e in self.of(EventType.OST_PRESCRIBED)
-            )
-        low, high = between(self._first_doses, start, stop)
-        return self._first_doses[low] if low < high else None
+        low, high = between(self._dose_days, start, stop)
+        end = self._end
+        for index in range(low, high):
+            dose, occurred_on = self._doses[index]
+            if end is None or occurred_on < end:
+                return dose
+        return None
 
     def releases(self) -> tuple[Release, ...]:
         """The person's releases, oldest first; release events of one date are one release."""
         if self._releases is None:
-            self._releases = _releases(self.of(EventType.PRISON_RELEASED))
+            if self._whole is self:
+                self._releases = _releases(self.of(EventType.PRISON_RELEASED))
+            else:
+                # The releases as of then are a prefix of the whole's; only the last one's next
+                # may not be known yet.
+                whole = self._whole.releases()
+                known = bisect_left(self._whole.release_days(), self._end or date.max)
+                kept = whole[:known]
+                if kept and known < len(whole):
+                    kept = (*kept[:-1], replace(kept[-1], next=None))
+                self._releases = kept
         return self._releases
 
 

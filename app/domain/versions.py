@@ -6,17 +6,18 @@ valid_until`, instead of a derivation per person per question.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from operator import attrgetter
 from typing import Final
 
 from app.domain.events import Event
+from app.domain.horizons import Frame, bears_on, reach
 from app.domain.metrics import Tally, tally
-from app.domain.records import JoinUpRecord, derive_timeline
+from app.domain.records import JoinUpRecord, derive_release
 from app.domain.rules import Rules
-from app.domain.timeline import ONE_DAY, Timeline
+from app.domain.timeline import ONE_DAY, Release, Timeline, after
 from app.domain.vocabulary import TERMINATORS, EventType
 
 
@@ -42,34 +43,52 @@ class RecordVersion:
         return self.valid_from <= day and (self.valid_until is None or day < self.valid_until)
 
 
-def versions(events: Iterable[Event], rules: Rules) -> list[RecordVersion]:
-    """Every version of every release's record, by release date then `valid_from`.
+def versions(
+    events: Iterable[Event], rules: Rules, released_on: Collection[date] | None = None
+) -> list[RecordVersion]:
+    """Every version of every release's record (only of the releases on the dates
+    `released_on`, when given), by release date then `valid_from`.
 
     A release's first version starts on its release date; consecutive versions of a release
     differ in some field of the record (its as-of date aside) or in its tally, and the last one
-    is open-ended.
+    is open-ended. `events` need hold only the horizons of the releases asked for
+    (app/domain/horizons.py), each with its previous release's date.
     """
-    given = list(events)
-    points = breakpoints(given, rules)
-    stops: list[date | None] = [*points[1:], None] if points else []
-    whole = Timeline(given, date.max)
-    chains: dict[date, list[RecordVersion]] = {}
-    for start, stop in zip(points, stops, strict=True):
-        # One derivation per breakpoint serves all of the person's releases at once.
-        for record in derive_timeline(whole.until(start), start, rules):
-            _extend(chains.setdefault(record.released_on, []), _version(record, start, stop))
-    return [version for day in sorted(chains) for version in chains[day]]
+    whole = Timeline(events, date.max)
+    chosen = [r for r in whole.releases() if released_on is None or r.on in released_on]
+    return [version for release in chosen for version in release_versions(whole, release, rules)]
+
+
+def release_versions(whole: Timeline, release: Release, rules: Rules) -> list[RecordVersion]:
+    """The versions of one release's record: one derivation of it per breakpoint of its own,
+    so the cost follows the events in its horizon, not the person's whole history."""
+    points = release_breakpoints(whole, release, rules)
+    chain: list[RecordVersion] = []
+    for start, stop in zip(points, [*points[1:], None], strict=True):
+        cut = whole.until(start)
+        record = derive_release(cut, cut.release_on(release.on), start, rules)
+        _extend(chain, _version(record, start, stop))
+    return chain
 
 
 def breakpoints(events: Sequence[Event], rules: Rules) -> list[date]:
-    """The as-of dates on which some record can change, from the first release on.
+    """The as-of dates on which some record of the person can change (see
+    `release_breakpoints`)."""
+    whole = Timeline(events, date.max)
+    found = {day for r in whole.releases() for day in release_breakpoints(whole, r, rules)}
+    return sorted(found)
+
+
+def release_breakpoints(whole: Timeline, release: Release, rules: Rules) -> list[date]:
+    """The as-of dates, from the release on, on which its record can change.
 
     Why the set is complete: on [b, b') between two consecutive breakpoints every derivation
-    gives the same stage, open flags and tally.
-    1. It sees the same events, those dated <= D, since every event date is a breakpoint. The
-       cohort, release fields, p and n, picked_up_on, late_pickup_on, excluded_reason, every
-       flag's raised_on and resolved_on, and "in treatment on P+K" are functions of those
-       events alone, so they do not move either.
+    of the release gives the same stage, open flags and tally.
+    1. It sees the same events of those it reads (app/domain/horizons.py), since each of their
+       dates is a breakpoint. The cohort, release fields, p, picked_up_on, late_pickup_on,
+       excluded_reason, every flag's raised_on and resolved_on, and "in treatment on P+K" are
+       functions of those events alone, so they do not move either. Whether n is known yet
+       changes nothing: before it is, no event dated n or later is seen.
     2. The rest reads D only by comparing it with dates drawn from the events:
        - D <= r+W (awaiting_pickup vs not_picked_up, retained_12w None vs False, the
          not_picked_up flag raised) flips at r+W+1;
@@ -81,18 +100,21 @@ def breakpoints(events: Sequence[Event], rules: Rules) -> list[date]:
          it flips at S or at t+1.
     Each of those dates is a breakpoint; equal neighbouring versions are merged afterwards.
     """
-    releases = [e.occurred_on for e in events if e.type == EventType.PRISON_RELEASED]
-    if not releases:
-        return []
-    first_release = min(releases)
-    edges = {day for event in events for day in _edges(event, rules)}
-    return sorted(day for day in edges if day >= first_release)
+    frame = Frame(release.previous, release.on, release.next)
+    last = reach(frame, rules)
+    edges = {release.on, release.on + timedelta(days=rules.pickup_window_days) + ONE_DAY}
+    for event in whole.dated(after(release.previous), after(last)):
+        first_dose = event.data["first_dose_on"] if event.type == EventType.OST_PRESCRIBED else None
+        if bears_on(event.type, event.occurred_on, first_dose, frame, rules):
+            edges.update(_edges(event, rules))
+    for first_dose, occurred_on in whole.doses(release.on, after(last)):
+        if bears_on(EventType.OST_PRESCRIBED, occurred_on, first_dose, frame, rules):
+            edges.update((occurred_on, first_dose))
+    return sorted(day for day in edges if day >= release.on)
 
 
 def _edges(event: Event, rules: Rules) -> tuple[date, ...]:
     on = event.occurred_on
-    if event.type == EventType.PRISON_RELEASED:
-        return on, on + timedelta(days=rules.pickup_window_days) + ONE_DAY
     if event.type == EventType.COMMUNITY_TREATMENT_STARTED:
         # Any start may turn out to be the pickup P, so every S+K is a candidate.
         return on, on + timedelta(days=rules.retention_days)

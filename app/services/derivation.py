@@ -12,20 +12,17 @@ from typing import Any
 from app.db import Connection
 from app.db import events as event_store
 from app.db import releases as release_store
+from app.domain import horizons
 from app.domain.events import Event
+from app.domain.horizons import Edit
 from app.domain.rules import Rules
-from app.domain.versions import RecordVersion, versions
+from app.domain.timeline import Timeline
+from app.domain.versions import RecordVersion, release_versions
 from app.domain.vocabulary import EventType
 from app.services import views
 from app.services.notifications import outbox
-from app.services.turns import in_turns
-
-# People derived between two turns of the event loop (a few milliseconds of work).
-DERIVE_TURN = 8
-# People whose events are read in one query. Turning a query's rows into the rules' events
-# does not hand the event loop back: for a whole batch's 1,000 people at once (5,000 events)
-# it held the loop for 20 to 40 ms, and every read the worker was serving waited for it.
-FETCH_PEOPLE = 200
+from app.tuning import FETCH_PEOPLE
+from app.tuning.turns import Pace
 
 _RELEASE_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4c1b-9d47-3b1f0e9a7c21")
 
@@ -66,6 +63,12 @@ def event_of(
     return Event(seq, kind, occurred_on, data, chain)
 
 
+def edit_of(kind: str, occurred_on: date, data: Mapping[str, Any]) -> Edit:
+    """What a counting event that was added or stopped counting may have changed."""
+    dose = data.get("first_dose_on") if kind == EventType.OST_PRESCRIBED else None
+    return Edit(kind, occurred_on, date.fromisoformat(dose) if isinstance(dose, str) else dose)
+
+
 def group_by_person(rows: Iterable[Any]) -> dict[str, list[Event]]:
     """Rows of `counting_of_people` as the rules' events, by person id."""
     grouped: dict[str, list[Event]] = defaultdict(list)
@@ -99,30 +102,69 @@ async def refresh(
     person_ids: Collection[str],
     rules: Rules,
     given: Mapping[str, list[Event]] | None = None,
+    edits: Mapping[str, Collection[Edit]] | None = None,
 ) -> None:
     """Re-derive the stored release records of these people from their counting events.
 
     The people in `given` are derived from the events given for them, which must be all their
     counting events (a post's new people, whose events are all in the post), and have no stored
-    records to replace; the others' events are read.
+    records to replace. For the people in `edits` (the events that started or stopped counting
+    for them), only the releases those can have changed are derived again, each from the events
+    of its own horizon (app/domain/horizons.py): one more event costs the same however long the
+    person's history. The others are derived whole, from all their events.
     """
-    given = given or {}
+    given, edits = given or {}, edits or {}
     ids = sorted(person_ids)
-    stored = [p for p in ids if p not in given]
+    whole = [p for p in ids if p not in given and p not in edits]
+    partial = [p for p in ids if p not in given and p in edits]
+    partial_set = set(partial)
+    pace = Pace()
     rows: list[dict[str, Any]] = []
-    for start in range(0, len(stored), FETCH_PEOPLE):
-        fetched = stored[start : start + FETCH_PEOPLE]
+    for start in range(0, len(whole), FETCH_PEOPLE):
+        fetched = whole[start : start + FETCH_PEOPLE]
         events = group_by_person(await event_store.counting_of_people(conn, fetched))
-        rows += await _version_rows(fetched, events, rules)
-    rows += await _version_rows([p for p in ids if p in given], given, rules)
-    async with outbox.recorded(conn, ids):
-        await release_store.replace_for_people(conn, stored, rows)
+        rows += await _version_rows(fetched, events, rules, pace)
+    rows += await _version_rows([p for p in ids if p in given], given, rules, pace)
+    chosen, events = await _horizons(conn, partial, edits, rules)
+    edited = await _version_rows(partial, events, rules, pace, chosen)
+    releases = [(p, day) for p in partial for day in chosen[p]]
+    days = {day for p in partial for day in chosen[p]}
+    derived = [p for p in ids if p not in partial_set]
+    async with outbox.recorded(conn, derived), outbox.recorded(conn, partial, days):
+        await release_store.replace(conn, whole, rows, releases, edited)
+
+
+async def _horizons(
+    conn: Connection, person_ids: Sequence[str], edits: Mapping[str, Collection[Edit]], rules: Rules
+) -> tuple[dict[str, set[date]], dict[str, list[Event]]]:
+    """For each person, the dates of the releases their edits may have changed, and the counting
+    events of those releases' horizons."""
+    days = await event_store.release_days(conn, person_ids)
+    chosen = {p: horizons.affected(days[p], edits[p], rules) for p in person_ids}
+    windows = [
+        (p, first, last)
+        for p in person_ids
+        for first, last in horizons.horizons(days[p], chosen[p], rules)
+    ]
+    return chosen, group_by_person(await event_store.counting_in(conn, windows))
 
 
 async def _version_rows(
-    person_ids: Sequence[str], events: Mapping[str, list[Event]], rules: Rules
+    person_ids: Sequence[str],
+    events: Mapping[str, list[Event]],
+    rules: Rules,
+    pace: Pace,
+    chosen: Mapping[str, Collection[date]] | None = None,
 ) -> list[dict[str, Any]]:
+    """The version rows of these people's releases (only those dated as `chosen` says, when
+    given), a release at a time between the event loop's other work."""
     rows: list[dict[str, Any]] = []
-    async for chunk in in_turns(person_ids, DERIVE_TURN):
-        rows += [version_row(p, v) for p in chunk for v in versions(events.get(p, []), rules)]
+    for person_id in person_ids:
+        whole = Timeline(events.get(person_id, []), date.max)
+        for release in whole.releases():
+            if chosen is None or release.on in chosen[person_id]:
+                found = release_versions(whole, release, rules)
+                rows += [version_row(person_id, version) for version in found]
+                await pace.step()
+        await pace.step()
     return rows

@@ -83,7 +83,10 @@ async def retract(
         at = clock.now()
         await event_store.retract(conn, principal.org, event_id, at, reason)
         parted = await identity.release(conn, row.person_id, keys_of(row.person), at)
-        await derivation.refresh(conn, [row.person_id, *parted], rules)
+        # Split, the person's events are read back whole; else the retraction is one edit.
+        edit = derivation.edit_of(row.type, row.occurred_on, row.data)
+        edits = {} if parted else {row.person_id: [edit]}
+        await derivation.refresh(conn, [row.person_id, *parted], rules, edits=edits)
         await audit.record(
             conn,
             principal,

@@ -2,7 +2,7 @@
 
 A one-event post costs a transaction of about a dozen statements, whatever the event; alone,
 those set the rate at which a process takes single events, and their p99. So concurrent
-one-event posts of an organisation are committed in groups (`app.db.groups`), in one
+one-event posts of an organisation are committed in groups (`app.tuning.groups`), in one
 transaction each (`ingest.ingest_each`): each post is decided as if it had been posted alone, in
 the order it arrived, gets its own answer and its own audit row, and is answered only after
 that transaction has committed. If a group's transaction fails, each of its posts is tried
@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from app.db import Connection
 from app.db.engine import Database
-from app.db.groups import Groups
 from app.domain.rules import Rules
 from app.services import ingest
 from app.services.principal import Principal
 from app.services.submissions import Submission
+from app.tuning.groups import Groups
 
 Post = tuple[Principal, Submission]
 Store = Callable[[Connection, Sequence[Post], Rules], Awaitable[list[ingest.Outcome]]]

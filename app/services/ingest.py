@@ -20,18 +20,18 @@ from app.db import Connection, locks, people
 from app.db import events as event_store
 from app.domain import identity as ids
 from app.domain.events import Event
+from app.domain.horizons import Edit
 from app.domain.rules import Rules
 from app.schemas.events import EventCreate
 from app.services import audit, clock, derivation, identity
 from app.services.errors import Conflict, ServiceError
 from app.services.principal import Principal
 from app.services.submissions import Submission, content_hash
-from app.services.turns import in_turns
+from app.tuning import DECIDE_TURN
+from app.tuning.turns import in_turns
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 IDENTITY_CONFLICT = "identity-conflict"
-# Items decided between two turns of the event loop (see app/services/turns.py).
-DECIDE_TURN = 50
 
 
 @dataclass
@@ -288,8 +288,28 @@ async def _write(
         # Its events may have moved: they are read back.
         given.pop(person_id, None)
     affected = plan.affected | set(parting.people)
-    await derivation.refresh(conn, affected, rules, given)
+    edits = await _edits(conn, plan)
+    if plan.moves:
+        # A chain that starts elsewhere renames its release: derived whole, as is rare.
+        edits.clear()
+    if parting.people:
+        for person_id in parted:
+            edits.pop(person_id, None)
+    await derivation.refresh(conn, affected, rules, given, edits)
     return parting
+
+
+async def _edits(conn: Connection, plan: _Plan) -> dict[str, list[Edit]]:
+    """By person, the events this post makes count or stop counting."""
+    edits: dict[str, list[Edit]] = {}
+    for row in plan.new_rows.values():
+        if row["superseded_by"] is None:
+            edit = derivation.edit_of(row["type"], row["occurred_on"], row["data"])
+            edits.setdefault(row["person_id"], []).append(edit)
+    for stopped in await event_store.described(conn, plan.org, plan.supersede.keys()):
+        edit = derivation.edit_of(stopped.type, stopped.occurred_on, stopped.data)
+        edits.setdefault(stopped.person_id, []).append(edit)
+    return edits
 
 
 def _events_of_new_people(plan: _Plan) -> dict[str, list[Event]]:
@@ -425,6 +445,14 @@ async def _store(
     # given a person, or gave, released or moved one of its people's (app.db.people.claim).
     while True:
         plan = await _planned(conn, org, items, events, at)
+        full = await _past_the_bound(conn, plan, rules.max_events_per_person)
+        if full:
+            # Decided again with those items refused, as if they had not been posted.
+            items = [
+                replace(i, event=None, problem=full[i.index]) if i.index in full else i
+                for i in items
+            ]
+            continue
         results = sorted(plan.results, key=lambda r: r.index)
         if atomic and any(r.status == REJECTED for r in results):
             return Outcome(_not_stored(results, plan.new_set), stored=False), at
@@ -436,6 +464,30 @@ async def _store(
         if await people.claim(conn, touched, plan.new_people, plan.asked, seen, changes, at):
             parting = await _write(conn, plan, changes, rules, at)
             return Outcome(_moved(results, org, parting)), at
+
+
+async def _past_the_bound(conn: Connection, plan: _Plan, most: int) -> dict[int, ServiceError]:
+    """The accepted items that would take their person past `most` counting events, by index,
+    each with its problem: the last ones of the post about that person."""
+    gained: dict[str, list[int]] = {}
+    for result in plan.results:
+        row = plan.new_rows.get(result.event_id or "") if result.status == ACCEPTED else None
+        if row is not None and row["superseded_by"] is None and result.person_id is not None:
+            gained.setdefault(result.person_id, []).append(result.index)
+    lost: dict[str, int] = {}
+    for target in plan.supersede:
+        lost[plan.known[target].person_id] = lost.get(plan.known[target].person_id, 0) + 1
+    stored = await event_store.counts(conn, [p for p in gained if p not in plan.new_set])
+    refused: dict[int, ServiceError] = {}
+    for person_id, indexes in gained.items():
+        excess = stored.get(person_id, 0) + len(indexes) - lost.get(person_id, 0) - most
+        for index in sorted(indexes)[max(len(indexes) - excess, 0) :] if excess > 0 else ():
+            refused[index] = Conflict(
+                f"this person's history already holds {most:,} counting events, the most "
+                "JOINUP_MAX_EVENTS_PER_PERSON allows; correct or retract some of them first",
+                slug="person-history-full",
+            )
+    return refused
 
 
 def _audit_entry(principal: Principal, outcome: Outcome, at: datetime) -> audit.Entry:

@@ -22,11 +22,11 @@ from typing import Any, Final
 
 from app.db import Connection, locks
 from app.db import keys as key_store
+from app.domain.filters import Scope, scope_of, stored, within
 from app.domain.vocabulary import EventType
 from app.services import audit, clock
 from app.services.errors import ErrorItem, Forbidden, Invalid, NotFound, Unauthorized
 from app.services.principal import Principal
-from app.services.scope import Scope, scope_of, stored, within
 
 ROLES: Final = ("submitter", "probation", "coordinator", "admin")
 ADMIN_ORG: Final = "JOINUP-ADMIN"

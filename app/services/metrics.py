@@ -8,11 +8,10 @@ from typing import Any
 
 from app.db import Connection
 from app.db import releases as release_store
-from app.db.releases import ReleaseFilter
+from app.domain.filters import ReleaseFilter, Scope, stored
 from app.domain.metrics import COUNT_NAMES, with_rates
 from app.services import audit
 from app.services.principal import Principal
-from app.services.scope import Scope, stored
 
 Sums = list[tuple[tuple[Any, ...], dict[str, int]]]
 

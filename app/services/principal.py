@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.domain.filters import Scope
 from app.services.errors import EventTypeNotAllowed, Forbidden
-from app.services.scope import Scope
 
 
 @dataclass(frozen=True)

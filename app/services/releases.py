@@ -18,11 +18,10 @@ import orjson
 from app.db import Connection
 from app.db import releases as release_store
 from app.db.engine import Database
-from app.db.releases import PageKey, ReleaseFilter, ShownRow
+from app.db.releases import ShownRow
 
 __all__ = [
     "CSV_COLUMNS",
-    "ReleaseFilter",
     "Sent",
     "decode_cursor",
     "export_csv",
@@ -31,12 +30,12 @@ __all__ = [
     "record_csv",
     "stream_csv",
 ]
+from app.domain.filters import PageKey, ReleaseFilter, Scope, stored
 from app.domain.rules import Rules
 from app.services import audit, clock
 from app.services.errors import ErrorItem, Invalid
 from app.services.people import shown
 from app.services.principal import Principal
-from app.services.scope import Scope, stored
 from app.services.views import StoredView, encoded_view, stored_view
 
 V = TypeVar("V")

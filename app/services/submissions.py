@@ -13,10 +13,8 @@ from pydantic import ValidationError
 
 from app.schemas.events import EVENT_ADAPTER, EventCreate
 from app.services.errors import ErrorItem, Invalid, ServiceError
-from app.services.turns import in_turns
-
-# Events parsed between two turns of the event loop (about 2 ms of work on a slow core).
-PARSE_TURN = 25
+from app.tuning import PARSE_TURN
+from app.tuning.turns import in_turns
 
 
 @dataclass(frozen=True)

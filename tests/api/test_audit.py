@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from httpx import Response
 
+from app.domain.filters import ReleaseFilter
 from app.services import releases as release_service
 from app.services.principal import Principal
-from app.services.releases import ReleaseFilter
 from tests.support.api import Api
 from tests.support.envelopes import assert_invalid, assert_problem, event, london_today, nomis, pnc
 from tests.support.scoped import (

@@ -285,7 +285,7 @@ def test_an_item_that_is_not_an_object_is_rejected_alone(api: Api, item: Any) ->
 def test_a_batch_about_more_people_than_one_read_takes_stores_every_record(
     api: Api, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A batch's people have their events read a few at a time (derivation.FETCH_PEOPLE).
+    # A batch's people have their events read a few at a time (app.tuning.FETCH_PEOPLE).
     monkeypatch.setattr(derivation, "FETCH_PEOPLE", 3)
     first = [event(event_id=f"rel-{n}", person={"nomis": nomis(n)}) for n in range(10)]
     assert ok(api.batch(first))["accepted"] == 10
@@ -334,7 +334,7 @@ def test_a_new_persons_records_come_from_the_batch_as_stored(api: Api, database_
 def test_a_read_counts_as_in_flight_while_it_runs_so_batches_give_way(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Batch work pauses while a read is in flight (app/services/turns.py): every read counts.
+    # Batch work pauses while a read is in flight (app/tuning/turns.py): every read counts.
     readers = api.client.app.state.runtime.readers
     during: list[int] = []
     handover = people_service.handover

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import gc
 
-from app.main import GC_YOUNG_THRESHOLD
+from app.tuning import GC_YOUNG_THRESHOLD
 from tests.support.api import Api, running
 
 

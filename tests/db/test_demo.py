@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from app.cli import load_demo
-from app.services import demo_data
+from app.demo import year as demo_data
 from app.settings import Settings
 
 SCALE = 0.02

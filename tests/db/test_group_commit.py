@@ -1,4 +1,4 @@
-"""Group commit (app/db/groups.py). One-event posts that arrive together share a transaction
+"""Group commit (app/tuning/groups.py). One-event posts that arrive together share a transaction
 (app/services/group_commit.py), and each is answered, stored and audited as if it had been posted
 alone, in the order it arrived. Reads that end together store their audit rows in one insert
 (app/db/audit.Trail), each before the read ends."""

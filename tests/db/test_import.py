@@ -15,7 +15,8 @@ from sqlalchemy import create_engine, text
 
 from app.cli import import_events, main
 from app.db.engine import Database, sync_url
-from app.services import clock, demo_data, importing, metrics
+from app.demo import year as demo_data
+from app.services import clock, importing, metrics
 from app.settings import Settings
 from tests.support.envelopes import event, nomis
 

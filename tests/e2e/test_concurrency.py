@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app.db.engine import sync_url
-from app.services import demo_data
+from app.demo import year as demo_data
 from tests.support.api import key_body
 from tests.support.expected import stored_and_fresh
 from tests.support.server import ADMIN, serve

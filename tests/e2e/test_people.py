@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
+from app.demo import year as demo_data
 from app.domain.events import Event
 from app.schemas.events import EVENT_ADAPTER
-from app.services import demo_data
 from app.services.derivation import lineage
 from tests.support.api import key_body
 from tests.support.expected import records

@@ -1,4 +1,4 @@
-"""Group commit's queue (app/db/groups.py): what one transaction takes."""
+"""Group commit's queue (app/tuning/groups.py): what one transaction takes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from app.db.groups import GATHER_TURNS, Groups
+from app.tuning import GATHER_TURNS
+from app.tuning.groups import Groups
 
 
 async def _on_its_way(groups: Groups[int, int], item: int, awaits: int) -> int:

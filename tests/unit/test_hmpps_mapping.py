@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.domain import hmpps
+from app.domain import hmpps, licences
 from app.schemas.events import EVENT_ADAPTER
 from tests.support import hmpps as published
 
@@ -170,7 +170,7 @@ def test_a_licence_from_cvl_gives_one_condition_per_additional_condition() -> No
     licence["conditions"]["pssConditions"]["additional"] = [
         {"code": "62c83b80-2223-4562-a195-0670f4072088", "category": "Drugs", "text": "Attend"}
     ]
-    event = hmpps.licence_event(request, licence)
+    event = licences.licence_event(request, licence)
     assert event["type"] == "licence.activated"
     assert event["data"] == {
         "licence_id": "1234",
@@ -204,7 +204,7 @@ def test_a_licence_from_cvl_gives_one_condition_per_additional_condition() -> No
 def test_condition_categories_follow_the_cvl_codes(
     code: str | None, text: str | None, category: str
 ) -> None:
-    assert hmpps.condition_category(code, text) == category
+    assert licences.condition_category(code, text) == category
 
 
 def test_a_prison_identifier_added_links_the_crn_with_the_noms_number() -> None:

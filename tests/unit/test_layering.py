@@ -62,6 +62,19 @@ def test_the_pages_reach_storage_only_through_the_services(path: Path) -> None:
     assert not _uses(path, "app.db"), "a page reads through app/services, as the API does"
 
 
+@pytest.mark.parametrize("path", _modules("tuning"), ids=str)
+def test_the_tuning_is_standard_library_alone(path: Path) -> None:
+    # Below app/db and app/services alike, which both read their knobs from it.
+    used = {name for name in _imports(path) if name.startswith("app")}
+    assert {n for n in used if not n.startswith("app.tuning")} == set()
+
+
+@pytest.mark.parametrize("path", _modules("schemas"), ids=str)
+def test_the_wire_schemas_build_on_the_domain_alone(path: Path) -> None:
+    used = {name for name in _imports(path) if name.startswith("app.")}
+    assert {n for n in used if not n.startswith(("app.domain", "app.schemas"))} == set()
+
+
 @pytest.mark.parametrize("path", _modules("api"), ids=str)
 def test_the_api_reaches_storage_only_through_the_services(path: Path) -> None:
     assert not _uses(path, "app.db"), "a route reaches storage through app/services"

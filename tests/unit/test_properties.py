@@ -59,9 +59,9 @@ def test_arrival_order_only_names_releases(
     assert [replace(r, release_id="") for r in derive(rearrived, as_of, rules)] == unnamed
 
 
-def check_versions_against_derive(events: list[Event], rules: Rules) -> None:
+def check_versions_against_derive(events: list[Event], rules: Rules, days: int = DAYS) -> None:
     found = versions(events, rules)
-    last = START + timedelta(days=DAYS + 5 + rules.pickup_window_days + rules.retention_days + 3)
+    last = START + timedelta(days=days + 5 + rules.pickup_window_days + rules.retention_days + 3)
     day = START - timedelta(days=2)
     while day <= last:
         covering = {v.released_on: v for v in found if v.covers(day)}

@@ -9,7 +9,7 @@ from contextlib import nullcontext
 
 import pytest
 
-from app.services.turns import Readers, in_turns, yielding_to
+from app.tuning.turns import Readers, in_turns, yielding_to
 
 
 async def _chunks_and_interleaving(

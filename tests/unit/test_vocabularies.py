@@ -12,7 +12,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, get_args
 
-from app.api import notification_schemas, schemas
 from app.domain import hmpps, identifiers, metrics
 from app.domain.changes import ChangeType
 from app.domain.vocabulary import (
@@ -25,7 +24,9 @@ from app.domain.vocabulary import (
     Scheme,
     Stage,
 )
+from app.schemas import api as schemas
 from app.schemas import events as wire_events
+from app.schemas import notifications as notification_schemas
 from app.services import audit, importing, keys
 from app.services.notifications.subscriptions import FILTERS
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import Admin, AuditedConn
 from app.api.responses import JSON, problems
-from app.api.schemas import AuditPage, What
+from app.schemas.api import AuditPage, What
 from app.schemas.events import Day
 from app.services import audit
 

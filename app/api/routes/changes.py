@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.api.deps import AuditedConn, Reader
-from app.api.notification_schemas import ChangePage, ChangeType
 from app.api.responses import JSON, problems
+from app.schemas.notifications import ChangePage, ChangeType
 from app.services.errors import ErrorItem, Invalid
 from app.services.notifications import feed
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from app.api.deps import BasicSubmitter, RuntimeDep, charge_identity_conflicts
 from app.api.prometheus import MetricsDep
 from app.api.responses import JSON, problems
-from app.api.schemas import DomainEventAnswer
+from app.schemas.api import DomainEventAnswer
 from app.services.errors import ServiceError
 from app.services.hmpps import intake
 

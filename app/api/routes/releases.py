@@ -10,7 +10,7 @@ from starlette.responses import Response, StreamingResponse
 
 from app.api.deps import AuditedConn, Coordinator, RuntimeDep, as_of_or_today
 from app.api.responses import JSON, problems
-from app.api.schemas import FlagCode, Metrics, ReleasePage, Stage
+from app.schemas.api import FlagCode, Metrics, ReleasePage, Stage
 from app.services import metrics, releases
 
 router = APIRouter(prefix="/v1", tags=["coordinators"])

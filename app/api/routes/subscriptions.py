@@ -9,14 +9,14 @@ from starlette.responses import Response
 
 from app.api.body import documented_body, model_body
 from app.api.deps import ReadConn, RuntimeDep, Subscriber, SubscriptionManager, WriteConn
-from app.api.notification_schemas import (
+from app.api.responses import JSON, problems
+from app.schemas.notifications import (
     DeliveryAttempt,
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionRead,
     filter_of,
 )
-from app.api.responses import JSON, problems
 from app.services.notifications import subscriptions
 from app.services.notifications.subscriptions import NewSubscription
 

@@ -28,7 +28,7 @@ import httpx
 from app.db import events as event_store
 from app.db import hmpps as pending_store
 from app.db.engine import Database
-from app.domain import hmpps
+from app.domain import hmpps, licences
 from app.domain.rules import Rules
 from app.services import audit, clock, ingest, keys, submissions
 from app.services.errors import Invalid, ServiceError
@@ -185,7 +185,7 @@ async def _licence(
         return Answer(DUPLICATE, [request.event_id], event_type)
     licence = await hub.cvl.licence(request.licence_id, request.detail_url)
     try:
-        made = hmpps.licence_event(request, licence)
+        made = licences.licence_event(request, licence)
     except hmpps.InvalidDomainEvent as error:
         raise cvl.Refused(f"CVL's licence {request.licence_id} cannot be read: {error}") from None
     return await _store(hub, who, event_type, [made], done=request.event_id)

@@ -21,10 +21,12 @@ from typing import Any, Final
 import httpx
 
 from app.db import changes as change_store
+from app.db import deliveries
 from app.db import subscriptions as store
 from app.db.engine import Database
 from app.db.errors import DatabaseUnavailable
-from app.domain.changes import DIMENSIONS, Interest
+from app.domain.changes import Interest
+from app.domain.filters import DIMENSIONS
 from app.domain.vocabulary import FLAG_BITS
 from app.services import audit, clock
 from app.services.notifications import webhooks
@@ -80,7 +82,7 @@ async def queue_stats(db: Database) -> QueueStats | None:
     the database cannot be reached (the process's own metrics are still worth a scrape)."""
     try:
         async with db.read() as conn:
-            found = await store.stats(conn)
+            found = await deliveries.stats(conn)
     except DatabaseUnavailable:
         return None
     oldest = found.oldest_queued_at
@@ -147,10 +149,10 @@ async def deliver(db: Database, http: httpx.AsyncClient, how: Delivering) -> int
     """Send the due deliveries this worker can claim, at most `CLAIM`; how many it sent."""
     now = clock.now()
     async with db.read() as conn:
-        if not await store.any_due(conn, now):
+        if not await deliveries.any_due(conn, now):
             return 0
     async with db.write() as conn:
-        claimed = await store.claim(conn, now, now + how.lease, CLAIM)
+        claimed = await deliveries.claim(conn, now, now + how.lease, CLAIM)
     if not claimed:
         return 0
     async with db.read() as conn:
@@ -159,7 +161,7 @@ async def deliver(db: Database, http: httpx.AsyncClient, how: Delivering) -> int
     sends = [_attempt(http, how, c, subscribed[c.subscription_id], bodies) for c in claimed]
     outcomes = await asyncio.gather(*sends)
     async with db.write() as conn:
-        await store.settle(conn, outcomes)
+        await deliveries.settle(conn, outcomes)
         await audit.record_each(conn, [_audited(subscribed, o) for o in outcomes])
     return len(outcomes)
 
@@ -167,10 +169,10 @@ async def deliver(db: Database, http: httpx.AsyncClient, how: Delivering) -> int
 async def _attempt(
     http: httpx.AsyncClient,
     how: Delivering,
-    claimed: store.Claimed,
+    claimed: deliveries.Claimed,
     subscribed: Any,
     bodies: Mapping[int, bytes],
-) -> store.Outcome:
+) -> deliveries.Outcome:
     webhook_id = str(claimed.change_id)
     body = bodies[claimed.change_id]
     headers = webhooks.signed_headers(how.box.open(subscribed.secret), webhook_id, body)
@@ -187,9 +189,9 @@ async def _attempt(
     common = (claimed.subscription_id, claimed.change_id, claimed.person_id, number, at)
     outcome = (*common, answer.status_code, answer.error, answer.duration_ms)
     if answer.acknowledged:
-        return store.Outcome(*outcome, delivered=True)
+        return deliveries.Outcome(*outcome, delivered=True)
     first_failed = claimed.first_failed_at or at
-    return store.Outcome(
+    return deliveries.Outcome(
         *outcome,
         delivered=False,
         retry_at=at + how.retry_delay(number),
@@ -198,7 +200,7 @@ async def _attempt(
     )
 
 
-def _audited(subscribed: Mapping[str, Any], outcome: store.Outcome) -> audit.Entry:
+def _audited(subscribed: Mapping[str, Any], outcome: deliveries.Outcome) -> audit.Entry:
     """A delivery is a read, by the subscription's key, of the person its change names."""
     row = subscribed[outcome.subscription_id]
     who = Principal(row.key_id, row.org, frozenset())

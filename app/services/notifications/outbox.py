@@ -19,18 +19,22 @@ from app.db import changes as change_store
 from app.db.releases import flag_mask
 from app.domain.changes import Change, Snapshot, diff
 from app.services import clock
+from app.tuning.turns import Pace
 
 Compared = Mapping[str, tuple[Snapshot, date | None]]
 
 
 @asynccontextmanager
-async def recorded(conn: Connection, person_ids: Collection[str]) -> AsyncIterator[None]:
-    """Around a re-derivation of these people's records: store the changes it makes to their
-    records as of today (and any that time made since they were last compared)."""
+async def recorded(
+    conn: Connection, person_ids: Collection[str], days: Collection[date] | None = None
+) -> AsyncIterator[None]:
+    """Around a re-derivation of these people's records (of their releases dated `days` only,
+    when given): store the changes it makes to them as of today (and any that time made since
+    they were last compared)."""
     today = clock.today()
-    before = await change_store.last_compared(conn, person_ids, today)
+    before = await change_store.last_compared(conn, person_ids, today, days)
     yield
-    await compare(conn, person_ids, before, today, at=clock.now())
+    await compare(conn, person_ids, before, today, at=clock.now(), days=days)
 
 
 async def compare(
@@ -41,6 +45,7 @@ async def compare(
     *,
     at: datetime,
     effective_on_start: bool = False,
+    days: Collection[date] | None = None,
 ) -> int:
     """Store the changes from `before` to these people's records as of `today`, and mark their
     releases compared on `today`; the number of changes stored.
@@ -48,13 +53,15 @@ async def compare(
     A change takes effect `today`, or with `effective_on_start` (time-driven changes) on the
     day its version of the record starts.
     """
-    after = await change_store.records_on(conn, person_ids, today)
+    after = await change_store.records_on(conn, person_ids, today, days)
     rows: list[dict[str, Any]] = []
+    pace = Pace()
     for release_id in sorted(after, key=lambda r: (after[r][0].person_id, r)):
         now_, starts = after[release_id]
         old = before.get(release_id)
         effective = starts if effective_on_start else today
         rows += [_row(c, effective, at) for c in diff(old[0] if old else None, now_)]
+        await pace.step()
     stale = [r for r in after if before.get(r, (None, None))[1] != today]
     await change_store.mark_compared(conn, stale, today)
     if rows:

@@ -12,12 +12,12 @@ from app.db import Connection
 from app.db import changes as change_store
 from app.db import subscriptions as store
 from app.domain.changes import CHANGE_TYPES
+from app.domain.filters import stored
 from app.services import audit, clock
 from app.services.errors import ErrorItem, Invalid, NotFound
 from app.services.notifications import webhooks
 from app.services.notifications.secrets import SecretBox, new_secret
 from app.services.principal import Principal
-from app.services.scope import stored
 
 FILTERS: Final = (
     "prisons",

@@ -23,7 +23,7 @@ from typing import Final
 
 import httpx
 
-from app.db import subscriptions as store
+from app.db import deliveries
 from app.db.engine import Database
 from app.services import clock
 from app.services.notifications import delivery, sweep, webhooks
@@ -44,7 +44,7 @@ class Job:
 
 async def _prune(db: Database) -> None:
     async with db.write() as conn:
-        await store.prune(conn, clock.now() - KEPT)
+        await deliveries.prune(conn, clock.now() - KEPT)
 
 
 def standard_jobs(sweep_seconds: float) -> list[Job]:

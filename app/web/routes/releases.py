@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from app.api.deps import AuditedConn, RuntimeDep
+from app.domain.filters import ReleaseFilter
 from app.domain.vocabulary import FlagCode, Stage
 from app.services import releases
 from app.services.errors import ErrorItem, Invalid
-from app.services.releases import ReleaseFilter
 from app.services.sessions import SignedIn
 from app.web import words
 from app.web.pages import PageRoute, long_date, render

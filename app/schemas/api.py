@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
+from app.domain.filters import Scope, scope_of
 from app.schemas.events import PrisonCode, Text
-from app.services.scope import Scope, scope_of
 
 Role = Literal["submitter", "probation", "coordinator", "admin"]
 Stage = Literal[

@@ -14,14 +14,15 @@ them: batches are a backfill's, and can wait; the person on the phone to probati
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Final, TypeVar
+from typing import TypeVar
+
+from app.tuning import READER_PAUSE, SLICE_SECONDS
 
 Item = TypeVar("Item")
-# How long work yielding to readers pauses between chunks while a read is in flight.
-READER_PAUSE: Final = 0.002
 
 
 class Readers:
@@ -59,3 +60,20 @@ async def in_turns(items: Sequence[Item], size: int) -> AsyncIterator[Sequence[I
             readers = _yielding_to.get()
             await asyncio.sleep(READER_PAUSE if readers is not None and readers.in_flight else 0)
         yield items[start : start + size]
+
+
+class Pace:
+    """Hands the event loop back whenever `budget` seconds of work have gone by since it last
+    did: for loops whose steps differ too much in cost to count them into chunks (one release
+    of a long history against another)."""
+
+    def __init__(self, budget: float = SLICE_SECONDS) -> None:
+        self.budget = budget
+        self.since = time.perf_counter()
+
+    async def step(self) -> None:
+        """Call between steps: lets other tasks run if this one has had the loop long enough."""
+        if time.perf_counter() - self.since >= self.budget:
+            readers = _yielding_to.get()
+            await asyncio.sleep(READER_PAUSE if readers is not None and readers.in_flight else 0)
+            self.since = time.perf_counter()

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any, Final
 
+from app.domain.vocabulary import EventType
 from app.services.loading import Posting
 
 COHORT: Final = 25_255
@@ -131,27 +132,34 @@ def _release(p: _Person, released: date, release_type: str) -> None:
         "probation_region": p.region,
         "community_provider": p.provider,
     }
-    p.post("HMPPS", "prison.released", released, data)
+    p.post("HMPPS", EventType.PRISON_RELEASED, released, data)
 
 
 def _before_release(p: _Person, released: date, group: str, on_ost: bool) -> None:
     rng = p.rng
     if on_ost and rng.random() < FIRST_DOSE_ARRANGED:
         dose = {"medication": "methadone", "first_dose_on": released.isoformat()}
-        p.post(p.healthcare, "ost.prescribed", released - timedelta(3), dose)
+        p.post(p.healthcare, EventType.OST_PRESCRIBED, released - timedelta(3), dose)
     elif on_ost and rng.random() < 0.5:
         late = released + timedelta(rng.randint(3, 20))
         dose = {"medication": "buprenorphine", "first_dose_on": late.isoformat()}
-        p.post(p.provider, "ost.prescribed", late - timedelta(2), dose)
+        p.post(p.provider, EventType.OST_PRESCRIBED, late - timedelta(2), dose)
     if group == "opiate":
         if rng.random() < NALOXONE_BEFORE_RELEASE:
-            p.post(p.healthcare, "naloxone.issued", released - timedelta(1), {"setting": "prison"})
+            p.post(
+                p.healthcare,
+                EventType.NALOXONE_ISSUED,
+                released - timedelta(1),
+                {"setting": "prison"},
+            )
         elif rng.random() < 0.3:
             after = released + timedelta(rng.randint(1, 30))
-            p.post(p.provider, "naloxone.issued", after, {"setting": "community"})
+            p.post(p.provider, EventType.NALOXONE_ISSUED, after, {"setting": "community"})
     if rng.random() < REFERRED_BEFORE_RELEASE:
         referred = released - timedelta(rng.randint(1, 20))
-        p.post(p.provider, "community.referral.received", referred, {"provider": p.provider})
+        p.post(
+            p.provider, EventType.COMMUNITY_REFERRAL_RECEIVED, referred, {"provider": p.provider}
+        )
 
 
 def _licence(p: _Person, released: date) -> None:
@@ -159,7 +167,7 @@ def _licence(p: _Person, released: date) -> None:
     if p.rng.random() < DRUG_CONDITION:
         conditions.append({"category": "drug_testing", "code": "DRUG_TESTING"})
     data = {"licence_id": f"L{p.index:07d}", "conditions": conditions}
-    p.post("HMPPS-CVL", "licence.activated", released - timedelta(2), data)
+    p.post("HMPPS-CVL", EventType.LICENCE_ACTIVATED, released - timedelta(2), data)
 
 
 def _community(p: _Person, released: date, picked_up: bool, retained: bool) -> None:
@@ -167,20 +175,23 @@ def _community(p: _Person, released: date, picked_up: bool, retained: bool) -> N
     if not picked_up:
         if rng.random() < LATE_PICKUP:
             start = released + timedelta(rng.randint(22, 60))
-            p.post(p.provider, "community.treatment.started", start, provider)
+            p.post(p.provider, EventType.COMMUNITY_TREATMENT_STARTED, start, provider)
         return
     start = released + timedelta(rng.randint(0, 21))
-    p.post(p.provider, "community.treatment.started", start, provider)
+    p.post(p.provider, EventType.COMMUNITY_TREATMENT_STARTED, start, provider)
     if retained:
         if rng.random() < 0.5:
             done = start + timedelta(rng.randint(100, 200))
             p.post(
-                p.provider, "community.treatment.exited", done, {**provider, "reason": "completed"}
+                p.provider,
+                EventType.COMMUNITY_TREATMENT_EXITED,
+                done,
+                {**provider, "reason": "completed"},
             )
         return
     exited = start + timedelta(rng.randint(1, 83))
     reason = _choose(rng, (("dropped_out", 0.7), ("completed", 0.1), ("declined", 0.2)))
-    p.post(p.provider, "community.treatment.exited", exited, {**provider, "reason": reason})
+    p.post(p.provider, EventType.COMMUNITY_TREATMENT_EXITED, exited, {**provider, "reason": reason})
 
 
 def _cohort_person(index: int, rng: random.Random, picked_up: bool, retained: bool) -> _Person:
@@ -190,7 +201,7 @@ def _cohort_person(index: int, rng: random.Random, picked_up: bool, retained: bo
     on_ost = group == "opiate" and rng.random() < ON_OST_IF_OPIATE
     started = released - timedelta(rng.randint(14, 300))
     treatment = {"prison": p.prison, "substance_group": group, "on_ost": on_ost}
-    p.post(p.healthcare, "prison.treatment.started", started, treatment)
+    p.post(p.healthcare, EventType.PRISON_TREATMENT_STARTED, started, treatment)
     release_type = _choose(rng, SUPERVISED + UNSUPERVISED)
     if release_type in dict(SUPERVISED):
         _licence(p, released)
@@ -206,9 +217,9 @@ def _outside_person(index: int, rng: random.Random) -> _Person:
     if rng.random() < 0.5:
         started = released - timedelta(rng.randint(60, 300))
         treatment = {"prison": p.prison, "substance_group": "alcohol_only", "on_ost": False}
-        p.post(p.healthcare, "prison.treatment.started", started, treatment)
+        p.post(p.healthcare, EventType.PRISON_TREATMENT_STARTED, started, treatment)
         ended = started + timedelta(rng.randint(20, 50))
-        p.post(p.healthcare, "prison.treatment.ended", ended, {"reason": "completed"})
+        p.post(p.healthcare, EventType.PRISON_TREATMENT_ENDED, ended, {"reason": "completed"})
     _release(p, released, _choose(rng, SUPERVISED + UNSUPERVISED))
     return p
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.schemas import NO_NUL, FlagCode, PrisonCodes, ScopeValues, Stage
+from app.schemas.api import NO_NUL, FlagCode, PrisonCodes, ScopeValues, Stage
 
 ChangeType = Literal[
     "record.created", "record.stage_changed", "record.flag_raised", "record.flag_resolved"
