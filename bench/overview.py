@@ -73,7 +73,7 @@ async def _service(database_url: str, group_by: str, samples: int) -> tuple[floa
     return _percentiles(took[1:])
 
 
-def run(report: Report, database_url: str, samples: int = 50) -> None:
+def run(report: Report, database_url: str, samples: int = 30) -> None:
     """Time the overview of a year on `database_url`, loaded by the national benchmark."""
     for group_by in ("probation_region", "local_authority"):
         p50, p99 = asyncio.run(_service(database_url, group_by, samples))

@@ -89,8 +89,9 @@ class Metrics:
         )
         self.loop_hold = Histogram(
             "joinup_event_loop_busy_seconds",
-            "CPU time the event loop's thread spent between two of its timer's turns beyond "
-            "the timer's interval: the lag that work in the process caused, not the machine",
+            "How long work in the process held the event loop, at most: the event loop's lag, "
+            "but no more than the CPU time its thread spent meanwhile (a loaded machine may "
+            "leave the process without a core; that is lag, not work)",
             buckets=_LAG_BUCKETS,
             registry=self.registry,
         )
@@ -141,8 +142,11 @@ class Metrics:
         while True:
             started, busy = loop.time(), time.thread_time()
             await asyncio.sleep(interval)
-            self.loop_lag.observe(max(0.0, loop.time() - started - interval))
-            self.loop_hold.observe(max(0.0, time.thread_time() - busy - interval))
+            lag = max(0.0, loop.time() - started - interval)
+            self.loop_lag.observe(lag)
+            # At most: none of the thread's CPU time since it slept can have held the loop for
+            # longer than the timer was late.
+            self.loop_hold.observe(min(lag, time.thread_time() - busy))
 
     def exposition(self, db: Database, queue: QueueStats | None = None) -> bytes:
         """A scrape's text: the counters (every worker's, in multiprocess mode), the pools, and

@@ -7,9 +7,11 @@ moving records on as time passes.
 
 from __future__ import annotations
 
+import calendar
+import dataclasses
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Final, NamedTuple
@@ -370,14 +372,6 @@ async def named_by(
     return person_id, shown
 
 
-def _group_column(conn: AsyncConnection, group_by: str) -> ColumnElement[Any]:
-    if group_by != "month":
-        return version.c[group_by]
-    if conn.dialect.name == "postgresql":
-        return func.to_char(version.c.released_on, "YYYY-MM")
-    return func.strftime("%Y-%m", version.c.released_on)
-
-
 def tally_bits(counts: Any) -> int:
     """A record's 0/1 metric contributions as the `tally` bit mask (bit i: COUNT_COLUMNS[i]):
     `counts` has one attribute per count, as a `Tally` has."""
@@ -394,19 +388,19 @@ def _unpack(counted: Mapping[int, int]) -> dict[str, int]:
     return sums
 
 
-async def sums(
-    conn: AsyncConnection, where: ReleaseFilter, group_by: Sequence[str]
-) -> list[tuple[tuple[Any, ...], dict[str, int]]]:
-    """The metric sums over the matching releases, per combination of the `group_by` columns'
-    values (none without releases).
+Counted = dict[tuple[Any, ...], dict[int, int]]
+
+
+async def _counted(conn: AsyncConnection, where: ReleaseFilter, group_by: Sequence[str]) -> Counted:
+    """The number of matching releases per tally, per combination of the `group_by` columns'
+    values.
 
     Counting releases per (groups, tally) is one aggregate where summing thirteen columns was
     thirteen. The open-ended versions, most of them for any past year, come from their covering
     index; the few versions that end after the as-of date are read separately.
     """
-    groups = [_group_column(conn, name).label(f"g{i}") for i, name in enumerate(group_by)]
-    keys = [version.c.tally, *groups]
-    counted: dict[tuple[Any, ...], dict[int, int]] = {}
+    keys = [version.c.tally, *(version.c[name] for name in group_by)]
+    counted: Counted = {}
     values = _values(where)
     conditions = _conditions(tuple(values))
     for versions in (version.c.valid_until.is_(None), version.c.valid_until > where.as_of):
@@ -415,4 +409,46 @@ async def sums(
         for tally, *grouped, releases in await conn.execute(query, values):
             per_tally = counted.setdefault(tuple(grouped), {})
             per_tally[tally] = per_tally.get(tally, 0) + releases
-    return [(grouped, _unpack(per_tally)) for grouped, per_tally in counted.items()]
+    return counted
+
+
+async def _months(conn: AsyncConnection, where: ReleaseFilter) -> list[tuple[date, date]]:
+    """The filter's release dates cut into calendar months (first and last day of each), from
+    the first release stored to the last where it leaves either end open."""
+    first, last = where.released_from, where.released_to
+    if first is None or last is None:
+        span = select(func.min(version.c.released_on), func.max(version.c.released_on))
+        lowest, highest = (await conn.execute(span)).one()
+        if lowest is None:
+            return []
+        first, last = first or lowest, last or highest
+    months = []
+    while first <= last:
+        end = date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
+        months.append((first, min(end, last)))
+        first = end + timedelta(days=1)
+    return months
+
+
+async def sums(
+    conn: AsyncConnection, where: ReleaseFilter, group_by: Sequence[str]
+) -> list[tuple[tuple[Any, ...], dict[str, int]]]:
+    """The metric sums over the matching releases, per combination of the `group_by` values
+    (columns, or "month": of release, as YYYY-MM), none without releases.
+
+    By month, each month's releases are counted apart, by the other columns: reading the year
+    from the index month by month costs what reading it once does, where grouping by a month
+    computed from each release's date took PostgreSQL a sort of every release (at a million
+    releases, 1.5 to 3 s against 0.6 s).
+    """
+    if "month" not in group_by:
+        counted = await _counted(conn, where, group_by)
+        return [(grouped, _unpack(per_tally)) for grouped, per_tally in counted.items()]
+    others = [name for name in group_by if name != "month"]
+    found = []
+    for first, last in await _months(conn, where):
+        part = dataclasses.replace(where, released_from=first, released_to=last)
+        for grouped, per_tally in (await _counted(conn, part, others)).items():
+            values = dict(zip(others, grouped, strict=True), month=f"{first:%Y-%m}")
+            found.append((tuple(values[name] for name in group_by), _unpack(per_tally)))
+    return found

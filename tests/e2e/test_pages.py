@@ -11,40 +11,29 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser
 
-from tests.support.server import ADMIN, ROOT, Server, new_key, serve
+from tests.support.browser import (
+    Site,
+    accessible,
+    funnel,
+    load_demo,
+    new_context,
+    secret_of,
+    sign_in,
+)
+from tests.support.server import ADMIN, new_key, serve
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
 YEAR = {"released_from": "2019-04-01", "released_to": "2020-03-31"}
-SERIOUS = {"serious", "critical"}
-
-
-@dataclass
-class Site:
-    server: Server
-    keys: dict[str, str]
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-
-def _secret(headers: dict[str, str]) -> str:
-    return headers["Authorization"].removeprefix("Bearer ")
 
 
 @pytest.fixture(scope="module")
@@ -52,61 +41,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("pages")
     database_url = f"sqlite:///{folder / 'joinup.db'}"
     with serve(database_url, folder / "server.log", env={"JOINUP_ADMIN_KEY": ADMIN}) as server:
-        env = {**os.environ, "JOINUP_DATABASE_URL": database_url}
-        loaded = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "joinup"), "demo", "--scale", "0.01"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert loaded.returncode == 0, loaded.stderr
+        load_demo(database_url, 0.01, timeout=300)
         keys = {
-            role: _secret(new_key(server.url, f"ORG-{role.upper()}", role))
+            role: secret_of(new_key(server.url, f"ORG-{role.upper()}", role))
             for role in ("coordinator", "probation", "submitter")
         }
         yield Site(server, keys)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
-
-
-class Visits:
-    """Every URL the browser asked for, to check that none left the server's host."""
-
-    def __init__(self, context: BrowserContext) -> None:
-        self.urls: list[str] = []
-        context.on("request", lambda request: self.urls.append(request.url))
-
-    def elsewhere(self, origin: str) -> list[str]:
-        return [url for url in self.urls if not url.startswith(origin + "/")]
-
-
-def _context(browser: Browser, site: Site, **options: Any) -> tuple[BrowserContext, Visits]:
-    context = browser.new_context(base_url=site.url, accept_downloads=True, **options)
-    return context, Visits(context)
-
-
-def _accessible(page: Page) -> None:
-    found = Axe().run(page).response["violations"]
-    serious = [(v["id"], v["impact"], v["help"]) for v in found if v["impact"] in SERIOUS]
-    assert serious == [], f"{page.url}: {serious}"
-
-
-def _sign_in(page: Page, secret: str, *, check: bool = True) -> None:
-    page.goto("/sign-in")
-    if check:  # axe runs as a script in the page: not where scripts are off
-        _accessible(page)
-    page.get_by_label("Key").fill(secret)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _metrics(site: Site) -> dict[str, Any]:
@@ -131,14 +71,6 @@ def _someone(site: Site) -> str:
     return nomis
 
 
-def _funnel(page: Page) -> dict[str, str]:
-    cells = page.locator("#funnel [data-count]")
-    return {
-        cells.nth(i).get_attribute("data-count") or "": cells.nth(i).inner_text().split(" ")[0]
-        for i in range(cells.count())
-    }
-
-
 def _expected_funnel(total: dict[str, Any]) -> dict[str, str]:
     return {
         "released_in_treatment": f"{total['released_in_treatment']:,}",
@@ -152,25 +84,25 @@ def _expected_funnel(total: dict[str, Any]) -> dict[str, str]:
 def test_a_coordinator_reads_the_overview_follows_the_gap_list_and_opens_a_person(
     site: Site, browser: Browser
 ) -> None:
-    context, visits = _context(browser, site)
+    context, visits = new_context(browser, site)
     page = context.new_page()
-    _sign_in(page, site.keys["coordinator"])
+    sign_in(page, site.keys["coordinator"])
     assert page.url == f"{site.url}/overview"
 
     page.get_by_label("Released from").fill(YEAR["released_from"])
     page.get_by_label("Released to").fill(YEAR["released_to"])
     page.get_by_label("Table by").select_option("prison")
     page.get_by_role("button", name="Show").click()
-    assert _funnel(page) == _expected_funnel(_metrics(site))
+    assert funnel(page) == _expected_funnel(_metrics(site))
     assert page.locator("figure svg").count() == 2
-    _accessible(page)
+    accessible(page)
 
     # A prison's row leads to its gap list for the same period.
     first = page.locator("#groups tbody a").first
     prison = first.inner_text()
     first.click()
     assert re.search(rf"prison={prison}\b", page.url)
-    _accessible(page)
+    accessible(page)
 
     # Filter: releases not picked up in the window, then page through them.
     page.get_by_text("Filter the list").click()  # closed while a filter is in force
@@ -186,7 +118,7 @@ def test_a_coordinator_reads_the_overview_follows_the_gap_list_and_opens_a_perso
     page.get_by_role("link", name="Next page").click()
     second_page = page.locator("#releases tbody th").all_inner_texts()
     assert second_page and not set(second_page) & set(first_page)
-    _accessible(page)
+    accessible(page)
 
     with page.expect_download() as downloading:
         page.get_by_role("link", name="Download CSV").click()
@@ -198,7 +130,7 @@ def test_a_coordinator_reads_the_overview_follows_the_gap_list_and_opens_a_perso
     page.locator("#releases tbody th a").first.click()
     assert "/people/" in page.url
     assert page.get_by_role("heading", name="Timeline").is_visible()
-    _accessible(page)
+    accessible(page)
 
     page.get_by_role("button", name=re.compile("Sign out")).click()
     assert page.url == f"{site.url}/sign-in"
@@ -209,11 +141,11 @@ def test_a_coordinator_reads_the_overview_follows_the_gap_list_and_opens_a_perso
 
 
 def test_the_overview_reads_the_same_without_javascript(site: Site, browser: Browser) -> None:
-    context, visits = _context(browser, site, java_script_enabled=False)
+    context, visits = new_context(browser, site, java_script_enabled=False)
     page = context.new_page()
-    _sign_in(page, site.keys["coordinator"], check=False)
+    sign_in(page, site.keys["coordinator"], check=False)
     page.goto("/overview?" + "&".join(f"{k}={v}" for k, v in YEAR.items()))
-    assert _funnel(page) == _expected_funnel(_metrics(site))
+    assert funnel(page) == _expected_funnel(_metrics(site))
     assert visits.elsewhere(site.url) == []
     context.close()
 
@@ -221,16 +153,16 @@ def test_the_overview_reads_the_same_without_javascript(site: Site, browser: Bro
 def test_probation_finds_a_person_but_not_the_coordinators_pages(
     site: Site, browser: Browser
 ) -> None:
-    context, visits = _context(browser, site)
+    context, visits = new_context(browser, site)
     page = context.new_page()
-    _sign_in(page, site.keys["probation"])
+    sign_in(page, site.keys["probation"])
     assert page.url == f"{site.url}/people"
-    _accessible(page)
+    accessible(page)
     for path in ("/overview", "/releases"):
         answer = page.goto(path)
         assert answer is not None and answer.status == 403
         assert page.get_by_role("heading", name="You cannot see this page").is_visible()
-    _accessible(page)
+    accessible(page)
 
     someone = _someone(site)
     page.goto("/people")
@@ -244,17 +176,17 @@ def test_probation_finds_a_person_but_not_the_coordinators_pages(
     page.get_by_label("Number", exact=True).fill("A0000AA")
     page.get_by_role("button", name="Find").click()
     assert page.locator(".govuk-error-summary").is_visible()
-    _accessible(page)
+    accessible(page)
     assert visits.elsewhere(site.url) == []
     context.close()
 
 
 def test_a_submitter_key_cannot_sign_in(site: Site, browser: Browser) -> None:
-    context, _ = _context(browser, site)
+    context, _ = new_context(browser, site)
     page = context.new_page()
-    _sign_in(page, site.keys["submitter"])
+    sign_in(page, site.keys["submitter"])
     assert page.url == f"{site.url}/sign-in"
     assert page.locator(".govuk-error-summary").is_visible()
     assert not [c for c in context.cookies() if c["name"] == "joinup_session"]
-    _accessible(page)
+    accessible(page)
     context.close()

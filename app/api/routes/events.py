@@ -93,7 +93,10 @@ def _item_json(result: ingest.ItemResult) -> dict[str, Any]:
     },
     summary="Post one event",
     description="409 slugs: identity-conflict, event-id-conflict, already-corrected, "
-    "correction-type-mismatch. identity-conflict: the event's identifiers name two people, or "
+    "correction-type-mismatch, person-history-full. person-history-full: the person already "
+    "has `JOINUP_MAX_EVENTS_PER_PERSON` counting events (20,000 by default); nothing is stored "
+    "(a correction, which replaces an event, is still taken). identity-conflict: the event's "
+    "identifiers name two people, or "
     "would give the person they name a second value of a scheme (docs/identity.md); nothing is "
     "stored, the audit line names the people involved, and the refusal costs the key as much of "
     "its rate limit as 60 requests. Posts of one organisation that arrive at the same time may "
@@ -170,7 +173,8 @@ def _batch_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
     "post's would. Each identity-conflict costs the key as much of its rate limit as 60 "
     "requests, in a batch as alone. A server process works on `JOINUP_BATCH_CONCURRENCY` "
     "batches at a time (1 by default); a batch that arrives meanwhile waits its turn, in order "
-    "of arrival.",
+    "of arrival. Items that would take a person past `JOINUP_MAX_EVENTS_PER_PERSON` counting "
+    "events are rejected with person-history-full.",
 )
 async def post_batch(
     caller: Submitter, batch: Batch, conn: BatchConn, rt: RuntimeDep, metrics: MetricsDep
