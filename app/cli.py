@@ -24,7 +24,7 @@ from app.db.errors import DatabaseUnavailable
 from app.demo import year as demo_data
 from app.domain.metrics import SUMMARY_NAMES
 from app.domain.rules import Rules
-from app.services import clock, importing, loading, metrics
+from app.services import clock, derivation, importing, loading, metrics
 from app.services.notifications import worker
 from app.settings import Settings
 
@@ -41,7 +41,23 @@ def alembic_config(database_url: str) -> Config:
 
 
 def migrate(settings: Settings, revision: str = "head") -> None:
+    """Upgrade the schema, then derive again the records a revision left out of date (one that
+    merged people split by a PNC's spelling clears theirs)."""
     command.upgrade(alembic_config(settings.database_url), revision)
+    if revision == "head":
+        asyncio.run(_refresh_out_of_date(settings))
+
+
+async def _refresh_out_of_date(settings: Settings) -> None:
+    from app.main import rules_of
+
+    db = Database(settings.database_url, settings.pool_size)
+    try:
+        refreshed = await derivation.refresh_out_of_date(db, rules_of(settings))
+    finally:
+        await db.dispose()
+    if refreshed:
+        logging.getLogger("joinup").warning("derived the records of %d people again", refreshed)
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:

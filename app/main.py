@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 from starlette.routing import NoMatchFound
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import tuning, web
 from app.api import body, observability, problems
@@ -33,6 +35,7 @@ from app.api.routes import (
     subscriptions,
 )
 from app.db import audit as audit_store
+from app.db import schema as db_schema
 from app.db import statistics
 from app.db.engine import Database
 from app.domain.rules import Rules
@@ -40,8 +43,8 @@ from app.schemas.api import BatchResult
 from app.schemas.events import EventCreate
 from app.services import clock
 from app.services import keys as key_service
-from app.services.group_commit import GroupCommit
 from app.services.hmpps import intake
+from app.services.ingest.group_commit import GroupCommit
 from app.services.notifications import delivery, secrets, worker
 from app.settings import Settings
 
@@ -55,7 +58,9 @@ pickup window, still in treatment at 12 weeks, and what went missing on the way.
 Providers post events (`/v1/events`); probation reads a person's handover view
 (`/v1/people/{scheme}/{value}`); coordinators pull gap lists (`/v1/releases`) and continuity
 metrics (`/v1/metrics/continuity`). Every `/v1` call carries `Authorization: Bearer <key>`.
-Every error is `application/problem+json`; its `type` ends in a stable slug.
+Every error is `application/problem+json`; its `type` ends in a stable slug. A query parameter
+an operation does not take is refused (422, naming it and the ones it takes), so a misspelt
+filter never returns an unfiltered list.
 """
 
 
@@ -137,6 +142,24 @@ def _build_the_routes(app: FastAPI) -> None:
         app.url_path_for("joinup: build every route")
 
 
+class SchemaGate:
+    """Refuses to start on a database whose schema is not this code's (never migrated, or by
+    an older joinup): the server stops with one line saying what to do, not a traceback."""
+
+    def __init__(self, app: ASGIApp, database_url: str) -> None:
+        self.app = app
+        self.database_url = database_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            problem = await anyio.to_thread.run_sync(db_schema.unready, self.database_url)
+            if problem is not None:
+                await receive()  # lifespan.startup
+                await send({"type": "lifespan.startup.failed", "message": f"joinup: {problem}"})
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     clock.set_offset_days(settings.clock_offset_days)
@@ -201,6 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     web.install(app, settings)
     app.add_middleware(RequestGate, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SchemaGate, database_url=settings.database_url)
     observability.configure_logging()
     observability.install(app, Metrics())
     _document_event_bodies(app)

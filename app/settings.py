@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     # Requests a minute per API key, per process (app/api/ratelimit.py); 0 turns the limit off.
     rate_limit_per_minute: int = Field(default=6000, ge=0)
     # One-event posts of an organisation that may share a transaction
-    # (app/services/group_commit.py), and reads whose audit rows may (app/db/audit.Trail); 1 gives
-    # each its own.
+    # (app/services/ingest/group_commit.py), and reads whose audit rows may
+    # (app/db/audit.Trail); 1 gives each its own.
     group_commit: int = Field(default=100, ge=1)
     # Batch posts a process works on at once; the others wait their turn (app/api/deps.py).
     batch_concurrency: int = Field(default=1, ge=1)

@@ -28,8 +28,8 @@ from app.domain.rules import Rules
 from app.domain.versions import versions
 from app.schemas.events import EVENT_ADAPTER
 from app.services.derivation import lineage, version_row
+from app.services.ingest.submissions import content_hash
 from app.services.loading import Posting
-from app.services.submissions import content_hash
 from app.settings import Settings
 from bench import ingest, overview
 from bench.infra import ADMIN, joinup, postgres_database

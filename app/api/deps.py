@@ -16,13 +16,14 @@ from fastapi.security import (
     HTTPBearer,
 )
 
+from app.api import query
 from app.api.observability import current_caller_request_id, current_request_id
 from app.api.ratelimit import RateLimiter
 from app.domain.rules import Rules
 from app.services import clock, keys
 from app.services.errors import Unauthorized
-from app.services.group_commit import GroupCommit
 from app.services.hmpps.intake import Hmpps
+from app.services.ingest.group_commit import GroupCommit
 from app.services.notifications.secrets import SecretBox
 from app.services.principal import Principal
 from app.services.storage import Connection, Database, Trail
@@ -151,6 +152,9 @@ async def _caller(request: Request, secret: str | None, roles: tuple[str, ...]) 
     request.state.org = principal.org
     _within_rate_limit(rt, principal)
     principal.require(*roles)
+    # Every /v1 route names its caller: checked here, a misspelt filter is refused for every
+    # route, and only once the caller is known (a caller without a key learns nothing).
+    query.refuse_unknown(request)
     return principal
 
 

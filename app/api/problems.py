@@ -25,6 +25,8 @@ STATUS_BY_SLUG = {
     "forbidden": 403,
     "not-found": 404,
     "validation-error": 422,
+    # A page cursor given with filters other than those it was made with (CONTRACT §5).
+    "cursor-mismatch": 422,
     "malformed-json": 400,
     "payload-too-large": 413,
     "unsupported-media-type": 415,

@@ -23,7 +23,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from app.domain import hmpps
-from app.services import ingest, submissions
+from app.services import ingest
+from app.services.ingest import submissions
 from app.services.notifications.delivery import QueueStats
 from app.services.storage import Database
 

@@ -207,6 +207,17 @@ async def of_person(conn: AsyncConnection, person_id: str) -> list[Row[Any]]:
     return list((await conn.execute(query.order_by(event.c.occurred_on, event.c.seq))).all())
 
 
+async def treatment_starts(conn: AsyncConnection, person_id: str) -> Sequence[Any]:
+    """The person's counting `community.treatment.started` events (`occurred_on`, `data`), in
+    the order they were received."""
+    query = select(event.c.occurred_on, event.c.data).where(
+        event.c.person_id == person_id,
+        event.c.type == EventType.COMMUNITY_TREATMENT_STARTED,
+        _counting(),
+    )
+    return (await conn.execute(query.order_by(event.c.seq))).all()
+
+
 @per_dialect
 def _release_days(dialect: str) -> Select[Any]:
     chosen = one_of(dialect, event.c.person_id, "ids")

@@ -116,6 +116,13 @@ async def replace_for_people(
         await insert_rows(conn, version, rows)
 
 
+async def without_records(conn: AsyncConnection) -> list[str]:
+    """The people with a stored release version that keeps no record: stored before records
+    were kept, or marked out of date by a migration that merged people."""
+    query = select(version.c.person_id).where(version.c.record.is_(None)).distinct()
+    return sorted((await conn.execute(query)).scalars())
+
+
 # `_REPLACE` for some releases of some people only: those named by (person, release date).
 _REPLACE_RELEASES: Final = _REPLACE.replace(
     "WHERE stored.person_id = ANY(%(people)s)",

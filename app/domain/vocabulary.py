@@ -101,3 +101,20 @@ class Scheme(StrEnum):
     CRN = "crn"
     NHS = "nhs"
     PNC = "pnc"
+
+
+class ProbationRegion(StrEnum):
+    """The twelve probation regions, in the spelling the contract stores (CONTRACT §3.1)."""
+
+    NORTH_EAST = "North East"
+    NORTH_WEST = "North West"
+    YORKSHIRE_AND_THE_HUMBER = "Yorkshire and the Humber"
+    GREATER_MANCHESTER = "Greater Manchester"
+    EAST_MIDLANDS = "East Midlands"
+    WEST_MIDLANDS = "West Midlands"
+    EAST_OF_ENGLAND = "East of England"
+    KENT_SURREY_AND_SUSSEX = "Kent, Surrey and Sussex"
+    LONDON = "London"
+    SOUTH_WEST = "South West"
+    SOUTH_CENTRAL = "South Central"
+    WALES = "Wales"

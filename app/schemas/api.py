@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
 from app.domain.filters import Scope, scope_of
-from app.schemas.events import PrisonCode, Text
+from app.schemas.events import LocalAuthority, PrisonCode, ProbationRegion, Text
 
 Role = Literal["submitter", "probation", "coordinator", "admin"]
 Stage = Literal[
@@ -58,7 +58,10 @@ def _not_empty(values: list[str]) -> list[str]:
 
 # minItems documents what `_not_empty` checks (min_length would give pydantic's own message).
 _LIMITS = Field(max_length=1000, json_schema_extra={"minItems": 1})
+# Normalised as events are (app/domain/identifiers.py), so a scope names what is stored.
 PrisonCodes = Annotated[list[PrisonCode], _LIMITS, AfterValidator(_not_empty)]
+ProbationRegions = Annotated[list[ProbationRegion], _LIMITS, AfterValidator(_not_empty)]
+LocalAuthorities = Annotated[list[LocalAuthority], _LIMITS, AfterValidator(_not_empty)]
 ScopeValues = Annotated[list[Text], _LIMITS, AfterValidator(_not_empty)]
 
 
@@ -68,8 +71,8 @@ class KeyScope(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prisons: PrisonCodes | None = Field(default=None, description="3-letter codes")
-    probation_regions: ScopeValues | None = None
-    local_authorities: ScopeValues | None = Field(default=None, description="ONS codes")
+    probation_regions: ProbationRegions | None = None
+    local_authorities: LocalAuthorities | None = Field(default=None, description="ONS codes")
     community_providers: ScopeValues | None = None
 
     def to_scope(self) -> Scope | None:
@@ -210,11 +213,25 @@ class JoinUpRecordRead(BaseModel):
     as_of: date
 
 
+class HandoverRecordRead(JoinUpRecordRead):
+    """A join-up record as the handover view shows it, with what probation asks next."""
+
+    picked_up_by: str | None = Field(
+        description="The community provider whose treatment start gave `picked_up_on` (or, "
+        "for a late pickup, `late_pickup_on`): the `provider` of that "
+        "`community.treatment.started`; null when there is none"
+    )
+    pickup_days_left: int | None = Field(
+        description="While the pickup window is open (stage `awaiting_pickup`): the days from "
+        "`as_of` to `pickup_due_by`, 0 on its last day; null otherwise"
+    )
+
+
 class PersonView(BaseModel):
     person_id: str
     identifiers: dict[str, str]
     as_of: date
-    releases: list[JoinUpRecordRead] = Field(description="Newest release first")
+    releases: list[HandoverRecordRead] = Field(description="Newest release first")
 
 
 class TimelineEvent(BaseModel):

@@ -7,6 +7,7 @@ Validation is strict where leniency would store something the sender did not mea
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -23,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.domain import identifiers
+from app.domain import identifiers, vocabulary
 
 EARLIEST_DAY = date(2000, 1, 1)
 LATEST_DAY = date(2100, 12, 31)
@@ -63,26 +64,44 @@ Text = Annotated[
     AfterValidator(_printable),
     Field(json_schema_extra={"pattern": "^[^\\x00-\\x1f\\x7f]*$"}),
 ]
-# An ONS code is 9 characters; the derived records keep at most 64.
-LocalAuthority = Annotated[
-    str,
-    StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=64),
-    AfterValidator(_printable),
-    Field(json_schema_extra={"pattern": "^[^\\x00-\\x1f\\x7f]*$"}),
-]
-_PRISON = re.compile(r"[A-Z]{3}")
 
 
-def _prison_code(value: str) -> str:
-    if not _PRISON.fullmatch(value):
-        raise ValueError("a prison is given by its 3-letter code, such as MDI")
-    return value
+def _checked(normalised: Callable[[str], str]) -> Any:
+    """A validator normalising a value as app/domain/identifiers does everywhere else."""
+
+    def check(value: str) -> str:
+        try:
+            return normalised(value)
+        except identifiers.InvalidIdentifier as exc:
+            raise ValueError(str(exc)) from None
+
+    return AfterValidator(check)
 
 
+_CODE = StringConstraints(strict=True, max_length=100)
+# What the schema documents; the value is trimmed and upper-cased before it is checked.
+_ONS = "^[EWSN][0-9]{8}$"
 PrisonCode = Annotated[
     str,
-    StringConstraints(strict=True, strip_whitespace=True, to_upper=True),
-    AfterValidator(_prison_code),
+    _CODE,
+    _checked(identifiers.prison),
+    Field(description="A prison's 3-letter code", json_schema_extra={"pattern": "^[A-Z]{3}$"}),
+]
+LocalAuthority = Annotated[
+    str,
+    _CODE,
+    _checked(identifiers.local_authority),
+    Field(description="An ONS local authority code", json_schema_extra={"pattern": _ONS}),
+]
+ProbationRegion = Annotated[
+    str,
+    _CODE,
+    _checked(identifiers.probation_region),
+    Field(
+        description="One of the twelve probation regions, matched ignoring case, spaces, "
+        "punctuation and and/&, and stored as: "
+        + "; ".join(region.value for region in vocabulary.ProbationRegion)
+    ),
 ]
 
 
@@ -91,13 +110,7 @@ class Strict(BaseModel):
 
 
 def _identifier(scheme: str) -> Any:
-    def check(value: str) -> str:
-        try:
-            return identifiers.validate(scheme, value)
-        except identifiers.InvalidIdentifier as exc:
-            raise ValueError(str(exc)) from None
-
-    return AfterValidator(check)
+    return _checked(lambda value: identifiers.validate(scheme, value))
 
 
 Identifier = Annotated[str, StringConstraints(strict=True, max_length=40)]
@@ -159,7 +172,7 @@ class PrisonReleasedData(Strict):
     prison: PrisonCode
     release_type: ReleaseType
     local_authority: LocalAuthority | None = None
-    probation_region: Text | None = None
+    probation_region: ProbationRegion | None = None
     community_provider: Text | None = None
 
 

@@ -7,7 +7,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas.api import NO_NUL, FlagCode, PrisonCodes, ScopeValues, Stage
+from app.schemas.api import (
+    NO_NUL,
+    FlagCode,
+    LocalAuthorities,
+    PrisonCodes,
+    ProbationRegions,
+    ScopeValues,
+    Stage,
+)
 
 ChangeType = Literal[
     "record.created", "record.stage_changed", "record.flag_raised", "record.flag_resolved"
@@ -24,8 +32,8 @@ class SubscriptionFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prisons: PrisonCodes | None = None
-    probation_regions: ScopeValues | None = None
-    local_authorities: ScopeValues | None = None
+    probation_regions: ProbationRegions | None = None
+    local_authorities: LocalAuthorities | None = None
     community_providers: ScopeValues | None = None
     stages: Annotated[list[Stage], _SOME] | None = None
     flags: Annotated[list[FlagCode], _SOME] | None = None

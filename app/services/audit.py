@@ -11,8 +11,6 @@ the `Principal`. Rows are only ever added: `app.db.audit` can insert and select,
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -23,8 +21,7 @@ import orjson
 from app.db import Connection
 from app.db import audit as audit_store
 from app.db.audit import AuditFilter
-from app.services import clock
-from app.services.errors import ErrorItem, Invalid
+from app.services import clock, cursors
 from app.services.principal import Principal
 
 SERVICE: Final = "joinup"
@@ -211,7 +208,9 @@ async def page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the trail, newest first; reading it is recorded too (after the page is read,
     so a walk through the pages never meets its own rows)."""
-    before = decode_cursor(cursor) if cursor is not None else None
+    before = None
+    if cursor is not None:
+        query, before = _continued(query, cursor)
     rows = await audit_store.newest(conn, query.to_filter(), before, limit + 1)
     shown = rows[:limit]
     details: dict[str, Any] = {
@@ -222,7 +221,7 @@ async def page(
     if query.person_id is not None:
         details["person_ids"] = [query.person_id]
     await record(conn, who, READ_AUDIT, subject_type=QUERY, details=details)
-    next_cursor = _encode_cursor(shown[-1].id) if len(rows) > limit else None
+    next_cursor = _encode_cursor(shown[-1].id, query) if len(rows) > limit else None
     return [entry(row) for row in shown], next_cursor
 
 
@@ -232,20 +231,25 @@ async def about(conn: Connection, person_id: str) -> list[dict[str, Any]]:
     return [entry(row) for row in rows]
 
 
-def _encode_cursor(row_id: int) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps({"before": row_id})).decode().rstrip("=")
+def _encode_cursor(row_id: int, query: AuditQuery) -> str:
+    return cursors.encode({"before": row_id}, query.described())
 
 
-def decode_cursor(cursor: str) -> int:
-    """The row id a cursor carries; Invalid when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        before = orjson.loads(raw)["before"]
-    except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-        before = None
+def _continued(query: AuditQuery, cursor: str) -> tuple[AuditQuery, int]:
+    """The query a cursor continues (its own filters; others given with it are refused) and
+    the row id its next page starts before."""
+    continued = cursors.decode(cursor, query.described())
+    before, carried = continued.position.get("before"), continued.filters
     if not isinstance(before, int) or isinstance(before, bool) or not 0 < before < 2**63:
-        raise Invalid(
-            "the cursor is not one this service gave out",
-            errors=[ErrorItem(["query", "cursor"], "unknown cursor")],
-        )
-    return before
+        raise cursors.unknown()
+    try:
+        first, last = carried.get("from"), carried.get("to")
+        return AuditQuery(
+            person_id=carried.get("person_id"),
+            org=carried.get("org"),
+            what=carried.get("what"),
+            first_day=date.fromisoformat(first) if first else None,
+            last_day=date.fromisoformat(last) if last else None,
+        ), before
+    except (TypeError, ValueError):
+        raise cursors.unknown() from None

@@ -12,6 +12,7 @@ from typing import Any
 from app.db import Connection
 from app.db import events as event_store
 from app.db import releases as release_store
+from app.db.engine import Database
 from app.domain import horizons
 from app.domain.events import Event
 from app.domain.horizons import Edit
@@ -168,3 +169,14 @@ async def _version_rows(
                 await pace.step()
         await pace.step()
     return rows
+
+
+async def refresh_out_of_date(db: Database, rules: Rules) -> int:
+    """Re-derive the people whose stored versions keep no record (see
+    `release_store.without_records`), a few hundred to a transaction; how many there were."""
+    async with db.read() as conn:
+        people = await release_store.without_records(conn)
+    for start in range(0, len(people), FETCH_PEOPLE):
+        async with db.write() as conn:
+            await refresh(conn, people[start : start + FETCH_PEOPLE], rules)
+    return len(people)

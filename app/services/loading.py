@@ -11,7 +11,8 @@ from typing import Any
 
 from app.db import Connection
 from app.domain.rules import Rules
-from app.services import clock, ingest, submissions
+from app.services import clock, ingest
+from app.services.ingest import submissions
 from app.services.principal import Principal
 
 

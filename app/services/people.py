@@ -14,11 +14,24 @@ from app.domain.records import JoinUpRecord, derive
 from app.domain.rules import Rules
 from app.domain.vocabulary import EventType
 from app.services import audit, derivation
-from app.services.errors import NotFound
+from app.services.errors import ErrorItem, Invalid, NotFound
 from app.services.principal import Principal
-from app.services.views import StoredView, encoded_view, record_view
+from app.services.views import StoredView, record_view, stored_view
 
 Shown = TypeVar("Shown")
+
+
+def checked(scheme: str, value: str) -> str:
+    """The identifier normalised as events' are (a PNC in its long form); a malformed one is
+    Invalid, not unknown: no person could ever be found by it."""
+    try:
+        return identifiers.validate(scheme, value)
+    except identifiers.InvalidIdentifier as exc:
+        raise Invalid(
+            # The value is personal data: the answer does not repeat it.
+            f"the {scheme} given is not well formed: {exc}",
+            errors=[ErrorItem(["path", "value"], str(exc))],
+        ) from None
 
 
 def _not_a_scheme(scheme: str) -> NotFound:
@@ -60,7 +73,7 @@ async def lookup(
     if scheme not in identifiers.SCHEMES:
         await _refused(conn, who, what, scheme, as_of, None)
         raise _not_a_scheme(scheme)
-    key = (scheme, identifiers.normalise(value))
+    key = (scheme, checked(scheme, value))
     person_id = (await people.owners(conn, [key])).get(key)
     admitted = None
     if who.scope is not None:
@@ -164,14 +177,16 @@ async def handover(
     if scheme not in identifiers.SCHEMES:
         await _refused(conn, who, audit.READ_PERSON, scheme, as_of, None)
         raise _not_a_scheme(scheme)
-    normalised = identifiers.normalise(value)
+    normalised = checked(scheme, value)
     person_id, named = await release_store.named_by(conn, scheme, normalised, as_of, who.scope)
     # A scoped key sees nobody without a release in its scope, exactly as it sees nobody unknown.
     if person_id is None or (who.scope is not None and not named.rows):
         await _refused(conn, who, audit.READ_PERSON, scheme, as_of, person_id)
         raise _unknown(scheme, normalised)
-    views = await shown(conn, named.rows, as_of, rules, named.identifiers, encoded_view)
+    views = await shown(conn, named.rows, as_of, rules, named.identifiers, stored_view)
     release_ids = [row.release_id for row in named.rows]
+    releases = [views[release_id] for release_id in release_ids]
+    await _with_handover_facts(conn, person_id, releases, as_of)
     details = {**looked_up(scheme, as_of), "release_ids": release_ids}
     await audit.record(
         conn, who, audit.READ_PERSON, subject=person_id, subject_type=audit.PERSON, details=details
@@ -180,8 +195,31 @@ async def handover(
         "person_id": person_id,
         "identifiers": named.identifiers[person_id],
         "as_of": as_of,
-        "releases": [views[release_id] for release_id in release_ids],
+        "releases": releases,
     }
+
+
+async def _with_handover_facts(
+    conn: Connection, person_id: str, releases: list[dict[str, Any]], as_of: date
+) -> None:
+    """Add to each record what the handover view shows beside it (CONTRACT §5, §9): who picked
+    the person up, and the days left in the pickup window while it is open."""
+    started = [r["picked_up_on"] or r["late_pickup_on"] for r in releases]
+    providers: dict[str, str | None] = {}
+    if any(started):
+        # Received last wins a date's tie, as it does for the rules' other same-date ties.
+        for start in await event_store.treatment_starts(conn, person_id):
+            providers[str(start.occurred_on)] = start.data.get("provider")
+    for release, started_on in zip(releases, started, strict=True):
+        release["picked_up_by"] = providers.get(str(started_on)) if started_on else None
+        release["pickup_days_left"] = pickup_days_left(release, as_of)
+
+
+def pickup_days_left(release: Mapping[str, Any], as_of: date) -> int | None:
+    """Days from `as_of` to the end of the pickup window while it is open (0 on its last day)."""
+    if release["stage"] != "awaiting_pickup":
+        return None
+    return (date.fromisoformat(str(release["pickup_due_by"])) - as_of).days
 
 
 async def timeline(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 from collections.abc import AsyncGenerator, Iterable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, fields, replace
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import anyio
 import orjson
@@ -23,16 +21,16 @@ from app.db.releases import ShownRow
 __all__ = [
     "CSV_COLUMNS",
     "Sent",
-    "decode_cursor",
     "export_csv",
     "page",
     "query",
     "record_csv",
     "stream_csv",
 ]
+from app.domain import identifiers
 from app.domain.filters import PageKey, ReleaseFilter, Scope, stored
 from app.domain.rules import Rules
-from app.services import audit, clock
+from app.services import audit, clock, cursors
 from app.services.errors import ErrorItem, Invalid
 from app.services.people import shown
 from app.services.principal import Principal
@@ -70,23 +68,48 @@ CSV_COLUMNS = (
 )
 
 
-def encode_cursor(key: PageKey, as_of: date) -> str:
-    payload = {"r": key.released_on.isoformat(), "id": key.release_id, "as_of": as_of.isoformat()}
-    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+def encode_cursor(key: PageKey, where: ReleaseFilter) -> str:
+    """The position after `key` in the list `where` selects, with the list's as-of date and
+    filters (app/services/cursors.py)."""
+    position = {"r": key.released_on.isoformat(), "id": key.release_id}
+    return cursors.encode(position, {**_filters_of(where), "as_of": where.as_of})
 
 
-def decode_cursor(cursor: str) -> tuple[PageKey, date]:
-    """The position and as-of date a cursor carries; Invalid when it is not one of ours."""
+def _filters_of(where: ReleaseFilter) -> dict[str, Any]:
+    return {name: getattr(where, name) for name in _FILTERS}
+
+
+_FILTERS: Final = tuple(f.name for f in fields(ReleaseFilter) if f.name not in ("as_of", "scope"))
+_DATES: Final = ("released_from", "released_to", "as_of")
+
+
+def _continued(
+    where: ReleaseFilter, as_of: date | None, cursor: str
+) -> tuple[ReleaseFilter, PageKey]:
+    """The list a cursor continues, with its own filters and as-of date, and where its next
+    page starts; refused when other filters are given (CONTRACT §5)."""
+    continued = cursors.decode(cursor, {**_filters_of(where), "as_of": as_of})
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        payload = orjson.loads(raw)
-        key = PageKey(date.fromisoformat(payload["r"]), str(payload["id"]))
-        return key, date.fromisoformat(payload["as_of"])
-    except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-        raise Invalid(
-            "the cursor is not one this service gave out",
-            errors=[ErrorItem(["query", "cursor"], "unknown cursor")],
-        ) from None
+        after = PageKey(date.fromisoformat(continued.position["r"]), str(continued.position["id"]))
+        carried: dict[str, Any] = {
+            name: date.fromisoformat(value) if name in _DATES else value
+            for name, value in continued.filters.items()
+            if name in (*_FILTERS, "as_of")
+        }
+    except (KeyError, TypeError, ValueError):
+        raise cursors.unknown() from None
+    carried["open_flags"] = frozenset(carried.get("open_flags", ()))
+    return replace(where, **carried), after
+
+
+def _place(field: str, value: str | None) -> str | None:
+    """A place filter normalised as the events that name places are (blank: no filter)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return identifiers.PLACES[field](value)
+    except identifiers.InvalidIdentifier as exc:
+        raise Invalid(f"{field}: {exc}", errors=[ErrorItem(["query", field], str(exc))]) from None
 
 
 def query(
@@ -104,24 +127,23 @@ def query(
     released_to: date | None = None,
 ) -> tuple[ReleaseFilter, PageKey | None]:
     """A gap list's filter, as the API and the pages take it, and where its page starts: a
-    cursor carries the as-of date of the list's first page (today's when none was given)."""
-    after = None
-    if cursor is not None:
-        after, cursor_as_of = decode_cursor(cursor)
-        as_of = as_of or cursor_as_of
+    cursor carries the as-of date (today's when none was given) and filters of the list's
+    first page."""
     where = ReleaseFilter(
         as_of=as_of if as_of is not None else clock.today(),
         stage=stage,
         open_flags=frozenset(flags),
-        prison=prison.upper() if prison else None,
-        probation_region=probation_region,
-        local_authority=local_authority,
-        community_provider=community_provider,
+        prison=_place("prison", prison),
+        probation_region=_place("probation_region", probation_region),
+        local_authority=_place("local_authority", local_authority),
+        community_provider=community_provider or None,
         released_from=released_from,
         released_to=released_to,
         scope=scope,
     )
-    return where, after
+    if cursor is None:
+        return where, None
+    return _continued(where, as_of, cursor)
 
 
 async def _records(
@@ -152,7 +174,7 @@ async def page(
     rows = found.rows[:limit]
     next_cursor = None
     if len(found.rows) > limit:
-        next_cursor = encode_cursor(PageKey(rows[-1].released_on, rows[-1].release_id), where.as_of)
+        next_cursor = encode_cursor(PageKey(rows[-1].released_on, rows[-1].release_id), where)
     records = await _records(conn, replace(found, rows=rows), where.as_of, rules, encoded_view)
     details = {
         "filters": described(where),

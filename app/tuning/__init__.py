@@ -47,8 +47,8 @@ GC_OLDER_THRESHOLDS: Final = (20, 10)
 # Long CPU-bound loops of a batch hand the event loop back between chunks of this many items
 # (each a few milliseconds of work), so that reads arriving meanwhile are not held behind them.
 # Bench: "postgres: handover view, 16 clients, during batch ingest".
-PARSE_TURN: Final = 25  # events parsed (app/services/submissions.py)
-DECIDE_TURN: Final = 50  # events decided (app/services/ingest.py)
+PARSE_TURN: Final = 25  # events parsed (app/services/ingest/submissions.py)
+DECIDE_TURN: Final = 50  # events decided (app/services/ingest/)
 # People whose events are read in one query: turning a query's rows into events cannot be split
 # into turns, so a query is kept small. Bench: as above, "during batch ingest".
 FETCH_PEOPLE: Final = 200

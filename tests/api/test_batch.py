@@ -307,8 +307,8 @@ def test_a_batch_about_more_people_than_one_read_takes_stores_every_record(
 
 def test_a_new_persons_records_come_from_the_batch_as_stored(api: Api, database_url: str) -> None:
     # A person the batch makes is derived from the batch's own events, not read back
-    # (ingest._events_of_new_people): same-day events in arrival order, a correction in the
-    # batch, and one that came before the event it corrects.
+    # (_events_of_new_people in app/services/ingest/posts.py): same-day events in arrival
+    # order, a correction in the batch, and one that came before the event it corrects.
     who = {"nomis": nomis(1)}
     started, picked_up = "prison.treatment.started", "community.treatment.started"
     items = [

@@ -383,7 +383,8 @@ def test_bad_identifiers_are_422(api: Api, person: dict[str, Any], loc: tuple[st
 def test_a_pnc_with_a_two_digit_year_is_accepted(api: Api) -> None:
     short = pnc(52834, year="12")
     accepted(api.post(event(person={"pnc": short})))
-    assert stored(api, "ev-1")["person"] == {"pnc": short}
+    # Stored in its long form (CONTRACT §3.1, 2026-12-07).
+    assert stored(api, "ev-1")["person"] == {"pnc": "2012/0052834K"}
 
 
 @pytest.mark.parametrize(

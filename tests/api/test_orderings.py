@@ -80,7 +80,7 @@ def _send(api: Api, steps: list[tuple[str, Any]], how: str) -> None:
         steps = [step for step in steps if step[0] == "retract"]
     elif how == "concurrently":
         # One-event posts at once, in whatever order they reach the service; they share
-        # transactions (app/services/group_commit.py).
+        # transactions (app/services/ingest/group_commit.py).
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(api.post, posts))
         assert all(a.status_code in (200, 201) for a in answers), [a.text for a in answers]

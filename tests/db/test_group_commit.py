@@ -1,7 +1,7 @@
 """Group commit (app/tuning/groups.py). One-event posts that arrive together share a transaction
-(app/services/group_commit.py), and each is answered, stored and audited as if it had been posted
-alone, in the order it arrived. Reads that end together store their audit rows in one insert
-(app/db/audit.Trail), each before the read ends."""
+(app/services/ingest/group_commit.py), and each is answered, stored and audited as if it had
+been posted alone, in the order it arrived. Reads that end together store their audit rows in
+one insert (app/db/audit.Trail), each before the read ends."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from app.db import Connection
 from app.db.audit import Trail
 from app.db.engine import Database, sync_url
 from app.domain.rules import Rules
-from app.services import audit, ingest, submissions
-from app.services.group_commit import GroupCommit
+from app.services import audit, ingest
+from app.services.ingest import submissions
+from app.services.ingest.group_commit import GroupCommit
+from app.services.ingest.submissions import Submission
 from app.services.principal import Principal
-from app.services.submissions import Submission
 from tests.support.envelopes import crn, nomis, pnc
 from tests.support.expected import reset, stored_and_fresh
 

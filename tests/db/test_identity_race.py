@@ -17,7 +17,8 @@ from app.db.engine import Database
 from app.db.tables import EventRow, IdentifierRow, PersonRow, table
 from app.domain.rules import Rules
 from app.services import events as event_service
-from app.services import ingest, submissions
+from app.services import ingest
+from app.services.ingest import submissions
 from app.services.principal import Principal
 from tests.conftest import empty
 

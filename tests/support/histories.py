@@ -55,7 +55,7 @@ def event_data(kind: str, on: date = START) -> st.SearchStrategy[dict[str, Any]]
             {"prison": prison, "release_type": st.sampled_from(ReleaseType)},
             {
                 "local_authority": _maybe(("E08000010", "E08000035")),
-                "probation_region": _maybe(("North West", "Yorkshire")),
+                "probation_region": _maybe(("North West", "Yorkshire and the Humber")),
                 "community_provider": _maybe(PROVIDERS),
             },
         ),

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from app.domain.identifiers import InvalidIdentifier, normalise, validate
+from app.domain.identifiers import (
+    InvalidIdentifier,
+    local_authority,
+    normalise,
+    prison,
+    probation_region,
+    validate,
+)
+from app.domain.vocabulary import ProbationRegion
 from tests.support.histories import IDENTIFIERS
 
 PNC_LETTERS = "ZABCDEFGHJKLMNPQRTUVWXY"
@@ -64,9 +72,32 @@ def test_nhs_check_digit_11_means_0() -> None:
     assert validate("nhs", "0000000000") == "0000000000"
 
 
-@pytest.mark.parametrize("raw", ["2012/0052834K", "12/52834K", "12/0052834K", "2012/52834k"])
-def test_pnc_valid_in_both_year_forms(raw: str) -> None:
-    assert validate("pnc", raw) == normalise(raw)
+@pytest.mark.parametrize(
+    "raw",
+    ["2012/0052834K", "12/52834K", "12/0052834K", "2012/52834k", " 12/ 52834k", "12/00052834K"],
+)
+def test_pnc_in_either_year_form_is_one_pnc_in_its_long_form(raw: str) -> None:
+    assert validate("pnc", raw) == "2012/0052834K"
+
+
+@pytest.mark.parametrize(
+    ("this_year", "raw", "expected"),
+    [
+        # A two-digit year is this century's up to this year's two digits, else the last's.
+        (2026, "26/1234567", "2026/1234567"),
+        (2026, "27/1234567", "1927/1234567"),
+        (2026, "99/123456", "1999/0123456"),
+        (2026, "00/7", "2000/0000007"),
+        (2100, "00/7", "2100/0000007"),
+        (2026, "1927/1234567", "1927/1234567"),
+    ],
+)
+def test_pnc_two_digit_year_takes_the_contracts_century(
+    this_year: int, raw: str, expected: str
+) -> None:
+    year, serial = raw.split("/")
+    letter = pnc_letter(year, serial)
+    assert validate("pnc", raw + letter, this_year=this_year) == expected + letter
 
 
 @pytest.mark.parametrize(("year", "serial"), [("99", "123456"), ("2003", "7"), ("1985", "1234567")])
@@ -74,7 +105,8 @@ def test_pnc_letter_from_the_formula_is_valid_and_every_other_letter_is_not(
     year: str, serial: str
 ) -> None:
     right = pnc_letter(year, serial)
-    assert validate("pnc", f"{year}/{serial}{right}") == f"{year}/{serial}{right}"
+    long_year = year if len(year) == 4 else f"19{year}"
+    assert validate("pnc", f"{year}/{serial}{right}") == f"{long_year}/{serial.zfill(7)}{right}"
     for wrong in sorted(set(PNC_LETTERS) - {right}):
         with pytest.raises(InvalidIdentifier, match="check letter"):
             validate("pnc", f"{year}/{serial}{wrong}")
@@ -128,3 +160,55 @@ def test_generated_nhs_numbers_are_valid(value: str) -> None:
 @given(IDENTIFIERS["pnc"])
 def test_generated_pnc_numbers_are_valid(value: str) -> None:
     assert validate("pnc", value) == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("North East", "North East"),
+        ("north east", "North East"),
+        ("NORTHEAST", "North East"),
+        ("  north-east ", "North East"),
+        ("Kent Surrey & Sussex", "Kent, Surrey and Sussex"),
+        ("kent, surrey and sussex", "Kent, Surrey and Sussex"),
+        ("yorkshire & the humber", "Yorkshire and the Humber"),
+        ("East of England", "East of England"),
+        ("wales", "Wales"),
+    ],
+)
+def test_probation_region_in_any_case_spacing_or_and(raw: str, expected: str) -> None:
+    assert probation_region(raw) == expected
+
+
+def test_the_twelve_probation_regions() -> None:
+    assert len(ProbationRegion) == 12
+    assert all(probation_region(region.value) == region.value for region in ProbationRegion)
+
+
+@pytest.mark.parametrize("raw", ["North", "Narnia", "", "North East England", "Durham"])
+def test_probation_region_unknown(raw: str) -> None:
+    with pytest.raises(InvalidIdentifier, match="one of: North East; North West"):
+        probation_region(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("e06000047", "E06000047"), (" W06000015", "W06000015")]
+)
+def test_local_authority_ons_code(raw: str, expected: str) -> None:
+    assert local_authority(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["County Durham", "E0600004", "X06000047", "E060000471", ""])
+def test_local_authority_name_or_malformed_code_refused(raw: str) -> None:
+    with pytest.raises(InvalidIdentifier, match="ONS code"):
+        local_authority(raw)
+
+
+def test_prison_code_upper_cased() -> None:
+    assert prison(" mdi ") == "MDI"
+
+
+@pytest.mark.parametrize("raw", ["MD", "MDIX", "M1I", "HMP Manchester"])
+def test_prison_code_malformed(raw: str) -> None:
+    with pytest.raises(InvalidIdentifier, match="3-letter code"):
+        prison(raw)

@@ -21,14 +21,15 @@ _DESCRIPTION = (
     "newest first. Append-only: nothing in joinup changes or deletes a row. `person_id` finds "
     "the rows about a person (reads of them, and the gap-list pages, audit reads and posts that "
     "named them); it searches the rows' details, so narrow it by date on a large trail. Page "
-    "with `cursor`. Reading the trail is itself recorded (`READ_AUDIT`)."
+    "with `cursor`: it carries the filters, and given with other filters it is 422 "
+    "`cursor-mismatch`. Reading the trail is itself recorded (`READ_AUDIT`)."
 )
 
 
 @router.get(
     "",
     response_model=AuditPage,
-    responses=problems("validation-error"),
+    responses=problems("validation-error", "cursor-mismatch"),
     summary="The audit trail, filtered, newest first",
     description=_DESCRIPTION,
 )
@@ -41,7 +42,7 @@ async def read_audit(
     to: Annotated[Day | None, Query(description=_DAY)] = None,
     what: What | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> JSON:
     query = audit.AuditQuery(person_id, org, what, from_, to)
     items, next_cursor = await audit.page(conn, caller, query, cursor, limit)

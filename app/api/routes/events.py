@@ -22,9 +22,10 @@ from app.api.problems import MEDIA_TYPE, from_service_error, problem_body, statu
 from app.api.prometheus import MetricsDep
 from app.api.responses import JSON, problems
 from app.schemas.api import BatchResult, EventAccepted, EventRead, Retraction
-from app.services import clock, ingest, submissions
+from app.services import clock, ingest
 from app.services import events as event_service
 from app.services.errors import ErrorItem, Invalid, ServiceError
+from app.services.ingest import submissions
 from app.tuning import turns
 
 router = APIRouter(prefix="/v1/events", tags=["events"])

@@ -27,11 +27,15 @@ def _wants_csv(request: Request, format: str | None) -> bool:
     response_model=ReleasePage,
     responses={
         200: {"content": {"text/csv": {}}, "description": "JSON page, or the whole list as CSV"},
-        **problems("validation-error"),
+        **problems("validation-error", "cursor-mismatch"),
     },
     summary="Gap list: releases as of a date, filtered, newest release first",
     description="Filters combine with AND; `flag` may repeat and every flag named must be "
-    "open. Page with `cursor` (it keeps the as-of date of the first page). With "
+    "open. Page with `cursor`: it carries the filters and as-of date of the first page, so the "
+    "next page needs only the cursor; given with other filters it is refused "
+    "(422 `cursor-mismatch`). Place filters are normalised as events are: `prison` a 3-letter "
+    "code, `local_authority` an ONS code, `probation_region` one of the twelve regions in any "
+    "case or spacing; anything else is 422. A query parameter the list does not take is 422. With "
     "`Accept: text/csv` or `format=csv` the whole filtered list streams as CSV. A scoped key "
     "sees only the releases in its scope, in pages and CSV alike. Each page is recorded in the "
     "audit trail (`READ_RELEASES`: the filters, the number of rows and the people shown); a CSV "

@@ -30,9 +30,10 @@ from app.db import hmpps as pending_store
 from app.db.engine import Database
 from app.domain import hmpps, licences
 from app.domain.rules import Rules
-from app.services import audit, clock, ingest, keys, submissions
+from app.services import audit, clock, ingest, keys
 from app.services.errors import Invalid, ServiceError
 from app.services.hmpps import cvl, sns
+from app.services.ingest import submissions
 from app.services.principal import Principal
 from app.settings import Settings
 

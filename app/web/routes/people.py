@@ -13,9 +13,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from app.api.deps import AuditedConn, RuntimeDep, as_of_or_today
-from app.domain.vocabulary import EventType
 from app.services import people
-from app.services.errors import NotFound
+from app.services.errors import Invalid, NotFound
 from app.web import words
 from app.web.pages import PageRoute, render
 from app.web.signing import Reader
@@ -47,28 +46,9 @@ async def search(
     return _search_page(request, scheme, value, error, 400 if error else 200)
 
 
-def picked_up_by(release: dict[str, Any], events: list[dict[str, Any]]) -> str | None:
-    """The provider whose treatment start picked the person up on this release (in the window
-    or late), if any."""
-    started_on = release["picked_up_on"] or release["late_pickup_on"]
-    for event in events:
-        if (
-            event["type"] == EventType.COMMUNITY_TREATMENT_STARTED
-            and event["occurred_on"] == started_on
-        ):
-            provider: str | None = event["data"].get("provider")
-            return provider
-    return None
-
-
-def release_view(
-    release: dict[str, Any], as_of: date, events: list[dict[str, Any]]
-) -> dict[str, Any]:
+def release_view(release: dict[str, Any]) -> dict[str, Any]:
     """A release as the page tells it: stage and gaps in words, each with what to do."""
     open_flags = [flag for flag in release["flags"] if flag["open"]]
-    days_left = None
-    if release["stage"] == "awaiting_pickup":
-        days_left = (date.fromisoformat(release["pickup_due_by"]) - as_of).days
     steps = [words.FLAG_STEPS[flag["code"]] for flag in open_flags]
     # A late pickup has re-engaged the person: the stage asks nothing more of the reader.
     if release["stage"] in words.STAGE_STEPS and not release["late_pickup_on"]:
@@ -77,9 +57,8 @@ def release_view(
         **release,
         "open_flags": open_flags,
         "closed_flags": [flag for flag in release["flags"] if not flag["open"]],
-        "days_left": days_left,
+        "days_left": release["pickup_days_left"],
         "steps": list(dict.fromkeys(steps)),
-        "picked_up_by": picked_up_by(release, events),
     }
 
 
@@ -99,6 +78,8 @@ async def person(
         timeline = await people.timeline(conn, who, scheme, value, as_of)
     except NotFound as exc:
         return _search_page(request, scheme, value, exc.detail, 404)
+    except Invalid as exc:
+        return _search_page(request, scheme, value, exc.detail, 422)
     # The page reads the very JSON the API answers with.
     view, timeline = orjson.loads(orjson.dumps([view, timeline]))
     events = timeline["events"]
@@ -107,7 +88,7 @@ async def person(
         "nav": "/people",
         "as_of": day,
         "identifiers": view["identifiers"],
-        "releases": [release_view(release, day, events) for release in view["releases"]],
+        "releases": [release_view(release) for release in view["releases"]],
         "events": events,
     }
     return render(request, "person.html", context)

@@ -14,7 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from app.api.deps import AuditedConn, RuntimeDep
 from app.domain.filters import ReleaseFilter
 from app.domain.vocabulary import FlagCode, Stage
-from app.services import releases
+from app.services import people, releases
 from app.services.errors import ErrorItem, Invalid
 from app.services.sessions import SignedIn
 from app.web import words
@@ -54,14 +54,10 @@ def row_of(record: dict[str, Any], as_of: date, asked_as_of: bool) -> dict[str, 
     """A gap-list row: the record, with the days since release and left in the window, and a
     link to the person as of the list's date when one was asked for."""
     released_on = date.fromisoformat(record["released_on"])
-    due_by = record["pickup_due_by"]
-    days_left = None
-    if record["stage"] == "awaiting_pickup" and due_by is not None:
-        days_left = (date.fromisoformat(due_by) - as_of).days
     return {
         **record,
         "days_since_release": (as_of - released_on).days,
-        "days_left": days_left,
+        "days_left": people.pickup_days_left(record, as_of),
         "open_flags": [flag["code"] for flag in record["flags"] if flag["open"]],
         "link": _dated(person_link(record["identifiers"]), as_of if asked_as_of else None),
     }

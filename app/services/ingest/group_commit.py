@@ -17,8 +17,8 @@ from app.db import Connection
 from app.db.engine import Database
 from app.domain.rules import Rules
 from app.services import ingest
+from app.services.ingest.submissions import Submission
 from app.services.principal import Principal
-from app.services.submissions import Submission
 from app.tuning.groups import Groups
 
 Post = tuple[Principal, Submission]
