@@ -1,7 +1,7 @@
 """key event types: what a submitter key may post
 
 Revision ID: 0110
-Revises: 0080
+Revises: 0120
 Create Date: 2026-12-07
 
 A submitter key carries the event types it may post, correct and retract (CONTRACT §2.1). Keys
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0110"
-down_revision: str | None = "0080"
+down_revision: str | None = "0120"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

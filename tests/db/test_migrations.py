@@ -78,7 +78,7 @@ def test_a_migrated_sqlite_database_is_in_wal_mode(tmp_path: Path) -> None:
 
 def test_keys_made_before_event_types_keep_every_type(scratch_url: str) -> None:
     config = alembic_config(scratch_url)
-    command.upgrade(config, "0080")
+    command.upgrade(config, "0120")
     engine = create_engine(sync_url(scratch_url))
     rows = [("k1", "submitter"), ("k2", "probation,coordinator"), ("k3", "submitter,admin")]
     try:
