@@ -11,13 +11,15 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from pydantic import TypeAdapter
 from starlette.routing import NoMatchFound
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import tuning, web
-from app.api import body, observability, problems
+from app.api import body, observability, problem_pages, problems, teaching
 from app.api.deps import Runtime
+from app.api.headers import DOCS_ASSETS
 from app.api.limits import RequestGate
 from app.api.prometheus import Metrics
 from app.api.ratelimit import RateLimiter
@@ -58,10 +60,20 @@ pickup window, still in treatment at 12 weeks, and what went missing on the way.
 Providers post events (`/v1/events`); probation reads a person's handover view
 (`/v1/people/{scheme}/{value}`); coordinators pull gap lists (`/v1/releases`) and continuity
 metrics (`/v1/metrics/continuity`). Every `/v1` call carries `Authorization: Bearer <key>`.
-Every error is `application/problem+json`; its `type` ends in a stable slug. A query parameter
-an operation does not take is refused (422, naming it and the ones it takes), so a misspelt
-filter never returns an unfiltered list.
+Every error is `application/problem+json`; its `type` is `/problems/<slug>`, a page (on this
+service) saying what the problem means and how to put it right. A query parameter an operation
+does not take is refused (422, naming it and the ones it takes), so a misspelt filter never
+returns an unfiltered list.
 """
+
+
+def _described() -> str:
+    """DESCRIPTION, then every problem type with its status and what it means."""
+    listed = "\n".join(
+        f"- [`{slug}`](/problems/{slug}) ({explained.status}): {explained.meaning}"
+        for slug, explained in problem_pages.CATALOGUE.items()
+    )
+    return f"{DESCRIPTION}\n## Problem types\n\n{listed}\n"
 
 
 def rules_of(settings: Settings) -> Rules:
@@ -201,10 +213,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await trail.drain()
         await db.dispose()
 
-    app = FastAPI(
+    # Swagger UI's and ReDoc's scripts and styles come with the fastapi-offline package and are
+    # served by joinup itself: the docs work on a network without the internet (CONTRACT §9).
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="joinup",
         version="1.0.0",
-        description=DESCRIPTION,
+        description=_described(),
         lifespan=lifespan,
     )
     problems.install(app)
@@ -222,6 +237,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(problem_pages.router)
     web.install(app, settings)
     app.add_middleware(RequestGate, max_bytes=settings.max_body_bytes)
     app.add_middleware(SchemaGate, database_url=settings.database_url)
@@ -261,6 +277,7 @@ def _document_event_bodies(app: FastAPI) -> None:
             },
         }
         document_problems(spec)
+        teaching.teach(spec)
         app.openapi_schema = spec
         return spec
 

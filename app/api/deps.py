@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import (
     HTTPAuthorizationCredentials,
     HTTPBasic,
@@ -87,6 +87,24 @@ async def _audited(request: Request) -> AsyncIterator[Connection]:
             yield conn
 
 
+DRY_RUN_HELP = (
+    "`true`: validate the events and resolve their identifiers to the people they name, as a "
+    "post would, and answer as it would (200 in place of 201), storing nothing"
+)
+DryRun = Annotated[bool, Query(description=DRY_RUN_HELP)]
+
+
+async def _rehearsal(request: Request, dry_run: DryRun = False) -> AsyncIterator[Connection | None]:
+    # A dry run reads what a post would be decided against and stores only its audit row; a
+    # real post goes to the organisation's shared write transaction (app/services/group_commit.py).
+    if not dry_run:
+        yield None
+        return
+    with runtime_of(request).readers.serving():
+        async with runtime_of(request).trail.reading() as conn:
+            yield conn
+
+
 async def _batch_turn(request: Request) -> AsyncIterator[None]:
     # A process works on JOINUP_BATCH_CONCURRENCY batch posts at a time; the others wait, in
     # order, with their bodies received (app/api/limits.py reads a body whole before any route
@@ -103,6 +121,8 @@ WriteConn = Annotated[Connection, Depends(_write, scope="function")]
 BatchConn = Annotated[Connection, Depends(_batch_write, scope="function")]
 AuditedConn = Annotated[Connection, Depends(_audited, scope="function")]
 BatchTurn = Annotated[None, Depends(_batch_turn, scope="function")]
+# The connection of a dry run (`?dry_run=true`), None for a real post.
+Rehearsal = Annotated[Connection | None, Depends(_rehearsal, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

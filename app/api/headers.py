@@ -2,9 +2,10 @@
 
 The API answers JSON and CSV only, so browsers get the strictest policy: nothing may load, nothing
 may frame it, nothing is sniffed, and no `/v1` answer (they hold personal data) is kept in any
-cache. The one exception is the Swagger UI and ReDoc pages, which need their scripts and styles
-from the CDN that FastAPI points them at (and an inline script that starts them); they show the
-public OpenAPI document and no personal data.
+cache. The one exception is the Swagger UI and ReDoc pages, which load their scripts and styles
+from joinup itself (`DOCS_ASSETS`, from the fastapi-offline package), start them with an inline
+script, and draw with inline styles and `data:` images; they show the public OpenAPI document
+and no personal data. Nothing of theirs comes from another host.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from collections.abc import Iterable
 STRICT_POLICY = "default-src 'none'; frame-ancestors 'none'"
 DOCS_POLICY = (
     "default-src 'none'; "
-    "script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.jsdelivr.net; "
+    "script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; "
+    "font-src 'self' data:; "
+    "img-src 'self' data:; "
     "connect-src 'self'; "
     "worker-src blob:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
+# Where the docs pages' own scripts, styles and icon are served.
+DOCS_ASSETS = "/docs/assets"
 _ALWAYS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

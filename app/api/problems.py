@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from app.schemas import messages
 from app.services.errors import ErrorItem, ServiceError
 from app.services.storage import DatabaseUnavailable
 
@@ -103,7 +104,7 @@ def from_service_error(error: ServiceError) -> Response:
 
 
 def _validation_items(exc: RequestValidationError) -> list[ErrorItem]:
-    return [ErrorItem(list(e["loc"]), e["msg"]) for e in exc.errors()]
+    return [ErrorItem(list(e["loc"]), messages.message(e)) for e in exc.errors()]
 
 
 async def _on_service_error(_: Request, exc: Exception) -> Response:

@@ -316,3 +316,21 @@ async def counts(conn: AsyncConnection, person_ids: Collection[str]) -> dict[str
         return {}
     found = await conn.execute(_counted(conn.dialect.name), {"ids": list(person_ids)})
     return {person_id: n for person_id, n in found}
+
+
+async def posted(
+    conn: AsyncConnection,
+    org: str,
+    after: int,
+    limit: int,
+    since: datetime | None = None,
+    type_: str | None = None,
+) -> list[Row[Any]]:
+    """The events `org` posted, in the order they were received, from the one after `seq`
+    `after`; only those received at or after `since`, and of `type_`, when given."""
+    query = select(event).where(event.c.org == org, event.c.seq > after)
+    if since is not None:
+        query = query.where(event.c.received_at >= since)
+    if type_ is not None:
+        query = query.where(event.c.type == type_)
+    return list((await conn.execute(query.order_by(event.c.seq).limit(limit))).all())

@@ -20,6 +20,7 @@ Stage = Literal[
     "disengaged",
     "retained_12w",
 ]
+FlagCode = Literal["no_ost", "no_naloxone", "no_licence_condition", "no_referral", "not_picked_up"]
 EventType = Literal[
     "prison.reception",
     "prison.treatment.started",
@@ -35,7 +36,6 @@ EventType = Literal[
     "person.died",
     "person.identified",
 ]
-FlagCode = Literal["no_ost", "no_naloxone", "no_licence_condition", "no_referral", "not_picked_up"]
 # Free text may hold any character but NUL, which PostgreSQL cannot store.
 NO_NUL = r"^[^\x00]*$"
 
@@ -134,7 +134,8 @@ class KeyCreated(BaseModel):
 class EventAccepted(BaseModel):
     event_id: str
     status: Literal["accepted", "duplicate"]
-    person_id: str
+    person_id: str | None
+    dry_run: bool | None = None
 
 
 class DomainEventAnswer(BaseModel):
@@ -157,8 +158,11 @@ class BatchResult(BaseModel):
     accepted: int
     duplicates: int
     rejected: int
-    stored: bool = Field(description="False when an atomic batch was refused: nothing stored")
+    stored: bool = Field(
+        description="False when nothing was stored: an atomic batch was refused, or a dry run"
+    )
     results: list[BatchItem]
+    dry_run: bool | None = None
 
 
 class Retraction(BaseModel):
@@ -180,6 +184,16 @@ class EventRead(BaseModel):
     retracted: bool
     retracted_at: datetime | None
     retraction_reason: str | None
+
+
+class EventPage(BaseModel):
+    """A page of the events the caller's organisation posted, oldest received first."""
+
+    items: list[EventRead] = Field(description="The events, in the order they were received")
+    next_cursor: str | None = Field(
+        description="Send as `cursor` for the next page (it carries `since` and `type`); null "
+        "on the last page"
+    )
 
 
 class FlagRead(BaseModel):
@@ -297,6 +311,7 @@ What = Literal[
     "EXPORT_SUBJECT",
     "READ_AUDIT",
     "POST_EVENTS",
+    "READ_EVENTS",
     "RETRACT_EVENT",
     "KEY_CREATED",
     "KEY_REVOKED",

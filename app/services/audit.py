@@ -36,6 +36,8 @@ READ_METRICS: Final = "READ_METRICS"
 EXPORT_SUBJECT: Final = "EXPORT_SUBJECT"
 READ_AUDIT: Final = "READ_AUDIT"
 POST_EVENTS: Final = "POST_EVENTS"
+# A submitter's list of the events its organisation posted (GET /v1/events).
+READ_EVENTS: Final = "READ_EVENTS"
 RETRACT_EVENT: Final = "RETRACT_EVENT"
 KEY_CREATED: Final = "KEY_CREATED"
 KEY_REVOKED: Final = "KEY_REVOKED"
@@ -62,6 +64,7 @@ WHATS: Final = (
     EXPORT_SUBJECT,
     READ_AUDIT,
     POST_EVENTS,
+    READ_EVENTS,
     RETRACT_EVENT,
     KEY_CREATED,
     KEY_REVOKED,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from app.db import Connection, locks
@@ -9,7 +10,7 @@ from app.db import events as event_store
 from app.domain.identity import keys_of
 from app.domain.rules import Rules
 from app.schemas.events import EVENT_ID
-from app.services import audit, clock, derivation, identity
+from app.services import audit, clock, cursors, derivation, identity
 from app.services.errors import Conflict, NotFound
 from app.services.principal import Principal
 
@@ -99,3 +100,55 @@ async def retract(
         )
         row = await _own(conn, principal, event_id)
     return view(row)
+
+
+async def posted(
+    conn: Connection,
+    principal: Principal,
+    since: datetime | None,
+    type_: str | None,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """A page of the events the caller's organisation posted, oldest received first, so that
+    an integration can reconcile what it sent with what joinup holds; recorded in the audit
+    trail with the people the page names."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    after = 0
+    if cursor is not None:
+        # The next page needs only the cursor: it carries the filters of the first.
+        continued = cursors.decode(cursor, {"since": since, "type": type_})
+        after = _after(continued.position)
+        since = _since(continued.filters.get("since")) or since
+        type_ = continued.filters.get("type", type_)
+    filters = cursors.as_json({"since": since, "type": type_})
+    rows = await event_store.posted(conn, principal.org, after, limit + 1, since, type_)
+    shown = rows[:limit]
+    details = {
+        "filters": filters,
+        "continued": cursor is not None,
+        "rows": len(shown),
+        "person_ids": list({row.person_id: 0 for row in shown}),
+    }
+    await audit.record(
+        conn, principal, audit.READ_EVENTS, subject_type=audit.QUERY, details=details
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = cursors.encode({"after": shown[-1].seq}, filters)
+    return {"items": [view(row) for row in shown], "next_cursor": next_cursor}
+
+
+def _after(position: dict[str, Any]) -> int:
+    after = position.get("after")
+    if not isinstance(after, int):
+        raise cursors.unknown()
+    return after
+
+
+def _since(carried: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(carried) if isinstance(carried, str) else None
+    except ValueError:
+        raise cursors.unknown() from None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, fields, replace
 from datetime import date
@@ -19,7 +17,6 @@ from app.db.engine import Database
 from app.db.releases import ShownRow
 
 __all__ = [
-    "CSV_COLUMNS",
     "Sent",
     "export_csv",
     "page",
@@ -30,7 +27,7 @@ __all__ = [
 from app.domain import identifiers
 from app.domain.filters import PageKey, ReleaseFilter, Scope, stored
 from app.domain.rules import Rules
-from app.services import audit, clock, cursors
+from app.services import audit, clock, cursors, spreadsheet
 from app.services.errors import ErrorItem, Invalid
 from app.services.people import shown
 from app.services.principal import Principal
@@ -39,33 +36,6 @@ from app.services.views import StoredView, encoded_view, stored_view
 V = TypeVar("V")
 
 CSV_CHUNK = 500
-CSV_COLUMNS = (
-    "release_id",
-    "person_id",
-    "nomis",
-    "crn",
-    "nhs",
-    "pnc",
-    "prison",
-    "released_on",
-    "release_type",
-    "local_authority",
-    "probation_region",
-    "community_provider",
-    "in_treatment_at_release",
-    "substance_group",
-    "on_ost",
-    "stage",
-    "excluded_reason",
-    "pickup_due_by",
-    "picked_up_on",
-    "late_pickup_on",
-    "retention_due_on",
-    "retained_12w",
-    "open_flags",
-    "flags",
-    "as_of",
-)
 
 
 def encode_cursor(key: PageKey, where: ReleaseFilter) -> str:
@@ -187,23 +157,6 @@ async def page(
     return [view for _, view in records], next_cursor
 
 
-def _csv_row(record: dict[str, Any]) -> list[Any]:
-    identifiers = record["identifiers"]
-    flags = record["flags"]
-    values = {**record, **{s: identifiers.get(s) for s in ("nomis", "crn", "nhs", "pnc")}}
-    values["open_flags"] = ";".join(f["code"] for f in flags if f["open"])
-    values["flags"] = ";".join(
-        f"{f['code']}:{f['raised_on']}:{f['resolved_on'] or ''}" for f in flags
-    )
-    return ["" if values[c] is None else values[c] for c in CSV_COLUMNS]
-
-
-def _csv_line(fields: Sequence[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(fields)
-    return buffer.getvalue()
-
-
 @dataclass
 class Sent:
     """How much of a CSV stream went out: the rows of the chunks the server took, and whether
@@ -217,10 +170,10 @@ async def stream_csv(
     conn: Connection, where: ReleaseFilter, rules: Rules, sent: Sent
 ) -> AsyncGenerator[str, None]:
     """The whole filtered list as CSV, a chunk of releases at a time, counted into `sent`."""
-    yield _csv_line(CSV_COLUMNS)
+    yield spreadsheet.line(spreadsheet.RELEASE_COLUMNS)
     async for chunk in release_store.walk(conn, where, CSV_CHUNK):
         records = await _records(conn, chunk, where.as_of, rules, stored_view)
-        yield "".join(_csv_line(_csv_row(record)) for _, record in records)
+        yield "".join(spreadsheet.line(spreadsheet.release_row(record)) for _, record in records)
         # Resumed only when the server asks for more: the chunk has gone out.
         sent.rows += len(records)
     sent.completed = True

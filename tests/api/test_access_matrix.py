@@ -173,6 +173,10 @@ ENDPOINTS = {
         body=lambda event_id: {"events": [_one_event(event_id)]},
     ),
     "get event": Endpoint("GET", "/v1/events/mdi-rel", ("submitter",), 200),
+    "list events": Endpoint("GET", "/v1/events", ("submitter",), 200),
+    "dry run": Endpoint(
+        "POST", "/v1/events", ("submitter",), 200, body=_one_event, params={"dry_run": "true"}
+    ),
     "retract event": Endpoint(
         "POST",
         "/v1/events/bystander-nal/retraction",
@@ -200,6 +204,9 @@ ENDPOINTS = {
         "GET", "/v1/releases", ("coordinator",), 200, _csv, params={"format": "csv"}
     ),
     "metrics": Endpoint("GET", "/v1/metrics/continuity", ("coordinator",), 200, _counted),
+    "metrics csv": Endpoint(
+        "GET", "/v1/metrics/continuity", ("coordinator",), 200, params={"format": "csv"}
+    ),
     "create key": Endpoint(
         "POST",
         "/v1/keys",
@@ -282,9 +289,11 @@ def _call(world: World, endpoint: Endpoint, headers: dict[str, str]) -> Response
     if "{subscription_id}" in path:
         path = path.format(subscription_id=_subscription(world, headers))
     body = endpoint.body(f"case-{uuid.uuid4().hex[:12]}") if endpoint.body else None
-    params = {"as_of": AS_OF, **endpoint.params} if endpoint.method == "GET" else {}
-    if path.startswith(("/v1/changes", "/v1/subscriptions")):
-        params.pop("as_of", None)
+    params = {**endpoint.params}
+    # The reads that derive records take the date (every other operation refuses it, 422).
+    dated = path.startswith(("/v1/releases", "/v1/metrics", "/v1/people"))
+    if endpoint.method == "GET" and dated and not path.endswith("/export"):
+        params.setdefault("as_of", AS_OF)
     answer: Response = api.client.request(
         endpoint.method, path, json=body, params=params, headers=headers
     )

@@ -57,6 +57,7 @@ def test_the_wire_release_types_are_the_vocabulary() -> None:
 
 
 def test_the_wire_stages_and_flag_codes_are_the_vocabulary() -> None:
+    assert _words(schemas.EventType) == list(EventType)
     assert _words(schemas.Stage) == list(Stage)
     assert _words(schemas.FlagCode) == list(FlagCode)
 

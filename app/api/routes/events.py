@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from app.api.body import documented_body, json_body, model_body
@@ -13,6 +14,8 @@ from app.api.deps import (
     AuditedConn,
     BatchConn,
     BatchTurn,
+    DryRun,
+    Rehearsal,
     RuntimeDep,
     Submitter,
     WriteConn,
@@ -21,7 +24,14 @@ from app.api.deps import (
 from app.api.problems import MEDIA_TYPE, from_service_error, problem_body, status_of
 from app.api.prometheus import MetricsDep
 from app.api.responses import JSON, problems
-from app.schemas.api import BatchResult, EventAccepted, EventRead, Retraction
+from app.schemas.api import (
+    BatchResult,
+    EventAccepted,
+    EventPage,
+    EventRead,
+    EventType,
+    Retraction,
+)
 from app.services import clock, ingest
 from app.services import events as event_service
 from app.services.errors import ErrorItem, Invalid, ServiceError
@@ -83,20 +93,28 @@ def _item_json(result: ingest.ItemResult) -> dict[str, Any]:
     response_model=EventAccepted,
     openapi_extra=_EVENT_BODY,
     responses={
-        200: {"model": EventAccepted, "description": "The same event again: a duplicate"},
+        200: {
+            "model": EventAccepted,
+            "description": "The same event again: a duplicate; or, with `dry_run=true`, what a "
+            "post would answer, with nothing stored",
+        },
         **problems(
             "validation-error",
             "malformed-json",
             "unsupported-media-type",
             "payload-too-large",
             "identity-conflict",
+            "event-id-conflict",
+            "already-corrected",
+            "correction-type-mismatch",
+            "person-history-full",
         ),
     },
     summary="Post one event",
-    description="409 slugs: identity-conflict, event-id-conflict, already-corrected, "
-    "correction-type-mismatch, person-history-full. person-history-full: the person already "
-    "has `JOINUP_MAX_EVENTS_PER_PERSON` counting events (20,000 by default); nothing is stored "
-    "(a correction, which replaces an event, is still taken). identity-conflict: the event's "
+    description="Each 409 is listed below with what it means. person-history-full: the person "
+    "already has `JOINUP_MAX_EVENTS_PER_PERSON` counting events (20,000 by default); nothing is "
+    "stored (a correction, which replaces an event, is still taken). identity-conflict: the "
+    "event's "
     "identifiers name two people, or "
     "would give the person they name a second value of a scheme (docs/identity.md); nothing is "
     "stored, the audit line names the people involved, and the refusal costs the key as much of "
@@ -105,20 +123,24 @@ def _item_json(result: ingest.ItemResult) -> dict[str, Any]:
     "answered only once it is committed (`JOINUP_GROUP_COMMIT`).",
 )
 async def post_event(
-    caller: Submitter, item: OneEvent, rt: RuntimeDep, metrics: MetricsDep
+    caller: Submitter, item: OneEvent, rehearsal: Rehearsal, rt: RuntimeDep, metrics: MetricsDep
 ) -> Response:
-    with metrics.timed("event"):
-        # In a transaction shared with the organisation's other posts that arrive meanwhile.
-        outcome = await rt.posts.post(caller, item)
-    metrics.count_events(caller.org, [item], outcome)
+    if rehearsal is not None:
+        outcome = await ingest.rehearse(rehearsal, caller, [item], atomic=False, rules=rt.rules)
+    else:
+        with metrics.timed("event"):
+            # In a transaction shared with the organisation's other posts that arrive meanwhile.
+            outcome = await rt.posts.post(caller, item)
+        metrics.count_events(caller.org, [item], outcome)
     charge_identity_conflicts(rt, caller, outcome.identity_conflicts())
     result = outcome.results[0]
     if result.problem is not None:
         # Answered, not raised: the transaction has committed the refusal's audit line.
         return from_service_error(result.problem)
-    status = 201 if result.status == ingest.ACCEPTED else 200
     body = {"event_id": result.event_id, "status": result.status, "person_id": result.person_id}
-    return JSON(body, status)
+    if rehearsal is not None:
+        return JSON({**body, "dry_run": True})
+    return JSON(body, 201 if result.status == ingest.ACCEPTED else 200)
 
 
 def _batch_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
@@ -149,9 +171,9 @@ def _batch_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
     openapi_extra=_BATCH_BODY,
     responses={
         422: {
-            "description": "validation-error: the body is not a batch; or batch-rejected: an "
-            "atomic batch with a refused event, nothing stored, and the problem carries the "
-            "per-item results.",
+            "description": "[`validation-error`](/problems/validation-error): the body is not a "
+            "batch; or [`batch-rejected`](/problems/batch-rejected): an atomic batch with a "
+            "refused event, nothing stored, and the problem carries the per-item results.",
             "content": {
                 MEDIA_TYPE: {
                     "schema": {
@@ -178,15 +200,23 @@ def _batch_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
     "events are rejected with person-history-full.",
 )
 async def post_batch(
-    caller: Submitter, batch: Batch, conn: BatchConn, rt: RuntimeDep, metrics: MetricsDep
+    caller: Submitter,
+    batch: Batch,
+    conn: BatchConn,
+    rt: RuntimeDep,
+    metrics: MetricsDep,
+    dry_run: DryRun = False,
 ) -> JSON:
     items, atomic = batch
-    # Not while holding SQLite's one write lock: reads' audit rows wait for it, and a pause
-    # would only keep them waiting longer.
-    pacing = nullcontext() if rt.db.single_writer else turns.yielding_to(rt.readers)
-    with metrics.timed("batch"), pacing:
-        outcome = await ingest.ingest(conn, caller, items, atomic=atomic, rules=rt.rules)
-    metrics.count_events(caller.org, items, outcome)
+    if dry_run:
+        outcome = await ingest.rehearse(conn, caller, items, atomic=atomic, rules=rt.rules)
+    else:
+        # Not while holding SQLite's one write lock: reads' audit rows wait for it, and a pause
+        # would only keep them waiting longer.
+        pacing = nullcontext() if rt.db.single_writer else turns.yielding_to(rt.readers)
+        with metrics.timed("batch"), pacing:
+            outcome = await ingest.ingest(conn, caller, items, atomic=atomic, rules=rt.rules)
+        metrics.count_events(caller.org, items, outcome)
     charge_identity_conflicts(rt, caller, outcome.identity_conflicts())
     body: dict[str, Any] = {
         "accepted": outcome.count(ingest.ACCEPTED),
@@ -195,14 +225,53 @@ async def post_batch(
         "stored": outcome.stored,
         "results": [_item_json(r) for r in outcome.results],
     }
-    if outcome.stored:
+    if dry_run:
+        body["dry_run"] = True
+    if not (atomic and body["rejected"]):
         return JSON(body)
     failure = problem_body(
-        "batch-rejected", "Batch rejected", 422, "an event was refused, so none was stored"
+        "batch-rejected",
+        "Batch rejected",
+        422,
+        "an event was refused, so none would be stored"
+        if dry_run
+        else "an event was refused, so none was stored",
     )
     response = JSON({**failure, **body}, 422)
     response.headers["content-type"] = MEDIA_TYPE
     return response
+
+
+@router.get(
+    "",
+    response_model=EventPage,
+    responses=problems("validation-error", "cursor-mismatch"),
+    summary="List the events your organisation posted, to reconcile with your own records",
+    description="Every event the caller's organisation posted, counting or not (superseded and "
+    "retracted ones say so), in the order joinup received them, and never another "
+    "organisation's. Page with `cursor`: it carries the `since` and `type` of the first page, "
+    "and is refused with others (422 `cursor-mismatch`). Each page is recorded in the audit trail "
+    "(`READ_EVENTS`: the filters, the number of events and the people they name).",
+)
+async def list_events(
+    caller: Submitter,
+    conn: AuditedConn,
+    since: Annotated[
+        datetime | None,
+        Query(
+            description="Only events received at or after this time (ISO 8601, such as "
+            "`2026-03-02T00:00:00Z`; without an offset, UTC)"
+        ),
+    ] = None,
+    type: Annotated[
+        EventType | None, Query(description="Only events of this type (CONTRACT §3.2)")
+    ] = None,
+    cursor: Annotated[
+        str | None, Query(description="`next_cursor` of the page before, to go on from it")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Events on a page, 1 to 500")] = 100,
+) -> JSON:
+    return JSON(await event_service.posted(conn, caller, since, type, cursor, limit))
 
 
 @router.get(

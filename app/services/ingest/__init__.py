@@ -20,16 +20,18 @@ from __future__ import annotations
 
 from app.services.ingest.outcomes import (
     ACCEPTED,
+    DRY_RUN,
     DUPLICATE,
     IDENTITY_CONFLICT,
     REJECTED,
     ItemResult,
     Outcome,
 )
-from app.services.ingest.posts import ingest, ingest_each
+from app.services.ingest.posts import ingest, ingest_each, rehearse
 
 __all__ = [
     "ACCEPTED",
+    "DRY_RUN",
     "DUPLICATE",
     "IDENTITY_CONFLICT",
     "REJECTED",
@@ -37,4 +39,5 @@ __all__ = [
     "Outcome",
     "ingest",
     "ingest_each",
+    "rehearse",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.db import Connection
@@ -16,6 +16,7 @@ from app.domain import identity as ids
 from app.schemas.events import EventCreate
 from app.services import identity
 from app.services.errors import Conflict, ServiceError
+from app.services.event_conflicts import content_of, differing, event_id_conflict
 from app.services.ingest.outcomes import (
     ACCEPTED,
     DUPLICATE,
@@ -60,6 +61,8 @@ class Plan:
     existing_touched: set[str] = field(default_factory=set)
     # People whose counting events this post makes stop counting: the identifiers those carried.
     lost: dict[str, list[ids.Key]] = field(default_factory=dict)
+    # Items refused as event-id-conflict: where in `results`, and the event posted.
+    id_conflicts: list[tuple[int, EventCreate]] = field(default_factory=list)
 
 
 async def load(conn: Connection, org: str, events: Sequence[EventCreate]) -> Plan:
@@ -164,11 +167,9 @@ def decide(plan: Plan, item: Submission, event: EventCreate, received: Any) -> N
             )
             plan.results.append(result)
         else:
-            conflict = Conflict(
-                f"event {event.event_id!r} was posted before with different content",
-                slug="event-id-conflict",
-            )
-            refuse(plan, item, conflict)
+            # Which fields differ is said once every item is decided (`_explain_id_conflicts`).
+            plan.id_conflicts.append((len(plan.results), event))
+            refuse(plan, item, event_id_conflict(event.event_id, []))
         return
     problem = _correction_problem(plan, event)
     if problem is not None:
@@ -257,4 +258,21 @@ async def planned(
                 refuse(plan, item, item.problem)
             else:
                 decide(plan, item, item.event, received)
+    await _explain_id_conflicts(conn, plan)
     return plan
+
+
+async def _explain_id_conflicts(conn: Connection, plan: Plan) -> None:
+    """Name, in each event-id-conflict, the fields in which the event differs from the one
+    first posted under its id (stored, or earlier in this post). Rare: read one by one."""
+    for at, event in plan.id_conflicts:
+        first: Any = plan.new_rows.get(event.event_id)
+        if first is None:
+            first = await event_store.get(conn, plan.org, event.event_id)
+        posted = {
+            **content_of(event),
+            "person": event.person.known,
+            "data": event.data.model_dump(mode="json"),
+        }
+        problem = event_id_conflict(event.event_id, differing(posted, content_of(first)))
+        plan.results[at] = replace(plan.results[at], problem=problem)

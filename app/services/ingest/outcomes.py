@@ -9,6 +9,8 @@ from app.services.errors import Conflict, ServiceError
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 IDENTITY_CONFLICT = "identity-conflict"
+# The audit outcome of a post that was only checked (`posts.rehearse`).
+DRY_RUN = "dry-run"
 
 
 @dataclass

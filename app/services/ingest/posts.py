@@ -16,11 +16,13 @@ from app.domain import identity as ids
 from app.domain.events import Event
 from app.domain.horizons import Edit
 from app.domain.rules import Rules
+from app.schemas.events import EventCreate
 from app.services import audit, clock, derivation, identity
 from app.services.errors import Conflict, ServiceError
 from app.services.ingest.decisions import Plan, planned
 from app.services.ingest.outcomes import (
     ACCEPTED,
+    DRY_RUN,
     DUPLICATE,
     REJECTED,
     Outcome,
@@ -95,15 +97,7 @@ async def _store(
     # between reading them and locking their people: stored an identifier this post would have
     # given a person, or gave, released or moved one of its people's (app.db.people.claim).
     while True:
-        plan = await planned(conn, org, items, events, at)
-        full = await _past_the_bound(conn, plan, rules.max_events_per_person)
-        if full:
-            # Decided again with those items refused, as if they had not been posted.
-            items = [
-                replace(i, event=None, problem=full[i.index]) if i.index in full else i
-                for i in items
-            ]
-            continue
+        plan = await _decided(conn, org, items, events, at, rules.max_events_per_person)
         results = sorted(plan.results, key=lambda r: r.index)
         if atomic and any(r.status == REJECTED for r in results):
             return Outcome(not_stored(results, plan.new_set), stored=False), at
@@ -115,6 +109,57 @@ async def _store(
         if await people.claim(conn, touched, plan.new_people, plan.asked, seen, changes, at):
             parting = await _write(conn, plan, changes, rules, at)
             return Outcome(after_parting(results, org, parting)), at
+
+
+async def _decided(
+    conn: Connection,
+    org: str,
+    items: Sequence[Submission],
+    events: Sequence[EventCreate],
+    at: datetime,
+    most: int,
+) -> Plan:
+    """Every item decided, those that would take their person past `most` counting events
+    refused."""
+    while True:
+        plan = await planned(conn, org, items, events, at)
+        full = await _past_the_bound(conn, plan, most)
+        if not full:
+            return plan
+        # Decided again with those items refused, as if they had not been posted.
+        items = [
+            replace(i, event=None, problem=full[i.index]) if i.index in full else i for i in items
+        ]
+
+
+async def rehearse(
+    conn: Connection,
+    principal: Principal,
+    items: Sequence[Submission],
+    *,
+    atomic: bool,
+    rules: Rules,
+) -> Outcome:
+    """What `ingest` would answer, stored nowhere (a dry run): each item decided as a post
+    would be, its identifiers resolved to the stored person they name (None for a person the
+    post would make). Audited like a post, since it tells about identities as much."""
+    at = clock.now()
+    events = [item.event for item in items if item.event is not None]
+    plan = await _decided(conn, principal.org, items, events, at, rules.max_events_per_person)
+    new = plan.new_set
+    results = [
+        replace(
+            r,
+            person_id=None if r.person_id in new else r.person_id,
+            people=tuple(p for p in r.people if p not in new),
+        )
+        for r in sorted(plan.results, key=lambda r: r.index)
+    ]
+    if atomic and any(r.status == REJECTED for r in results):
+        results = not_stored(results, new)
+    outcome = Outcome(results, stored=False)
+    await audit.record_each(conn, [_audit_entry(principal, outcome, at, DRY_RUN)])
+    return outcome
 
 
 async def _past_the_bound(conn: Connection, plan: Plan, most: int) -> dict[int, ServiceError]:
@@ -141,7 +186,9 @@ async def _past_the_bound(conn: Connection, plan: Plan, most: int) -> dict[int, 
     return refused
 
 
-def _audit_entry(principal: Principal, outcome: Outcome, at: datetime) -> audit.Entry:
+def _audit_entry(
+    principal: Principal, outcome: Outcome, at: datetime, dry_run: str | None = None
+) -> audit.Entry:
     detail: dict[str, list[Any]] = {
         status: [r.event_id for r in outcome.results if r.status == status]
         for status in (ACCEPTED, DUPLICATE)
@@ -159,7 +206,7 @@ def _audit_entry(principal: Principal, outcome: Outcome, at: datetime) -> audit.
         principal,
         audit.POST_EVENTS,
         subject_type=audit.EVENTS,
-        outcome="stored" if outcome.stored else "refused",
+        outcome=dry_run or ("stored" if outcome.stored else "refused"),
         details=detail,
         at=at,
     )

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from app.schemas import messages
 from app.schemas.events import EVENT_ADAPTER, EventCreate
 from app.services.errors import ErrorItem, Invalid, ServiceError
 from app.tuning import PARSE_TURN
@@ -31,7 +32,7 @@ def _error_items(exc: ValidationError) -> list[ErrorItem]:
     items = []
     for error in exc.errors():
         loc = [part for part in error["loc"] if not (isinstance(part, str) and "." in part)]
-        items.append(ErrorItem(loc or ["type"], error["msg"]))
+        items.append(ErrorItem(loc or ["type"], messages.message(error)))
     return items
 
 
