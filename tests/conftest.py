@@ -1,7 +1,10 @@
-"""Fixtures shared by the database, API and end-to-end suites: one migrated database per backend.
+"""Fixtures shared by the database, API and end-to-end suites: one migrated database per backend
+and test process.
 
 Every test that takes `database_url` runs twice, on SQLite and on PostgreSQL, against a schema
-built by the real migrations and emptied before the test. PostgreSQL comes from
+built by the real migrations and emptied before the test. Under pytest-xdist each worker has
+databases of its own (PostgreSQL `joinup_test_gw0_...`, a SQLite file in the worker's temporary
+directory), made and migrated when its first test needs them. PostgreSQL comes from
 JOINUP_TEST_POSTGRES_URL; when it cannot be reached the tests fail, they do not skip.
 """
 
@@ -14,12 +17,19 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.cli import migrate
 from app.db.engine import sync_url
 from app.settings import Settings
+
+# How fast Hypothesis draws its examples says how busy the machine is (the tests run in
+# parallel, on two cores shared with PostgreSQL and the servers under test), not whether the
+# code is right: the too_slow health check and the per-example deadline would fail at random.
+settings.register_profile("joinup", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("joinup")
 
 POSTGRES_URL = os.environ.get(
     "JOINUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -57,7 +67,10 @@ def migrated_postgres(**engine_options: Any) -> Iterator[tuple[str, Engine]]:
     """A new PostgreSQL database built by the migrations, and an engine on it; dropped after."""
     # pool_pre_ping: tests/e2e/test_faults.py restarts the server under these engines.
     admin = create_engine(sync_url(POSTGRES_URL), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    name = f"joinup_test_{uuid.uuid4().hex[:12]}"
+    # The worker's name says whose a leftover database was; the random part keeps two runs on one
+    # server (two checkouts) apart.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"joinup_test_{worker}_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)

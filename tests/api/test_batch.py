@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -11,7 +12,7 @@ from httpx import Response
 
 from app.services import derivation
 from app.services import people as people_service
-from tests.support.api import Api, running
+from tests.support.api import Api, running, runtime_of
 from tests.support.envelopes import assert_invalid, assert_problem, event, nomis
 from tests.support.expected import stored_and_fresh
 
@@ -225,8 +226,8 @@ def test_batches_posted_at_once_are_all_stored(api: Api) -> None:
 def test_a_batch_refused_however_it_is_refused_gives_up_its_turn(database_url: str) -> None:
     with running(database_url, batch_concurrency=1, max_batch=2) as api:
         headers = {**api.submitter, "Content-Type": "application/json"}
-        turns = api.client.app.state.runtime.batch_turns
-        refusals = [
+        turns = runtime_of(api).batch_turns
+        refusals: list[tuple[Callable[[], Response], int]] = [
             (lambda: api.batch([event(event_id=f"ev-{i}") for i in range(3)]), 413),
             (lambda: api.client.post("/v1/events/batch", content=b"{", headers=headers), 400),
             (lambda: api.client.post("/v1/events/batch", json={}, headers=headers), 422),
@@ -335,7 +336,7 @@ def test_a_read_counts_as_in_flight_while_it_runs_so_batches_give_way(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Batch work pauses while a read is in flight (app/tuning/turns.py): every read counts.
-    readers = api.client.app.state.runtime.readers
+    readers = runtime_of(api).readers
     during: list[int] = []
     handover = people_service.handover
 

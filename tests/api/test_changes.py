@@ -224,7 +224,7 @@ def test_a_receiver_failing_for_the_whole_schedule_disables_the_subscription_and
 ) -> None:
     closed = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: every attempt fails
     # The whole schedule, 3 days, in about a quarter of a second.
-    settings = {"webhook_allow_insecure": True, "webhook_retry_scale": 1e-6}
+    settings: dict[str, Any] = {"webhook_allow_insecure": True, "webhook_retry_scale": 1e-6}
     with running(database_url, **settings) as api:
         made = api.client.post("/v1/subscriptions", json={"url": closed}, headers=api.coordinator)
         path = f"/v1/subscriptions/{made.json()['subscription_id']}"

@@ -413,3 +413,23 @@ def test_extreme_release_ranges_are_answered_not_crashed(api: Api) -> None:
     for path in ("/v1/releases", "/v1/metrics/continuity"):
         answer = api.client.get(path, params=params, headers=api.coordinator)
         assert answer.status_code in (200, 422), answer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/v1/releases", "released_to"),
+        ("/v1/releases", "as_of"),
+        ("/v1/metrics/continuity", "released_from"),
+        ("/v1/people/nomis/A1234BC", "as_of"),
+        ("/v1/people/nomis/A1234BC/timeline", "as_of"),
+    ],
+)
+@pytest.mark.parametrize("value", ["0", "1700000000", "2026-6-1", "20260601"])
+def test_a_date_in_the_query_is_written_yyyy_mm_dd(
+    api: Api, path: str, name: str, value: str
+) -> None:
+    # Read as seconds since 1970, "0" was 1970-01-01 (Schemathesis found it: test_schema.py).
+    headers = api.coordinator if "/people/" not in path else api.probation
+    answer = api.client.get(path, params={name: value}, headers=headers)
+    assert_problem(answer, 422, "validation-error")

@@ -53,7 +53,7 @@ def writes(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
     singles = [envelope(e, PERSON) for e in events[cut:]]
     releases = [e for e in events if e.type == EventType.PRISON_RELEASED]
     chosen = draw(st.lists(st.sampled_from(events), max_size=3, unique_by=lambda e: e.lineage))
-    if releases and draw(st.booleans()):
+    if bool(releases) and draw(st.booleans()):
         chosen = [*chosen, draw(st.sampled_from(releases))]
     fixes = [_moved(draw, e) for e in {e.lineage: e for e in chosen}.values()]
     fixed = {f["corrects"] for f in fixes}

@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.api.observability import JsonFormatter
-from tests.support.api import Api
+from tests.support.api import Api, as_bytes
 from tests.support.envelopes import event, nomis, pnc
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
@@ -48,7 +48,7 @@ def test_the_server_gives_each_request_its_own_id_whatever_the_caller_sent(
     "sent", [None, "", "has space", "a" * 65, "semi;colon", "ünï".encode()], ids=repr
 )
 def test_a_missing_or_odd_request_id_is_replaced(api: Api, sent: str | bytes | None) -> None:
-    headers = {"X-Request-ID": sent} if sent is not None else {}
+    headers = [(b"X-Request-ID", as_bytes(sent))] if sent is not None else []
     first = api.client.get("/healthz", headers=headers).headers["x-request-id"]
     second = api.client.get("/healthz", headers=headers).headers["x-request-id"]
     assert GENERATED.fullmatch(first) and GENERATED.fullmatch(second)
@@ -70,6 +70,7 @@ def test_problems_carry_the_request_id(api: Api) -> None:
         assert answer.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.fresh_app  # adds a route to its app
 def test_an_unhandled_error_is_a_500_with_the_request_id(api: Api) -> None:
     async def broken() -> None:
         raise RuntimeError("a bug")
@@ -132,6 +133,7 @@ def test_an_unmatched_path_is_logged_without_its_text(
     assert nomis(9) not in json.dumps(line)
 
 
+@pytest.mark.fresh_app  # counts from a new start
 def test_metrics_need_no_key_and_count_requests_and_events(api: Api) -> None:
     first = event(event_id="m-1", person={"nomis": nomis(1)})
     second = event("naloxone.issued", "m-2", person={"nomis": nomis(2)})

@@ -147,6 +147,7 @@ def test_the_docs_pages_may_load_what_they_need_and_nothing_else(api: Api, path:
 # --- nothing leaks ------------------------------------------------------------------------
 
 
+@pytest.mark.fresh_app  # adds a route to its app
 def test_an_internal_error_shows_no_trace_or_sql(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:

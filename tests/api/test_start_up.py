@@ -18,7 +18,7 @@ def test_every_route_is_built_before_the_first_request(
     built: list[str] = []
     build = routing._EffectiveRouteContext.from_api_route.__func__  # type: ignore[attr-defined]
 
-    def counted(cls: Any, **given: Any) -> Any:
+    def counted(cls: Any, /, **given: Any) -> Any:
         built.append(given["original_route"].path)
         return build(cls, **given)
 

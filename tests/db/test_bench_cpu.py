@@ -37,12 +37,24 @@ def test_a_process_that_is_gone_has_used_nothing() -> None:
     assert process_seconds(2**22 + 1) == 0.0
 
 
-def test_the_server_processes_and_the_machine_are_counted() -> None:
-    with measured([os.getpid()]) as cpu:
-        _spin(0.3)
+def test_the_server_processes_and_the_machine_are_counted(
+    postgres_database: tuple[str, Engine],
+) -> None:
+    _, engine = postgres_database
+    with psycopg.connect(_libpq(engine)) as conn:
+        backend = conn.info.backend_pid
+        with measured([os.getpid()]) as cpu:
+            _spin(0.3)
+            before = process_seconds(backend)
+            conn.execute(BURN).fetchone()
+            burnt = process_seconds(backend) - before
     assert cpu.server >= 0.25
-    assert cpu.busy >= cpu.server * 0.9
-    assert cpu.postgres is not None and cpu.postgres < cpu.server
+    assert cpu.busy >= (cpu.server + burnt) * 0.9
+    # What this test's backend spent is in PostgreSQL's share (which also holds whatever other
+    # backends spent meanwhile), not in the server's.
+    assert burnt >= 0.05
+    assert cpu.postgres is not None and cpu.postgres >= burnt * 0.9, (cpu, burnt)
+    assert cpu.server < 0.3 + burnt * 0.5, (cpu, burnt)
 
 
 def test_a_postgres_backend_that_ended_meanwhile_is_counted(
@@ -51,13 +63,18 @@ def test_a_postgres_backend_that_ended_meanwhile_is_counted(
     _, engine = postgres_database
     with measured([]) as cpu:
         with psycopg.connect(_libpq(engine)) as conn:
-            conn.execute(BURN).fetchone()
             pid = conn.info.backend_pid
+            before = process_seconds(pid)
+            conn.execute(BURN).fetchone()
+            burnt = process_seconds(pid) - before
         # The postmaster has waited for the backend: its time is in the postmaster's account.
         deadline = time.monotonic() + 10
         while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
             time.sleep(0.05)
-    assert cpu.postgres is not None and cpu.postgres >= 0.1, cpu
+    assert not os.path.exists(f"/proc/{pid}")
+    # The backend's own time, read just before it ended, is still counted once it has gone.
+    assert burnt >= 0.05
+    assert cpu.postgres is not None and cpu.postgres >= burnt * 0.9, (cpu, burnt)
     assert cpu.server == 0.0
 
 

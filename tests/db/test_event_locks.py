@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db import locks
 from app.db.engine import Database
 from tests.conftest import empty
+from tests.support.locks import backend_pid, waits_for
 
 ORG = "HMP-MDI-HC"
 FIRST = [f"batch-1-{n:04d}" for n in range(1000)]
@@ -48,10 +49,11 @@ def _run(url: str, scenario: Callable[[Database], Awaitable[None]]) -> None:
     asyncio.run(run())
 
 
-async def _waits_for(holder: AsyncConnection, waiter: asyncio.Task[None]) -> None:
-    """`waiter` stays blocked while `holder`'s transaction is open, and ends once it commits."""
-    done, _ = await asyncio.wait({waiter}, timeout=0.5)
-    assert not done, "took a lock another open transaction holds"
+async def _waits_for(db: Database, holder: AsyncConnection, waiter: asyncio.Task[None]) -> None:
+    """`waiter` comes to wait for a lock of `holder`'s (PostgreSQL's lock table says so) and
+    stays blocked while `holder`'s transaction is open, and ends once it commits."""
+    assert await waits_for(db, await backend_pid(holder)), "no writer waited for the holder"
+    assert not waiter.done(), "took a lock another open transaction holds"
     await holder.commit()
     await asyncio.wait_for(waiter, PROMPTLY)
 
@@ -80,10 +82,10 @@ def test_a_writer_naming_a_held_event_waits_until_its_holder_commits(
     async def scenario(db: Database) -> None:
         # An id claimed for the first time (its row not yet committed) ...
         async with _holding(db, FIRST) as holder:
-            await _waits_for(holder, asyncio.create_task(_locked(db, [*SECOND, FIRST[500]])))
+            await _waits_for(db, holder, asyncio.create_task(_locked(db, [*SECOND, FIRST[500]])))
         # ... and one whose row exists: both wait.
         async with _holding(db, FIRST[:10]) as holder:
-            await _waits_for(holder, asyncio.create_task(_locked(db, [FIRST[9]])))
+            await _waits_for(db, holder, asyncio.create_task(_locked(db, [FIRST[9]])))
         # Another organisation's event of the same id is another event.
         async with _holding(db, FIRST):
             await asyncio.wait_for(_locked(db, FIRST, org="HMP-LPI-HC"), PROMPTLY)

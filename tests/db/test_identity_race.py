@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.engine import Database
 from app.db.tables import EventRow, IdentifierRow, PersonRow, table
@@ -21,21 +22,44 @@ from app.services import ingest
 from app.services.ingest import submissions
 from app.services.principal import Principal
 from tests.conftest import empty
+from tests.support.locks import backend_pid, waits_for
 
 TODAY = date(2026, 11, 26)
 PERSON = {"crn": "X123456", "nomis": "A1234BC"}
 
 
+class Held:
+    """A writer's transaction kept open once its work is done: `stored` gets its backend's pid
+    then, and it commits once `release` is set."""
+
+    def __init__(self) -> None:
+        self.stored: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.release = asyncio.Event()
+
+    async def keep_open(self, conn: AsyncConnection) -> None:
+        self.stored.set_result(await backend_pid(conn))
+        await self.release.wait()
+
+
 async def _post(
-    db: Database, org: str, event: dict[str, Any], hold: asyncio.Event | None = None
+    db: Database, org: str, event: dict[str, Any], held: Held | None = None
 ) -> ingest.Outcome:
     who = Principal(key_id=f"key-{org}", org=org, roles=frozenset({"submitter"}))
     item = submissions.parse(event, 0, TODAY)
     async with db.write() as conn:
         outcome = await ingest.ingest(conn, who, [item], atomic=False, rules=Rules())
-        if hold is not None:
-            await hold.wait()  # keep the transaction open: its identifiers are not yet committed
+        if held is not None:
+            await held.keep_open(conn)  # its identifiers are not yet committed
     return outcome
+
+
+async def _waits(db: Database, held: Held, second: asyncio.Task[Any]) -> bool:
+    """Whether `second` comes to wait for a lock of the held writer's, and is still waiting
+    (not done) when that is seen; then the held writer commits."""
+    try:
+        return await waits_for(db, await held.stored) and not second.done()
+    finally:
+        held.release.set()
 
 
 def _count(engine: Engine, row: type[Any]) -> int:
@@ -66,13 +90,12 @@ def test_the_second_writer_attaches_to_the_first_writers_new_person(
     async def race() -> tuple[ingest.Outcome, ingest.Outcome, bool]:
         db = Database(url)
         try:
-            hold = asyncio.Event()
-            first = asyncio.create_task(_post(db, "HMP-MDI-HC", release, hold))
-            await asyncio.sleep(0.3)  # the first has stored its person, uncommitted
+            held = Held()
+            first = asyncio.create_task(_post(db, "HMP-MDI-HC", release, held))
+            await held.stored  # the first has stored its person, uncommitted
             second = asyncio.create_task(_post(db, "PROVIDER-WIGAN", referral))
-            await asyncio.sleep(0.5)
-            waited = not second.done()  # held at the identifier the first has not committed
-            hold.set()
+            # Held at the identifier the first has not committed.
+            waited = await _waits(db, held, second)
             return await first, await second, waited
         finally:
             await db.dispose()
@@ -88,11 +111,11 @@ def test_the_second_writer_attaches_to_the_first_writers_new_person(
     assert owners == [first.results[0].person_id]
 
 
-async def _retract(db: Database, org: str, event_id: str, hold: asyncio.Event) -> None:
+async def _retract(db: Database, org: str, event_id: str, held: Held) -> None:
     who = Principal(key_id=f"key-{org}", org=org, roles=frozenset({"submitter"}))
     async with db.write() as conn:
         await event_service.retract(conn, who, event_id, "wrong person", Rules())
-        await hold.wait()  # the identifier is released, uncommitted
+        await held.keep_open(conn)  # the identifier is released, uncommitted
 
 
 def _referral(event_id: str, person: dict[str, str]) -> dict[str, Any]:
@@ -126,14 +149,13 @@ def test_a_writer_that_read_an_identifier_being_released_decides_again(
             first = await _post(db, "HMP-MDI-HC", _referral("ref-1", {"nomis": "A1234BC"}))
             link = _referral("link", {"nomis": "A1234BC", "crn": "X123456"})
             await _post(db, "PROVIDER-WIGAN", link)
-            hold = asyncio.Event()
-            retraction = asyncio.create_task(_retract(db, "PROVIDER-WIGAN", "link", hold))
-            await asyncio.sleep(0.3)  # the CRN's row is deleted, uncommitted
+            held = Held()
+            retraction = asyncio.create_task(_retract(db, "PROVIDER-WIGAN", "link", held))
+            await held.stored  # the CRN's row is deleted, uncommitted
             later = _referral("ref-2", {"crn": "X123456"})
             second = asyncio.create_task(_post(db, "PROVIDER-LEEDS", later))
-            await asyncio.sleep(0.5)
-            waited = not second.done()  # it read the CRN as the person's and waits for them
-            hold.set()
+            # It read the CRN as the person's and waits for them.
+            waited = await _waits(db, held, second)
             await retraction
             return first, await second, waited
         finally:
@@ -160,15 +182,13 @@ def test_two_writers_giving_one_person_different_crns_cannot_both_succeed(
         db = Database(url)
         try:
             known = await _post(db, "HMP-MDI-HC", _referral("ref-0", {"nomis": "A1234BC"}))
-            hold = asyncio.Event()
+            held = Held()
             one = _referral("ref-1", {"nomis": "A1234BC", "crn": "X123456"})
-            first = asyncio.create_task(_post(db, "PROVIDER-WIGAN", one, hold))
-            await asyncio.sleep(0.3)
+            first = asyncio.create_task(_post(db, "PROVIDER-WIGAN", one, held))
+            await held.stored
             two = _referral("ref-2", {"nomis": "A1234BC", "crn": "X654321"})
             second = asyncio.create_task(_post(db, "PROVIDER-LEEDS", two))
-            await asyncio.sleep(0.5)
-            waited = not second.done()
-            hold.set()
+            waited = await _waits(db, held, second)
             return known, await first, await second, waited
         finally:
             await db.dispose()

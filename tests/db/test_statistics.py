@@ -78,6 +78,15 @@ def _counted(engine: Engine, table: str) -> float:
         return float(conn.execute(query, {"table": table}).scalar_one())
 
 
+# A round's ANALYZE of person waiting for the table's lock, as this database's entry in
+# PostgreSQL's lock table shows it (not granted), whatever other databases' rounds are doing.
+WAITING = text(
+    "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)"
+    " WHERE NOT granted AND relation = 'person'::regclass AND query = 'ANALYZE person'"
+    " AND pg_locks.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
 def _refresh_due(database_url: str) -> list[str]:
     async def once() -> list[str]:
         db = Database(database_url)
@@ -176,10 +185,6 @@ def test_a_round_holds_one_tables_lock_at_a_time(postgres: tuple[str, Engine]) -
     url, engine = postgres
     _add_events(engine, "HMP-MDI-HC", PEOPLE)  # event and person grown: analysed in that order
     analysed: list[list[str]] = []
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE wait_event_type = 'Lock' AND query = 'ANALYZE person'"
-    )
     with engine.connect() as other:
         other.execute(text("LOCK TABLE person IN ACCESS EXCLUSIVE MODE"))
         round_ = threading.Thread(target=lambda: analysed.append(_refresh_due(url)))
@@ -187,7 +192,7 @@ def test_a_round_holds_one_tables_lock_at_a_time(postgres: tuple[str, Engine]) -
         deadline = time.monotonic() + 20
         with engine.connect() as watch:
             # A transaction reads pg_stat_activity once: each look is a transaction of its own.
-            while not watch.execute(waiting).scalar_one() and time.monotonic() < deadline:
+            while not watch.execute(WAITING).scalar_one() and time.monotonic() < deadline:
                 watch.rollback()
                 time.sleep(0.02)
             assert time.monotonic() < deadline, "the round never waited for person"
@@ -203,10 +208,6 @@ def test_a_round_holds_one_tables_lock_at_a_time(postgres: tuple[str, Engine]) -
 def test_a_round_cancelled_midway_ends_and_frees_the_turn(postgres: tuple[str, Engine]) -> None:
     url, engine = postgres
     _add_people(engine, PEOPLE)
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE wait_event_type = 'Lock' AND query = 'ANALYZE person'"
-    )
 
     async def turn_is_free() -> bool:
         db = Database(url)
@@ -222,7 +223,7 @@ def test_a_round_cancelled_midway_ends_and_frees_the_turn(postgres: tuple[str, E
         try:
             deadline = time.monotonic() + 20
             with engine.connect() as watch:
-                while not watch.execute(waiting).scalar_one() and time.monotonic() < deadline:
+                while not watch.execute(WAITING).scalar_one() and time.monotonic() < deadline:
                     watch.rollback()
                     await asyncio.sleep(0.02)
             assert time.monotonic() < deadline, "the round never waited for person"
@@ -248,6 +249,21 @@ def test_a_round_cancelled_midway_ends_and_frees_the_turn(postgres: tuple[str, E
     assert free
 
 
+async def _sleeping(db: Database) -> bool:
+    """Whether a backend of this database is running `pg_sleep` within 20 seconds."""
+    running = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+        " AND query = 'SELECT pg_sleep(5)' AND datname = current_database()"
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        async with db.read() as conn:
+            if (await conn.execute(running)).scalar_one():
+                return True
+        await asyncio.sleep(0.02)
+    return False
+
+
 def test_a_turn_cancelled_midway_is_given_up_and_the_cancellation_kept(
     postgres: tuple[str, Engine],
 ) -> None:
@@ -264,7 +280,7 @@ def test_a_turn_cancelled_midway_is_given_up_and_the_cancellation_kept(
 
         try:
             task = asyncio.create_task(hold_the_turn())
-            await asyncio.sleep(0.3)
+            assert await _sleeping(db), "the turn's statement never started"
             # Cancelled mid-statement, the connection wants a rollback and the release fails
             # on it; the task must still end as cancelled, not with that failure.
             task.cancel()

@@ -248,6 +248,8 @@ def _assert_unavailable(answer: httpx.Response) -> None:
     assert answer.headers["retry-after"].isdigit()
 
 
+# Every other test's connections would die with the server: this one runs alone (scripts/test).
+@pytest.mark.serial
 def test_a_postgres_restart_gives_503s_then_the_same_server_recovers(
     postgres_url: str, tmp_path: Path
 ) -> None:

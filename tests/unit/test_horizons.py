@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,7 +39,7 @@ def by_release(found: list[RecordVersion]) -> dict[date, list[RecordVersion]]:
 
 
 @st.composite
-def edited(draw: st.DrawFn, days: int, **options: int) -> tuple[list[Event], list[Event]]:
+def edited(draw: st.DrawFn, /, days: int, **options: Any) -> tuple[list[Event], list[Event]]:
     """A history, and the same history with one event removed, added or moved to another
     date (a correction that moves it, across the neighbouring releases if it is one)."""
     events = draw(histories(days=days, **options))

@@ -91,7 +91,7 @@ def _graph() -> dict[str, set[str]]:
     paths = {_module_name(path): path for path in APP.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in paths.items():
-        used = set()
+        used: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 used.update(alias.name for alias in node.names)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter
 
 from app.api.deps import Admin, AuditedConn, Reader, RuntimeDep, as_of_or_today
 from app.api.responses import JSON, problems
 from app.schemas.api import PersonView, SubjectExport, Timeline
+from app.schemas.events import Day
 from app.services import people, subject_access
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
@@ -47,7 +46,7 @@ _EXPORT = (
     description=_SCHEME_DOC + _TIMELINE_SCOPE + _AUDITED,
 )
 async def get_timeline(
-    scheme: str, value: str, caller: Reader, conn: AuditedConn, as_of: date | None = None
+    scheme: str, value: str, caller: Reader, conn: AuditedConn, as_of: Day | None = None
 ) -> JSON:
     return JSON(await people.timeline(conn, caller, scheme, value, as_of))
 
@@ -78,7 +77,7 @@ async def get_person(
     caller: Reader,
     conn: AuditedConn,
     rt: RuntimeDep,
-    as_of: date | None = None,
+    as_of: Day | None = None,
 ) -> JSON:
     view = await people.handover(conn, caller, scheme, value, as_of_or_today(as_of), rt.rules)
     return JSON(view)

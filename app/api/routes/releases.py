@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -12,6 +11,7 @@ from starlette.responses import Response, StreamingResponse
 from app.api.deps import AuditedConn, Coordinator, RuntimeDep, as_of_or_today
 from app.api.responses import JSON, problems
 from app.schemas.api import FlagCode, Metrics, ReleasePage, Stage
+from app.schemas.events import Day
 from app.services import metrics, releases, spreadsheet
 
 router = APIRouter(prefix="/v1", tags=["coordinators"])
@@ -79,9 +79,9 @@ async def list_releases(
     probation_region: str | None = None,
     local_authority: str | None = None,
     community_provider: str | None = None,
-    released_from: date | None = None,
-    released_to: date | None = None,
-    as_of: date | None = None,
+    released_from: Day | None = None,
+    released_to: Day | None = None,
+    as_of: Day | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
     format: CsvFormat = None,
@@ -128,9 +128,9 @@ async def continuity(
     request: Request,
     caller: Coordinator,
     conn: AuditedConn,
-    released_from: date | None = None,
-    released_to: date | None = None,
-    as_of: date | None = None,
+    released_from: Day | None = None,
+    released_to: Day | None = None,
+    as_of: Day | None = None,
     group_by: GroupBy | None = None,
     format: CsvFormat = None,
 ) -> Response:
