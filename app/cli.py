@@ -17,13 +17,14 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 
+from app import cli_keys
 from app.db import statistics
 from app.db.engine import Database
 from app.db.errors import DatabaseUnavailable
 from app.demo import year as demo_data
 from app.domain.metrics import SUMMARY_NAMES
 from app.domain.rules import Rules
-from app.services import clock, derivation, importing, keys, loading, metrics
+from app.services import clock, derivation, importing, loading, metrics
 from app.services.notifications import worker
 from app.settings import Settings
 
@@ -57,17 +58,6 @@ async def _refresh_out_of_date(settings: Settings) -> None:
         await db.dispose()
     if refreshed:
         logging.getLogger("joinup").warning("derived the records of %d people again", refreshed)
-
-
-async def _create_key(settings: Settings, org: str, roles: list[str], label: str) -> None:
-    db = Database(settings.database_url)
-    try:
-        async with db.write() as conn:
-            issued = await keys.create(conn, org, roles, label)
-    finally:
-        await db.dispose()
-    answer = {"key_id": issued.key_id, "secret": issued.secret, "org": org, "roles": roles}
-    print(json.dumps(answer))
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -276,13 +266,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="joinup", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="upgrade the database to the newest schema")
-    key = sub.add_parser("keys", help="manage API keys").add_subparsers(
-        dest="action", required=True
-    )
-    create = key.add_parser("create", help="create a key and print its secret once")
-    create.add_argument("--org", required=True)
-    create.add_argument("--role", action="append", required=True, choices=keys.ROLES)
-    create.add_argument("--label", default="made with joinup keys create")
+    cli_keys.add_parser(sub)
     demo = sub.add_parser("demo", help="load the synthetic 2019-20 national year")
     demo.add_argument("--scale", type=float, default=1.0, help="shrink the year (e.g. 0.01)")
     demo.add_argument(
@@ -337,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         migrate(settings)
     elif args.command == "keys":
-        asyncio.run(_create_key(settings, args.org, args.role, args.label))
+        return cli_keys.run(settings, args)
     elif args.command == "demo" and args.export:
         written = export_demo(args.export, args.scale)
         print(f"wrote {written:,} events to {args.export}")

@@ -182,7 +182,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await _bootstrap(db, settings)
         await db.open()
         limiter = RateLimiter(settings.rate_limit_per_minute)
-        cache = key_service.KeyCache(settings.key_cache_seconds)
         rules = rules_of(settings)
         posts = GroupCommit(db, rules, settings.group_commit)
         trail = audit_store.Trail(db, settings.group_commit)
@@ -190,7 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         how = delivering(settings)
         hub = intake.Hmpps(db, rules, settings, app.state.metrics.count_domain_event)
         app.state.runtime = Runtime(
-            settings, db, rules, posts, trail, turns, limiter, cache, secrets=how.box, hmpps=hub
+            settings, db, rules, posts, trail, turns, limiter, secrets=how.box, hmpps=hub
         )
         _build_the_routes(app)
         web.warm_up()

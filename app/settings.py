@@ -26,9 +26,6 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, ge=1)
     # Requests a minute per API key, per process (app/api/ratelimit.py); 0 turns the limit off.
     rate_limit_per_minute: int = Field(default=6000, ge=0)
-    # Seconds a process remembers a key it found (app/services/keys.py); 0 looks every key up on
-    # every request. A key revoked through another process is refused here within this time.
-    key_cache_seconds: float = Field(default=5.0, ge=0)
     # One-event posts of an organisation that may share a transaction
     # (app/services/ingest/group_commit.py), and reads whose audit rows may
     # (app/db/audit.Trail); 1 gives each its own.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Annotated, Any
 
@@ -17,14 +17,13 @@ from fastapi.security import (
 )
 
 from app.api import query
-from app.api.observability import current_request_id
+from app.api.observability import current_caller_request_id, current_request_id
 from app.api.ratelimit import RateLimiter
 from app.domain.rules import Rules
 from app.services import clock, keys
 from app.services.errors import Unauthorized
 from app.services.hmpps.intake import Hmpps
 from app.services.ingest.group_commit import GroupCommit
-from app.services.keys import KeyCache
 from app.services.notifications.secrets import SecretBox
 from app.services.principal import Principal
 from app.services.storage import Connection, Database, Trail
@@ -43,7 +42,6 @@ class Runtime:
     trail: Trail
     batch_turns: asyncio.Semaphore
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
-    keys: KeyCache = field(default_factory=lambda: KeyCache(0))
     readers: Readers = field(default_factory=Readers)
     # Encrypts webhook secrets (app/services/notifications/secrets.py).
     secrets: SecretBox | None = None
@@ -139,8 +137,8 @@ BasicCredentials = Annotated[HTTPBasicCredentials | None, Depends(_basic)]
 def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency giving the caller, refused unless its key has one of `roles`.
 
-    The key is looked up in a transaction of its own unless this process found it within the
-    last `key_cache_seconds` (see app/services/keys.KeyCache).
+    The key is looked up on every request, in a transaction of its own: a key revoked or
+    changed through any process applies to the next request here (app/services/keys.py).
     """
 
     async def caller(request: Request, credentials: Credentials) -> Principal:
@@ -167,10 +165,9 @@ def require_bearer_or_basic(*roles: str) -> Callable[..., Coroutine[Any, Any, Pr
 async def _caller(request: Request, secret: str | None, roles: tuple[str, ...]) -> Principal:
     rt = runtime_of(request)
     request_id = current_request_id.get()
-    principal = keys.recall(rt.keys, secret, request_id)
-    if principal is None:
-        async with rt.db.read() as conn:
-            principal = await keys.authenticate(conn, secret, request_id, rt.keys)
+    async with rt.db.read() as conn:
+        principal = await keys.authenticate(conn, secret, request_id)
+    principal = replace(principal, caller_request_id=current_caller_request_id.get())
     # For the access log: the caller's organisation, never its key.
     request.state.org = principal.org
     _within_rate_limit(rt, principal)

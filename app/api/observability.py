@@ -37,13 +37,22 @@ _CLIENT_GONE = 499
 
 access_log = logging.getLogger("joinup.access")
 current_request_id: ContextVar[str | None] = ContextVar("joinup_request_id", default=None)
+current_caller_request_id: ContextVar[str | None] = ContextVar(
+    "joinup_caller_request_id", default=None
+)
 
 
-def request_id_of(scope: Scope) -> str:
-    """The caller's X-Request-ID when it is a sane token, else a new one (32 hex digits)."""
+def caller_request_id_of(scope: Scope) -> str | None:
+    """The caller's X-Request-ID when it is a sane token."""
     for name, value in scope["headers"]:
         if name == HEADER and _SANE_ID.fullmatch(value):
             return str(value.decode("ascii"))
+    return None
+
+
+def new_request_id() -> str:
+    """The server's own id of a request (32 hex digits): the one the audit trail and the logs
+    know it by, whatever the caller sent."""
     return os.urandom(16).hex()
 
 
@@ -59,7 +68,8 @@ def _template(path: str) -> str:
 
 
 class RequestObserver:
-    """Gives every request an id, and its answer the security headers and the id; logs and
+    """Gives every request an id of its own (the caller's X-Request-ID is kept apart, never
+    taken for it), and its answer the security headers and the id; logs and
     counts the answer."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
@@ -70,7 +80,8 @@ class RequestObserver:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = request_id_of(scope)
+        request_id = new_request_id()
+        caller_id = caller_request_id_of(scope)
         header = (HEADER, request_id.encode("ascii"))
         path = scope["path"]
         status = 0
@@ -85,12 +96,14 @@ class RequestObserver:
         # The auth dependency leaves the caller's organisation here (Request.state).
         state = scope.setdefault("state", {})
         token = current_request_id.set(request_id)
+        caller_token = current_caller_request_id.set(caller_id)
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
             self._record(scope, state, request_id, status or _CLIENT_GONE, seconds)
+            current_caller_request_id.reset(caller_token)
             current_request_id.reset(token)
 
     def _record(
@@ -108,6 +121,7 @@ class RequestObserver:
             "status": status,
             "duration_ms": round(seconds * 1000, 2),
             "org": state.get("org"),
+            "caller_request_id": current_caller_request_id.get(),
         }
         # Logger.info would also walk the stack for a caller that no log line shows.
         args = (method, route, status)

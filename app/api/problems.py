@@ -20,6 +20,8 @@ log = logging.getLogger("joinup.api")
 
 MEDIA_TYPE = "application/problem+json"
 STATUS_BY_SLUG = {
+    # Before "forbidden", which stays the slug of a bare 403 (`_SLUG_BY_STATUS`).
+    "event-type-not-allowed": 403,
     "unauthorized": 401,
     "forbidden": 403,
     "not-found": 404,

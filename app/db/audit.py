@@ -1,10 +1,9 @@
 """The audit trail. Rows are only ever inserted and read: there is no update or delete here.
 
-A person's rows are those about them (`subject` is their person id) and the list reads and
-posts that showed or touched them (their id in the row's `detail`, under `person_ids`). The
-second half is a text search of the JSON detail, the one way to ask "does this list name this
-person?" that reads the same on SQLite and PostgreSQL; person ids are UUIDs, so the quoted id
-matches nothing else.
+A person's rows are those about them (`subject_type` "person" and `subject` their person id)
+and the reads, lists and posts that showed or touched them (their id among the row's
+`detail.person_ids`, asked of the JSON array itself, never of the row's text: an event id or a
+label that happens to spell a person's id names nobody).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Row, Text, cast, insert, or_, select
+from sqlalchemy import ColumnElement, Row, and_, exists, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import bulk
@@ -38,6 +37,8 @@ class AuditFilter:
     until: datetime | None = None
 
 
+# The subject type of a row about one person (app.services.audit.PERSON).
+_PERSON: Final = "person"
 # On a connection whose audit rows are held back (see `Trail.reading`), the list they wait in.
 _HELD: Final = "joinup_held_audit_rows"
 Rows = list[dict[str, Any]]
@@ -99,15 +100,21 @@ async def record(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> No
         await bulk.insert_rows(conn, audit, fresh)
 
 
-def _about(person_id: str) -> ColumnElement[bool]:
-    named = cast(audit.c.detail, Text).contains(f'"{person_id}"', autoescape=True)
-    return or_(audit.c.subject == person_id, named)
+def _about(dialect: str, person_id: str) -> ColumnElement[bool]:
+    subject = and_(audit.c.subject_type == _PERSON, audit.c.subject == person_id)
+    if dialect == "postgresql":
+        listed = func.json_array_elements_text(audit.c.detail.op("->")("person_ids"))
+    else:
+        listed = func.json_each(audit.c.detail, "$.person_ids")
+    ids = listed.table_valued("value")
+    named = exists(select(literal(1)).select_from(ids).where(ids.c.value == person_id))
+    return or_(subject, named)
 
 
-def _conditions(where: AuditFilter) -> list[ColumnElement[bool]]:
+def _conditions(dialect: str, where: AuditFilter) -> list[ColumnElement[bool]]:
     conditions = []
     if where.person_id is not None:
-        conditions.append(_about(where.person_id))
+        conditions.append(_about(dialect, where.person_id))
     if where.org is not None:
         conditions.append(audit.c.org == where.org)
     if where.action is not None:
@@ -123,7 +130,7 @@ async def newest(
     conn: AsyncConnection, where: AuditFilter, before_id: int | None, limit: int | None
 ) -> list[Row[Any]]:
     """The rows `where` admits, newest first (by id), those older than `before_id` when given."""
-    query = select(audit).where(*_conditions(where))
+    query = select(audit).where(*_conditions(conn.dialect.name, where))
     if before_id is not None:
         query = query.where(audit.c.id < before_id)
     query = query.order_by(audit.c.id.desc())

@@ -22,6 +22,7 @@ async def add(
     secret_hash: str,
     at: datetime,
     scope: dict[str, list[str]] | None = None,
+    event_types: list[str] | None = None,
 ) -> None:
     await conn.execute(
         insert(api_key).values(
@@ -31,14 +32,15 @@ async def add(
             label=label,
             secret_hash=secret_hash,
             scope=_stored(scope),
+            event_types=_stored(event_types),
             created_at=at,
         )
     )
 
 
-def _stored(scope: dict[str, list[str]] | None) -> Any:
-    # SQL NULL rather than the JSON value null, for an unscoped key.
-    return scope if scope is not None else null()
+def _stored(value: dict[str, list[str]] | list[str] | None) -> Any:
+    # SQL NULL rather than the JSON value null, for an unscoped key or one that posts nothing.
+    return value if value is not None else null()
 
 
 async def by_id(conn: AsyncConnection, key_id: str) -> Row[Any] | None:
@@ -85,6 +87,19 @@ async def set_scope(
         update(api_key)
         .where(api_key.c.key_id == key_id, api_key.c.revoked_at.is_(None))
         .values(scope=_stored(scope))
+        .returning(*api_key.c)
+    )
+    return result.first()
+
+
+async def set_event_types(
+    conn: AsyncConnection, key_id: str, event_types: list[str] | None
+) -> Row[Any] | None:
+    """Replace an active key's event types; the key, or None when there is no such active key."""
+    result = await conn.execute(
+        update(api_key)
+        .where(api_key.c.key_id == key_id, api_key.c.revoked_at.is_(None))
+        .values(event_types=_stored(event_types))
         .returning(*api_key.c)
     )
     return result.first()

@@ -220,15 +220,19 @@ def _conditions(shape: Shape) -> list[ColumnElement[bool]]:
 
 async def in_scope_of_person(
     conn: AsyncConnection, person_id: str, scope: Scope, as_of: date | None
-) -> set[str]:
-    """The ids of a person's releases that `scope` admits: as of `as_of`, or ever when None."""
+) -> dict[str, set[date]]:
+    """The ids of a person's releases that `scope` admits, as of `as_of`, or ever when None,
+    each with the release dates its versions admitted have had."""
     limits = _scope_values(scope)
-    query = select(version.c.release_id).distinct()
+    query = select(version.c.release_id, version.c.released_on).distinct()
     query = query.where(version.c.person_id == bindparam("person_id"), *_conditions(tuple(limits)))
     if as_of is not None:
         query = query.where(_covering(bindparam("as_of")))
     found = await conn.execute(query, {"person_id": person_id, "as_of": as_of, **limits})
-    return set(found.scalars())
+    admitted: dict[str, set[date]] = {}
+    for release_id, released_on in found:
+        admitted.setdefault(release_id, set()).add(released_on)
+    return admitted
 
 
 def _after(released_on: Any, release_id: Any) -> ColumnElement[bool]:

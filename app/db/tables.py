@@ -78,6 +78,9 @@ class ApiKeyRow(Base):
     # None: the key sees everything its roles allow. Otherwise {"prisons": [...],
     # "probation_regions": [...], "local_authorities": [...], "community_providers": [...]}.
     scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The event types a submitter key may post, correct and retract (CONTRACT §2.1); None for
+    # keys without the submitter role.
+    event_types: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
@@ -207,7 +210,9 @@ class AuditRow(Base):
     outcome: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str | None] = mapped_column(String(200), index=True)
     subject_type: Mapped[str | None] = mapped_column(String(20))
+    # The server's own id of the request; the caller's X-Request-ID, if any, apart.
     request_id: Mapped[str | None] = mapped_column(String(64))
+    caller_request_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 

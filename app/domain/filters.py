@@ -71,6 +71,22 @@ def stored(scope: Scope | None) -> dict[str, list[str]] | None:
     }
 
 
+def within(inner: Scope | None, outer: Scope | None) -> bool:
+    """Whether every release `inner` admits, `outer` admits too (None: unscoped, everything)."""
+    if outer is None:
+        return True
+    if inner is None:
+        return False
+    for dimension in DIMENSIONS:
+        allowed = getattr(outer, dimension)
+        if allowed is None:
+            continue
+        asked = getattr(inner, dimension)
+        if asked is None or not asked <= allowed:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class ReleaseFilter:
     """The releases a gap list or a metric is over: as of `as_of`, in every field given."""

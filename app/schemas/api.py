@@ -89,6 +89,14 @@ class ScopeUpdate(RootModel[KeyScope | None]):
     """A key's new scope, or null to unscope it."""
 
 
+_TYPES_DOC = (
+    "The event types a submitter key may post, correct and retract (CONTRACT §2.1): required, "
+    "and not empty, for a key with the submitter role; absent (null) for other keys."
+)
+# Each type at most twice: a list of every type, with room for a repeat or two.
+EventTypes = Annotated[list[EventType], Field(max_length=26)]
+
+
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -96,6 +104,11 @@ class KeyCreate(BaseModel):
     roles: list[Role] = Field(min_length=1)
     label: str = Field(default="", max_length=200, pattern=NO_NUL)
     scope: KeyScope | None = Field(default=None, description=_SCOPE_DOC)
+    event_types: EventTypes | None = Field(default=None, description=_TYPES_DOC)
+
+
+class EventTypesUpdate(RootModel[EventTypes]):
+    """The whole new list of event types a submitter key may post (not empty)."""
 
 
 class KeyRead(BaseModel):
@@ -104,6 +117,7 @@ class KeyRead(BaseModel):
     roles: list[Role]
     label: str
     scope: KeyScope | None = Field(description=_SCOPE_DOC)
+    event_types: list[EventType] | None = Field(description=_TYPES_DOC)
     created_at: datetime
 
 
@@ -114,6 +128,7 @@ class KeyCreated(BaseModel):
     roles: list[Role]
     label: str
     scope: KeyScope | None = Field(description=_SCOPE_DOC)
+    event_types: list[EventType] | None = Field(description=_TYPES_DOC)
 
 
 class EventAccepted(BaseModel):
@@ -289,6 +304,7 @@ class Metrics(BaseModel):
 What = Literal[
     "READ_PERSON",
     "READ_TIMELINE",
+    "READ_EVENT",
     "READ_RELEASES",
     "EXPORT_RELEASES_CSV",
     "READ_METRICS",
@@ -300,6 +316,7 @@ What = Literal[
     "KEY_CREATED",
     "KEY_REVOKED",
     "KEY_SCOPE_CHANGED",
+    "KEY_TYPES_CHANGED",
     "READ_CHANGES",
     "DELIVER_CHANGES",
     "SUBSCRIPTION_CREATED",
@@ -324,7 +341,12 @@ class AuditEntry(BaseModel):
     subjectType: (
         Literal["person", "query", "event", "events", "key", "session", "subscription"] | None
     )
-    correlationId: str | None = Field(description="The request's X-Request-ID")
+    correlationId: str | None = Field(
+        description="The id the server gave the request (the answer's X-Request-ID header)"
+    )
+    callerRequestId: str | None = Field(
+        description="What the caller sent as X-Request-ID, if anything: the caller's word only"
+    )
     service: Literal["joinup"]
     details: dict[str, Any] = Field(
         description="Always `org` (the caller's organisation) and `outcome` (`ok`, `not-found`, "

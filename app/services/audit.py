@@ -28,6 +28,8 @@ SERVICE: Final = "joinup"
 
 READ_PERSON: Final = "READ_PERSON"
 READ_TIMELINE: Final = "READ_TIMELINE"
+# A submitter reading back an event it posted: identifiers and health data of its person.
+READ_EVENT: Final = "READ_EVENT"
 READ_RELEASES: Final = "READ_RELEASES"
 EXPORT_RELEASES_CSV: Final = "EXPORT_RELEASES_CSV"
 READ_METRICS: Final = "READ_METRICS"
@@ -40,6 +42,7 @@ RETRACT_EVENT: Final = "RETRACT_EVENT"
 KEY_CREATED: Final = "KEY_CREATED"
 KEY_REVOKED: Final = "KEY_REVOKED"
 KEY_SCOPE_CHANGED: Final = "KEY_SCOPE_CHANGED"
+KEY_TYPES_CHANGED: Final = "KEY_TYPES_CHANGED"
 READ_CHANGES: Final = "READ_CHANGES"
 DELIVER_CHANGES: Final = "DELIVER_CHANGES"
 SUBSCRIPTION_CREATED: Final = "SUBSCRIPTION_CREATED"
@@ -54,6 +57,7 @@ SIGN_OUT: Final = "SIGN_OUT"
 WHATS: Final = (
     READ_PERSON,
     READ_TIMELINE,
+    READ_EVENT,
     READ_RELEASES,
     EXPORT_RELEASES_CSV,
     READ_METRICS,
@@ -65,6 +69,7 @@ WHATS: Final = (
     KEY_CREATED,
     KEY_REVOKED,
     KEY_SCOPE_CHANGED,
+    KEY_TYPES_CHANGED,
     READ_CHANGES,
     DELIVER_CHANGES,
     SUBSCRIPTION_CREATED,
@@ -115,6 +120,7 @@ class Entry:
             "subject": self.subject,
             "subject_type": self.subject_type,
             "request_id": who.request_id if who else None,
+            "caller_request_id": who.caller_request_id if who else None,
             "detail": _jsonable(self.details),
         }
 
@@ -160,6 +166,7 @@ def entry(row: Any) -> dict[str, Any]:
         "subjectId": row.subject,
         "subjectType": row.subject_type,
         "correlationId": row.request_id,
+        "callerRequestId": row.caller_request_id,
         "service": SERVICE,
         "details": {**row.detail, "org": row.org, "outcome": row.outcome},
     }

@@ -3,6 +3,7 @@
 ServiceError
 ├── Unauthorized        no key, or an unknown or revoked one
 ├── Forbidden           a known key without the role
+│   └── EventTypeNotAllowed   a submitter key posting a type it does not carry
 ├── NotFound            no such event, person or key (for this caller)
 ├── Invalid             input that passed the wire schema but breaks a rule
 └── Conflict            the request contradicts what is stored (slug says how)
@@ -41,6 +42,12 @@ class Unauthorized(ServiceError):
 class Forbidden(ServiceError):
     slug: str = "forbidden"
     title: str = "Forbidden"
+
+
+@dataclass
+class EventTypeNotAllowed(Forbidden):
+    slug: str = "event-type-not-allowed"
+    title: str = "Event type not allowed"
 
 
 @dataclass

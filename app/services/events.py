@@ -44,7 +44,21 @@ async def _own(conn: Connection, principal: Principal, event_id: str) -> Any:
 
 
 async def read(conn: Connection, principal: Principal, event_id: str) -> dict[str, Any]:
-    return view(await _own(conn, principal, event_id))
+    """An event the caller's organisation posted, its read recorded against its person."""
+    row = await event_store.get(conn, principal.org, event_id)
+    details: dict[str, Any] = {"person_ids": [row.person_id] if row is not None else []}
+    await audit.record(
+        conn,
+        principal,
+        audit.READ_EVENT,
+        subject=event_id[:200],
+        subject_type=audit.EVENT,
+        outcome=audit.OK if row is not None else audit.NOT_FOUND,
+        details=details,
+    )
+    if row is None:
+        raise _none_posted(event_id)
+    return view(row)
 
 
 async def retract(
@@ -56,6 +70,9 @@ async def retract(
         raise _none_posted(event_id)
     await locks.lock_events(conn, principal.org, [event_id])
     row = await _own(conn, principal, event_id)
+    refused = principal.may_write(row.type)
+    if refused is not None:
+        raise refused
     if row.superseded_by is not None:
         raise Conflict(
             f"event {event_id!r} has been corrected by {row.superseded_by!r}; "

@@ -6,12 +6,9 @@ bit, never on how much of a stored secret the presented one matches, so timing r
 about stored secrets. The found row's hash is compared again with `hmac.compare_digest` all the
 same: the check does not then rest on how the database compares strings.
 
-Each process remembers the keys it found for a few seconds (`KeyCache`, by the same hash, with the
-same final comparison), so that a request need not open a transaction of its own to learn who is
-calling. A revocation or a scope change made through this process applies to its next request;
-one made through another process (or another machine) applies here once the remembered lookup
-expires, within `key_cache_seconds`. Refusals are never remembered: an unknown key costs a lookup
-every time, and guessing secrets cannot fill the memory.
+The key is looked up on every request, in the database every process and machine shares, so
+that revoking a key or changing its scope or event types applies to the very next request
+everywhere (CONTRACT §2.1): no process remembers a key it found.
 """
 
 from __future__ import annotations
@@ -19,23 +16,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
-import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from app.db import Connection, locks
 from app.db import keys as key_store
-from app.domain.filters import Scope, scope_of, stored
+from app.domain.filters import Scope, scope_of, stored, within
+from app.domain.vocabulary import EventType
 from app.services import audit, clock
-from app.services.errors import NotFound, Unauthorized
+from app.services.errors import ErrorItem, Forbidden, Invalid, NotFound, Unauthorized
 from app.services.principal import Principal
 
 ROLES: Final = ("submitter", "probation", "coordinator", "admin")
 ADMIN_ORG: Final = "JOINUP-ADMIN"
-# Keys remembered per process at most: far more than there are keys in use.
-CACHED_KEYS: Final = 1024
 _NO_KEY: Final = "send an API key as 'Authorization: Bearer <key>'"
 _UNKNOWN_KEY: Final = "this API key is unknown or has been revoked"
 
@@ -48,83 +42,11 @@ class IssuedKey:
     roles: list[str]
     label: str
     scope: dict[str, list[str]] | None = None
+    event_types: list[str] | None = None
 
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class _Remembered:
-    secret_hash: str
-    principal: Principal
-    until: float
-
-
-class KeyCache:
-    """Keys this process found lately, by the hash of their secret, each for `seconds` (0: off).
-
-    Holds at most `size` keys, dropping the oldest first, and only keys that were found: a
-    refused secret is never remembered. `forget(key_id)` (called by `revoke` and `set_scope` on
-    every cache of the process) drops a key at once, and keeps it from being remembered again for
-    `seconds`, so that a lookup that read the key before the change was committed cannot bring
-    it back. `clock` gives seconds (monotonic), injectable for tests.
-    """
-
-    def __init__(
-        self,
-        seconds: float,
-        size: int = CACHED_KEYS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.seconds = seconds
-        self.size = size
-        self._clock = clock
-        self._found: dict[str, _Remembered] = {}
-        self._changed: dict[str, float] = {}
-        _CACHES.add(self)
-
-    def recall(self, secret_hash: str) -> Principal | None:
-        remembered = self._found.get(secret_hash)
-        if remembered is None:
-            return None
-        if remembered.until <= self._clock():
-            self._found.pop(secret_hash, None)
-            return None
-        if not hmac.compare_digest(remembered.secret_hash, secret_hash):
-            return None
-        return remembered.principal
-
-    def remember(self, secret_hash: str, principal: Principal) -> None:
-        if self.seconds <= 0:
-            return
-        now = self._clock()
-        if self._changed.get(principal.key_id, now) > now:
-            return
-        self._found.pop(secret_hash, None)
-        while len(self._found) >= self.size:
-            # Dicts keep insertion order: the first entry is the oldest, the next to expire.
-            del self._found[next(iter(self._found))]
-        self._found[secret_hash] = _Remembered(secret_hash, principal, now + self.seconds)
-
-    def forget(self, key_id: str) -> None:
-        now = self._clock()
-        self._changed = {k: t for k, t in self._changed.items() if t > now}
-        if self.seconds > 0:
-            self._changed[key_id] = now + self.seconds
-        # A copy: the app that revokes may run in another thread than this cache's (tests).
-        for secret_hash, remembered in list(self._found.items()):
-            if remembered.principal.key_id == key_id:
-                self._found.pop(secret_hash, None)
-
-
-# Every cache of the process (one per app), for `revoke` and `set_scope` to reach.
-_CACHES: weakref.WeakSet[KeyCache] = weakref.WeakSet()
-
-
-def _forget(key_id: str) -> None:
-    for cache in list(_CACHES):
-        cache.forget(key_id)
 
 
 def _new_secret() -> str:
@@ -139,56 +61,89 @@ async def create(
     secret: str | None = None,
     scope: Scope | None = None,
     by: Principal | None = None,
+    event_types: Sequence[str] | None = None,
 ) -> IssuedKey:
-    """A new key, made by the admin `by` (None: from the console)."""
+    """A new key, made by the admin `by` (None: from the console).
+
+    A submitter key needs `event_types` (CONTRACT §2.1); other keys take none.
+    """
+    _may_grant(by, scope)
     secret = secret or _new_secret()
     key_id = secrets.token_hex(8)
     ordered: list[str] = [role for role in ROLES if role in roles]
+    types = _checked_types(ordered, event_types)
     limits = stored(scope)
-    await key_store.add(conn, key_id, org, ordered, label, hash_secret(secret), clock.now(), limits)
+    at = clock.now()
+    await key_store.add(conn, key_id, org, ordered, label, hash_secret(secret), at, limits, types)
     details = {"key_org": org, "roles": ordered, "label": label, "scope": limits}
+    if types is not None:
+        details["event_types"] = types
     await audit.record(
         conn, by, audit.KEY_CREATED, subject=key_id, subject_type=audit.KEY, details=details
     )
-    return IssuedKey(key_id, secret, org, ordered, label, limits)
+    return IssuedKey(key_id, secret, org, ordered, label, limits, types)
 
 
-def recall(cache: KeyCache, secret: str | None, request_id: str | None = None) -> Principal | None:
-    """The caller, when `cache` remembers its key; None when `authenticate` must look it up.
-
-    Raises Unauthorized, with no lookup, when no secret was sent.
-    """
-    if not secret:
-        raise Unauthorized(_NO_KEY)
-    found = cache.recall(hash_secret(secret))
-    if found is None:
+def _checked_types(roles: Sequence[str], event_types: Sequence[str] | None) -> list[str] | None:
+    """The event types a key of `roles` stores, in the contract's order; Invalid when a
+    submitter key has none, or another key has some."""
+    if "submitter" not in roles:
+        if event_types is not None:
+            raise _invalid_types("only a key with the submitter role carries event_types")
         return None
-    return Principal(found.key_id, found.org, found.roles, found.scope, request_id)
+    if not event_types:
+        raise _invalid_types("a submitter key needs the event types it may post")
+    unknown = sorted(set(event_types) - set(EventType))
+    if unknown:
+        raise _invalid_types(f"unknown event types {unknown}; known: {list(EventType)}")
+    return [str(kind) for kind in EventType if kind in event_types]
+
+
+def _invalid_types(message: str) -> Invalid:
+    return Invalid(message, errors=[ErrorItem(["body", "event_types"], message)])
+
+
+def _may_grant(by: Principal | None, scope: Scope | None) -> None:
+    """Refuse a scoped admin a key whose scope is not within its own (CONTRACT §2.1)."""
+    if not within(scope, _scope_of(by)):
+        raise Forbidden(
+            "this admin key is scoped: it may make or rescope keys only within its own scope "
+            f"({stored(_scope_of(by))})"
+        )
+
+
+async def _managed(conn: Connection, by: Principal | None, key_id: str) -> Any:
+    """The active key `key_id`, when `by` may manage it: a scoped admin sees only the keys
+    within its own scope, and no other key exists for it."""
+    row = await key_store.by_id(conn, key_id)
+    if row is None or not within(scope_of(row.scope), _scope_of(by)):
+        raise NotFound(f"there is no active key {key_id!r}")
+    return row
 
 
 async def authenticate(
     conn: Connection,
     secret: str | None,
     request_id: str | None = None,
-    cache: KeyCache | None = None,
 ) -> Principal:
-    """The caller, looked up by the hash of its secret (and remembered in `cache`)."""
+    """The caller, looked up by the hash of its secret."""
     if not secret:
         raise Unauthorized(_NO_KEY)
     digest = hash_secret(secret)
     row = await key_store.by_hash(conn, digest)
     if row is None or not hmac.compare_digest(row.secret_hash, digest):
         raise Unauthorized(_UNKNOWN_KEY)
-    principal = principal_of(row)
-    if cache is not None:
-        cache.remember(digest, principal)
-    return replace(principal, request_id=request_id)
+    return principal_of(row, request_id)
 
 
 def principal_of(row: Any, request_id: str | None = None) -> Principal:
     """The caller a stored key's row describes."""
     roles = frozenset(row.roles.split(","))
-    return Principal(row.key_id, row.org, roles, scope_of(row.scope), request_id)
+    types = row.event_types
+    # A submitter key stored without types (none should be: the migration gave them all) may
+    # post nothing rather than everything.
+    event_types = frozenset(types or ()) if "submitter" in roles else None
+    return Principal(row.key_id, row.org, roles, scope_of(row.scope), request_id, event_types)
 
 
 async def active_principal(conn: Connection, key_id: str) -> Principal | None:
@@ -204,20 +159,28 @@ def _listed(row: Any) -> dict[str, Any]:
         "roles": row.roles.split(","),
         "label": row.label,
         "scope": stored(scope_of(row.scope)),
+        "event_types": row.event_types,
         "created_at": row.created_at,
     }
 
 
-async def listing(conn: Connection) -> list[dict[str, Any]]:
-    return [_listed(row) for row in await key_store.all_active(conn)]
+async def listing(conn: Connection, by: Principal | None) -> list[dict[str, Any]]:
+    """The active keys `by` may manage: all of them, or a scoped admin's within its scope."""
+    rows = await key_store.all_active(conn)
+    return [_listed(row) for row in rows if within(scope_of(row.scope), _scope_of(by))]
+
+
+def _scope_of(by: Principal | None) -> Scope | None:
+    # The console (None) manages every key.
+    return by.scope if by is not None else None
 
 
 async def set_scope(
     conn: Connection, by: Principal, key_id: str, scope: Scope | None
 ) -> dict[str, Any]:
-    """Replace an active key's scope (None: unscoped); it applies from the key's next request
-    to this process, and to the others within `key_cache_seconds` (see `KeyCache`)."""
-    _forget(key_id)
+    """Replace an active key's scope (None: unscoped); it applies from the key's next request."""
+    _may_grant(by, scope)
+    await _managed(conn, by, key_id)
     row = await key_store.set_scope(conn, key_id, stored(scope))
     if row is None:
         raise NotFound(f"there is no active key {key_id!r}")
@@ -228,10 +191,25 @@ async def set_scope(
     return _listed(row)
 
 
-async def revoke(conn: Connection, by: Principal, key_id: str) -> None:
-    """Revoke an active key: refused from its next request to this process, and by the others
-    within `key_cache_seconds` (see `KeyCache`)."""
-    _forget(key_id)
+async def set_event_types(
+    conn: Connection, by: Principal, key_id: str, event_types: Sequence[str]
+) -> dict[str, Any]:
+    """Replace the event types a submitter key may post; it applies as `set_scope` does."""
+    found = await _managed(conn, by, key_id)
+    types = _checked_types(found.roles.split(","), event_types)
+    row = await key_store.set_event_types(conn, key_id, types)
+    if row is None:
+        raise NotFound(f"there is no active key {key_id!r}")
+    details = {"event_types": types}
+    await audit.record(
+        conn, by, audit.KEY_TYPES_CHANGED, subject=key_id, subject_type=audit.KEY, details=details
+    )
+    return _listed(row)
+
+
+async def revoke(conn: Connection, by: Principal | None, key_id: str) -> None:
+    """Revoke an active key: refused from its next request, on every process."""
+    await _managed(conn, by, key_id)
     if not await key_store.revoke(conn, key_id, clock.now()):
         raise NotFound(f"there is no active key {key_id!r}")
     await audit.record(

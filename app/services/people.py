@@ -4,32 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from app.db import Connection, people
 from app.db import events as event_store
 from app.db import releases as release_store
-from app.domain import identifiers
-from app.domain.filters import Scope
+from app.domain import identifiers, spans
 from app.domain.records import JoinUpRecord, derive
 from app.domain.rules import Rules
+from app.domain.vocabulary import EventType
 from app.services import audit, derivation
 from app.services.errors import ErrorItem, Invalid, NotFound
 from app.services.principal import Principal
 from app.services.views import StoredView, record_view, stored_view
 
 Shown = TypeVar("Shown")
-
-
-async def find(conn: Connection, scheme: str, value: str) -> str:
-    """The person an identifier names."""
-    if scheme not in identifiers.SCHEMES:
-        raise _not_a_scheme(scheme)
-    key = (scheme, checked(scheme, value))
-    owner = (await people.owners(conn, [key])).get(key)
-    if owner is None:
-        raise _unknown(*key)
-    return owner
 
 
 def checked(scheme: str, value: str) -> str:
@@ -53,28 +42,13 @@ def _unknown(scheme: str, value: str) -> NotFound:
     return NotFound(f"no person is known by {scheme} {value}")
 
 
-async def _admitted(
-    conn: Connection,
-    person_id: str,
-    scheme: str,
-    value: str,
-    scope: Scope | None,
-    as_of: date | None,
-) -> tuple[str, set[str] | None]:
-    """The person, and the ids of their releases in `scope` (None: all), in scope as of `as_of`
-    or on any date when it is None. A person with no release in scope is not found, exactly as
-    an unknown one is: a scoped key learns nothing of them."""
-    if scope is None:
-        return person_id, None
-    admitted = await release_store.in_scope_of_person(conn, person_id, scope, as_of)
-    if not admitted:
-        raise _unknown(scheme, checked(scheme, value))
-    return person_id, admitted
-
-
 def looked_up(scheme: str, as_of: date | None) -> dict[str, Any]:
     """What a person read's audit row says of the lookup: the scheme, never the value."""
     return {"scheme": scheme if scheme in identifiers.SCHEMES else None, "as_of": as_of}
+
+
+# No person has this id: an unknown identifier's scope query asks for them.
+_NOBODY: Final = ""
 
 
 async def lookup(
@@ -86,21 +60,30 @@ async def lookup(
     as_of: date | None,
     *,
     any_date: bool = False,
-) -> tuple[str, set[str] | None]:
-    """The person an identifier names, and their releases in `who`'s scope (as of `as_of`, or on
-    any date), recording a refused lookup before refusing it.
+) -> tuple[str, dict[str, set[date]] | None]:
+    """The person an identifier names, and their releases in `who`'s scope (None: unscoped), as
+    of `as_of` or on any date, each with its release dates; a refused lookup is recorded before
+    it is refused.
 
-    A lookup of an unknown identifier, or of a person outside the key's scope, is itself worth
-    recording: the row names the person when there is one, the scheme, never the value.
+    A person with no release in scope is not found, exactly as an unknown one is, and costs the
+    same work: the scope is asked about an unknown identifier too, so that neither the answer nor
+    its time tells a scoped key that the person exists. The audit row names the person when
+    there is one, and the scheme, never the value.
     """
-    person_id = None
-    try:
-        person_id = await find(conn, scheme, value)
+    if scheme not in identifiers.SCHEMES:
+        await _refused(conn, who, what, scheme, as_of, None)
+        raise _not_a_scheme(scheme)
+    key = (scheme, checked(scheme, value))
+    person_id = (await people.owners(conn, [key])).get(key)
+    admitted = None
+    if who.scope is not None:
         scope_on = None if any_date else as_of
-        return await _admitted(conn, person_id, scheme, value, who.scope, scope_on)
-    except NotFound:
+        asked = person_id or _NOBODY
+        admitted = await release_store.in_scope_of_person(conn, asked, who.scope, scope_on)
+    if person_id is None or admitted == {}:
         await _refused(conn, who, what, scheme, as_of, person_id)
-        raise
+        raise _unknown(*key)
+    return person_id, admitted
 
 
 async def _refused(
@@ -120,6 +103,20 @@ async def _refused(
         outcome=audit.NOT_FOUND,
         details=looked_up(scheme, as_of),
     )
+
+
+def _bearing_on(
+    rows: Sequence[Any], admitted: dict[str, set[date]], as_of: date | None
+) -> list[Any]:
+    """The events dated in the (p, n) spans of the admitted releases, up to `as_of`."""
+    released = [row.occurred_on for row in rows if row.type == EventType.PRISON_RELEASED]
+    chosen = set().union(*admitted.values())
+    windows = spans.spans(released, chosen)
+    return [
+        row
+        for row in rows
+        if spans.within(row.occurred_on, windows) and (as_of is None or row.occurred_on <= as_of)
+    ]
 
 
 async def records_of(
@@ -228,10 +225,15 @@ def pickup_days_left(release: Mapping[str, Any], as_of: date) -> int | None:
 async def timeline(
     conn: Connection, who: Principal, scheme: str, value: str, as_of: date | None
 ) -> dict[str, Any]:
-    """Every counting event of the person, for a scoped key too once the person is in scope."""
-    person_id, _ = await lookup(conn, who, audit.READ_TIMELINE, scheme, value, as_of, any_date=True)
+    """Every counting event of the person; for a scoped key, those that bear on its releases
+    in scope (dated in their (p, n) spans)."""
+    person_id, admitted = await lookup(
+        conn, who, audit.READ_TIMELINE, scheme, value, as_of, any_date=True
+    )
     known = (await people.identifiers_of(conn, [person_id]))[person_id]
-    rows = await event_store.timeline(conn, person_id, as_of)
+    rows = await event_store.timeline(conn, person_id, as_of if admitted is None else None)
+    if admitted is not None:
+        rows = _bearing_on(rows, admitted, as_of)
     details = {**looked_up(scheme, as_of), "events": len(rows)}
     await audit.record(
         conn,

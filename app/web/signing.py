@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Final
 
@@ -19,7 +20,7 @@ from fastapi import Depends, Form, Request
 from starlette.responses import Response
 
 from app.api.deps import runtime_of
-from app.api.observability import current_request_id
+from app.api.observability import current_caller_request_id, current_request_id
 from app.services import sessions
 from app.services.errors import Forbidden
 from app.services.sessions import SignedIn
@@ -87,6 +88,8 @@ async def signed_in(request: Request) -> SignedIn:
         )
     if session is None:
         raise SignInNeeded()
+    caller_id = current_caller_request_id.get()
+    session = replace(session, principal=replace(session.principal, caller_request_id=caller_id))
     request.state.session = session
     request.state.org = session.principal.org
     return session

@@ -36,6 +36,8 @@ from tests.support.scoped import (
 
 ROLES = ("submitter", "probation", "coordinator", "admin")
 SCOPE = {"prisons": ["MDI"]}
+# Within SCOPE: a scoped admin manages only keys within its own scope (CONTRACT §2.1).
+NARROWER = {"prisons": ["MDI"], "probation_regions": ["North West"]}
 BYSTANDER = nomis(90)  # no release: writes about this person change no read of the data set
 ALL_PAIRS = sorted((prison, on) for _, prison, on, _ in RELEASES)
 MDI_PAIRS = sorted(p for p in ALL_PAIRS if p[0] == "MDI")
@@ -96,7 +98,12 @@ def _handover(answer: Response, scoped: bool) -> None:
 
 
 def _timeline(answer: Response, scoped: bool) -> None:
-    assert len(answer.json()["events"]) == 5
+    # A scoped key sees the events dated in its MDI release's span, before the LPI release.
+    shown = [event["event_id"] for event in answer.json()["events"]]
+    if scoped:
+        assert shown == ["both-tx1", "both-rel1", "both-tx2"]
+    else:
+        assert len(shown) == 5
 
 
 def _batch(answer: Response, scoped: bool) -> None:
@@ -104,7 +111,11 @@ def _batch(answer: Response, scoped: bool) -> None:
 
 
 def _scope_set(answer: Response, scoped: bool) -> None:
-    assert answer.json()["scope"] == {"prisons": ["LPI"]}
+    assert answer.json()["scope"] == NARROWER
+
+
+def _types_set(answer: Response, scoped: bool) -> None:
+    assert answer.json()["event_types"] == ["person.died"]
 
 
 def _keys_listed(answer: Response, scoped: bool) -> None:
@@ -197,7 +208,11 @@ ENDPOINTS = {
         "GET", "/v1/metrics/continuity", ("coordinator",), 200, params={"format": "csv"}
     ),
     "create key": Endpoint(
-        "POST", "/v1/keys", ("admin",), 201, body=lambda _: {"org": "X", "roles": ["probation"]}
+        "POST",
+        "/v1/keys",
+        ("admin",),
+        201,
+        body=lambda _: {"org": "X", "roles": ["probation"], "scope": SCOPE},
     ),
     "list keys": Endpoint("GET", "/v1/keys", ("admin",), 200, _keys_listed),
     "audit": Endpoint("GET", "/v1/audit", ("admin",), 200, _audit_read),
@@ -223,7 +238,15 @@ ENDPOINTS = {
         ("admin",),
         200,
         _scope_set,
-        body=lambda _: {"prisons": ["LPI"]},
+        body=lambda _: NARROWER,
+    ),
+    "set event types": Endpoint(
+        "PUT",
+        "/v1/keys/{key_id}/event_types",
+        ("admin",),
+        200,
+        _types_set,
+        body=lambda _: ["person.died"],
     ),
 }
 CALLERS = (*ROLES, *(f"scoped {role}" for role in ROLES), "none", "revoked", "scoped revoked")
@@ -262,7 +285,7 @@ def _call(world: World, endpoint: Endpoint, headers: dict[str, str]) -> Response
     api = world.api
     path = endpoint.path
     if "{key_id}" in path:
-        path = path.format(key_id=scoped_key(api, SCOPE, "probation")[0])
+        path = path.format(key_id=scoped_key(api, SCOPE, "submitter")[0])
     if "{subscription_id}" in path:
         path = path.format(subscription_id=_subscription(world, headers))
     body = endpoint.body(f"case-{uuid.uuid4().hex[:12]}") if endpoint.body else None

@@ -59,10 +59,12 @@ def readers(api: Api) -> Readers:
 
 
 def _get(api: Api, path: str, headers: dict[str, str], **params: Any) -> tuple[Response, str]:
-    """GET with a new X-Request-ID; the answer and that id."""
-    request_id = f"rq-{uuid.uuid4().hex}"
-    answer = api.client.get(path, params=params, headers={**headers, "X-Request-ID": request_id})
-    assert answer.headers["x-request-id"] == request_id
+    """GET with a new X-Request-ID; the answer and the id the server gave the request (never
+    the caller's)."""
+    sent = f"rq-{uuid.uuid4().hex}"
+    answer = api.client.get(path, params=params, headers={**headers, "X-Request-ID": sent})
+    request_id = answer.headers["x-request-id"]
+    assert request_id != sent and len(request_id) == 32
     return answer, request_id
 
 
@@ -539,3 +541,55 @@ def test_the_audit_module_can_only_insert_and_select() -> None:
         assert not changing.search(source), path
         if path.relative_to(APP).as_posix() not in ("db/audit.py", "db/tables.py"):
             assert "AuditRow" not in source, path
+
+
+# -- findings 6 of issue 20: read-back, subject access by person id, the server's request id ----
+
+
+def test_reading_back_an_event_is_recorded_against_its_person(api: Api) -> None:
+    assert api.post(event(event_id="ev-read")).status_code == 201
+    answer, request_id = _get(api, "/v1/events/ev-read", api.submitter)
+    assert answer.status_code == 200, answer.text
+    row = only_row(api, request_id)
+    person_id = person_id_of(api, nomis())
+    assert (row["what"], row["subjectType"], row["subjectId"]) == ("READ_EVENT", "event", "ev-read")
+    assert row["details"]["person_ids"] == [person_id]
+    exported = api.client.get(f"/v1/people/nomis/{nomis()}/export", headers=api.admin).json()
+    assert request_id in [line["correlationId"] for line in exported["audit"]]
+    missing, refused_id = _get(api, "/v1/events/ev-none", api.submitter)
+    assert missing.status_code == 404
+    assert only_row(api, refused_id)["details"]["outcome"] == "not-found"
+
+
+def test_an_event_id_spelling_a_person_id_puts_nothing_in_their_export(api: Api) -> None:
+    assert api.post(event(event_id="ev-1", person={"nomis": nomis(1)})).status_code == 201
+    victim = person_id_of(api, nomis(1))
+    # Another person's event whose id is the first person's id, read back and retracted.
+    other = event(event_id=victim, person={"nomis": nomis(2)})
+    assert api.post(other, api.other_submitter).status_code == 201
+    assert api.client.get(f"/v1/events/{victim}", headers=api.other_submitter).status_code == 200
+    retracted = api.client.post(
+        f"/v1/events/{victim}/retraction", json={"reason": "x"}, headers=api.other_submitter
+    )
+    assert retracted.status_code == 200, retracted.text
+    exported = api.client.get(f"/v1/people/nomis/{nomis(1)}/export", headers=api.admin).json()
+    assert exported["audit"], exported
+    for line in exported["audit"]:
+        assert line["subjectId"] != victim or line["subjectType"] == "person", line
+        assert line["details"].get("org") != "PROVIDER-B", line
+
+
+def test_the_trail_keeps_the_servers_request_id_and_the_callers_apart(api: Api) -> None:
+    api.post(event())
+    victim_read, victims_id = _get(api, f"/v1/people/nomis/{nomis()}", api.probation)
+    assert victim_read.status_code == 200
+    # A caller sends another request's id as its own: the trail does not take it.
+    forged = api.client.get(
+        f"/v1/people/nomis/{nomis()}", headers={**api.coordinator, "X-Request-ID": victims_id}
+    )
+    assert forged.status_code == 200
+    assert forged.headers["x-request-id"] != victims_id
+    row = only_row(api, victims_id)
+    assert row["details"]["org"] == "PROBATION-NW"
+    own = only_row(api, forged.headers["x-request-id"])
+    assert own["callerRequestId"] == victims_id and own["details"]["org"] == "COORD-NW"

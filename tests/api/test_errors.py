@@ -10,7 +10,7 @@ import orjson
 import pytest
 from httpx import Response
 
-from tests.support.api import Api, running
+from tests.support.api import Api, key_body, running
 from tests.support.envelopes import (
     assert_invalid,
     assert_problem,
@@ -129,7 +129,7 @@ def test_a_body_that_is_not_declared_json_is_415(
 def test_a_body_that_is_not_declared_json_is_415_on_every_route(api: Api, path: str) -> None:
     api.post(event(event_id="ev-1"))
     body = orjson.dumps(
-        {"org": "X", "roles": ["submitter"]} if path == "/v1/keys" else {"reason": "sent in error"}
+        key_body("X", "submitter") if path == "/v1/keys" else {"reason": "sent in error"}
     )
     answer = api.client.post(
         path, content=body, headers={**headers_for(api, path), "Content-Type": "text/plain"}
@@ -300,9 +300,9 @@ def test_a_huge_string_in_any_text_field_is_422(
 @pytest.mark.parametrize(
     ("path", "body"),
     [
-        ("/v1/keys", {"org": HUGE, "roles": ["submitter"]}),
+        ("/v1/keys", key_body(HUGE, "submitter")),
         ("/v1/keys", {"org": "X", "roles": [HUGE]}),
-        ("/v1/keys", {"org": "X", "roles": ["submitter"], "label": HUGE}),
+        ("/v1/keys", key_body("X", "submitter", label=HUGE)),
         ("/v1/events/ev-1/retraction", {"reason": HUGE}),
     ],
     ids=["org", "role", "label", "reason"],

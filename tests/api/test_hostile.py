@@ -19,7 +19,7 @@ import pytest
 from httpx import Response
 
 from tests.api.test_errors import TEXT_FIELDS, put
-from tests.support.api import Api, as_bytes, bearer, running
+from tests.support.api import Api, as_bytes, bearer, key_body, running
 from tests.support.envelopes import (
     PROBLEM_JSON,
     assert_invalid,
@@ -384,7 +384,7 @@ def test_a_refused_item_in_a_batch_stores_none_of_its_text(seeded: Api, database
 def test_a_revoked_key_stores_nothing(database_url: str) -> None:
     with running(database_url) as api:
         made = api.client.post(
-            "/v1/keys", json={"org": "PROVIDER-Z", "roles": ["submitter"]}, headers=api.admin
+            "/v1/keys", json=key_body("PROVIDER-Z", "submitter"), headers=api.admin
         ).json()
         revoked = api.client.delete(f"/v1/keys/{made['key_id']}", headers=api.admin)
         assert revoked.status_code == 204

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import statistics
+import time
 from typing import Any
 
 import pytest
@@ -131,15 +133,39 @@ def test_handover_view_scope_is_judged_as_of_the_views_date(posted: Api) -> None
     assert_problem(_person(posted, headers, BOTH, as_of="2026-01-09"), 404, "not-found")
 
 
-def test_timeline_is_shown_whole_for_a_person_with_any_release_in_scope(posted: Api) -> None:
+def test_timeline_is_shown_whole_for_a_person_whose_every_release_is_in_scope(
+    posted: Api,
+) -> None:
     headers = _mdi_key(posted)
-    for who in (BOTH, MDI_ONLY, LATER):
+    for who in (MDI_ONLY, LATER):
         full = _person(posted, posted.probation, who, "/timeline")
         assert full.status_code == 200, full.text
         assert _person(posted, headers, who, "/timeline").json() == full.json()
-    both = _person(posted, headers, BOTH, "/timeline").json()
-    assert len(both["events"]) == 5
     assert _person(posted, headers, LATER, "/timeline", as_of=AS_OF).status_code == 200
+
+
+def _shown(answer: Any) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    return [event["event_id"] for event in answer.json()["events"]]
+
+
+def test_a_scoped_timeline_shows_only_the_events_bearing_on_releases_in_scope(
+    posted: Api,
+) -> None:
+    # BOTH: MDI release 2026-01-10, LPI release 2026-04-01 (London). The MDI key sees the events
+    # dated before the LPI release; the London key those after the MDI release.
+    everything = _shown(_person(posted, posted.probation, BOTH, "/timeline"))
+    assert len(everything) == 5
+    mdi = _shown(_person(posted, _mdi_key(posted), BOTH, "/timeline"))
+    assert mdi == ["both-tx1", "both-rel1", "both-tx2"]
+    london = scoped_key(posted, {"probation_regions": ["London"]}, *READER)[1]
+    assert _shown(_person(posted, london, BOTH, "/timeline")) == [
+        "both-tx2",
+        "both-rel2",
+        "both-pickup",
+    ]
+    mdi_then = _person(posted, _mdi_key(posted), BOTH, "/timeline", as_of="2026-02-01")
+    assert _shown(mdi_then) == ["both-tx1", "both-rel1"]
 
 
 def test_timeline_hides_people_with_no_release_in_scope(posted: Api) -> None:
@@ -185,7 +211,7 @@ def test_the_and_across_dimensions_can_admit_nothing(posted: Api) -> None:
 
 def test_a_stored_scope_with_an_empty_list_admits_nothing(database_url: str) -> None:
     # The API refuses an empty list; one stored some other way still fails closed.
-    with running(database_url, key_cache_seconds=0) as api:
+    with running(database_url) as api:
         post_all(api)
         key_id, headers = scoped_key(api, MDI, *READER)
         engine = create_engine(sync_url(database_url))
@@ -333,3 +359,28 @@ def test_a_scoped_submitter_still_posts_and_reads_its_events(api: Api) -> None:
     _, headers = scoped_key(api, {"prisons": ["LPI"]}, "submitter", org="PROVIDER-A")
     post_all(api, headers)
     assert api.client.get("/v1/events/mdi-rel", headers=headers).status_code == 200
+
+
+TRIES = 200
+
+
+def _seconds(api: Api, headers: dict[str, str], who: str) -> float:
+    started = time.perf_counter()
+    answer = _person(api, headers, who, "/timeline")
+    took = time.perf_counter() - started
+    assert_problem(answer, 404, "not-found")
+    return took
+
+
+def test_a_known_person_out_of_scope_costs_what_an_unknown_one_does(posted: Api) -> None:
+    # The time of a 404 must not tell a scoped key that a person exists. Known and unknown
+    # lookups alternate, so that whatever else the machine does weighs on both alike.
+    headers = _mdi_key(posted)
+    known: list[float] = []
+    unknown: list[float] = []
+    for n in range(TRIES):
+        known.append(_seconds(posted, headers, LPI_ONLY))
+        unknown.append(_seconds(posted, headers, nomis(1000 + n)))
+    ratio = statistics.median(known) / statistics.median(unknown)
+
+    assert 0.9 < ratio < 1.1, (statistics.median(known), statistics.median(unknown))

@@ -13,7 +13,7 @@ from httpx import Response
 from sqlalchemy import text
 
 from app.api.headers import DOCS_POLICY, STRICT_POLICY, secured
-from tests.support.api import ADMIN_SECRET, Api, bearer, running
+from tests.support.api import ADMIN_SECRET, Api, bearer, key_body, running
 from tests.support.envelopes import assert_problem, event, nomis
 
 # --- the rate limit -----------------------------------------------------------------------
@@ -194,7 +194,7 @@ def test_secrets_never_reach_the_logs(
     with caplog.at_level(logging.DEBUG), running(database_url) as api:
         broken_route(api)
         made = api.client.post(
-            "/v1/keys", json={"org": "PROVIDER-Z", "roles": ["submitter"]}, headers=api.admin
+            "/v1/keys", json=key_body("PROVIDER-Z", "submitter"), headers=api.admin
         )
         secret = made.json()["secret"]
         key = bearer(secret)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,12 +11,13 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from app.cli import ROOT, alembic_config
 from app.db.engine import sync_url
 from app.db.releases import COUNT_COLUMNS
 from app.db.tables import Base
+from app.domain.vocabulary import EventType
 
 
 @pytest.fixture
@@ -72,3 +74,30 @@ def test_a_migrated_sqlite_database_is_in_wal_mode(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
     finally:
         engine.dispose()
+
+
+def test_keys_made_before_event_types_keep_every_type(scratch_url: str) -> None:
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "0120")
+    engine = create_engine(sync_url(scratch_url))
+    rows = [("k1", "submitter"), ("k2", "probation,coordinator"), ("k3", "submitter,admin")]
+    try:
+        with engine.begin() as conn:
+            for key_id, roles in rows:
+                conn.execute(
+                    text(
+                        "INSERT INTO api_key (key_id, org, roles, label, secret_hash, created_at) "
+                        "VALUES (:k, 'ORG', :r, '', :h, CURRENT_TIMESTAMP)"
+                    ),
+                    {"k": key_id, "r": roles, "h": key_id * 20},
+                )
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT key_id, event_types FROM api_key ORDER BY key_id"))
+            found = {key_id: types for key_id, types in stored}
+    finally:
+        engine.dispose()
+    # PostgreSQL's driver decodes JSON; SQLite's gives the text.
+    decoded = {k: json.loads(v) if isinstance(v, str) else v for k, v in found.items()}
+    every = list(EventType)
+    assert decoded == {"k1": every, "k2": None, "k3": every}

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from app.db.engine import sync_url
 from app.demo import year as demo_data
+from tests.support.api import key_body
 from tests.support.expected import stored_and_fresh
 from tests.support.server import ADMIN, serve
 
@@ -76,7 +77,7 @@ def test_overlapping_concurrent_posts_store_each_event_once(
         keys = {}
         for org in {org for org, _ in batches}:
             made = httpx.post(
-                f"{server.url}/v1/keys", json={"org": org, "roles": ["submitter"]}, headers=admin
+                f"{server.url}/v1/keys", json=key_body(org, "submitter"), headers=admin
             )
             keys[org] = made.json()["secret"]
         with ThreadPoolExecutor(CLIENTS) as pool:

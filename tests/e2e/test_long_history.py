@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.api import key_body
 from tests.support.server import ADMIN, serve
 
 NOMIS = "H0001AA"
@@ -101,9 +102,7 @@ def test_a_big_batch_about_one_person_holds_up_no_other_request(
         httpx.Client(base_url=server.url, timeout=300) as client,
     ):
         admin = {"Authorization": f"Bearer {ADMIN}"}
-        made = client.post(
-            "/v1/keys", json={"org": "HMP-MDI", "roles": ["submitter"]}, headers=admin
-        )
+        made = client.post("/v1/keys", json=key_body("HMP-MDI", "submitter"), headers=admin)
         key = {"Authorization": f"Bearer {made.json()['secret']}"}
         reader = client.post("/v1/keys", json={"org": "NPS", "roles": ["probation"]}, headers=admin)
         before = {name: buckets(client, name) for name in (LAG, BUSY)}

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from tests.support.api import key_body
 from tests.support.envelopes import event, london_today, nomis
 from tests.support.receiver import Receiver, receiving
 from tests.support.server import ADMIN, ROOT, serve
@@ -35,7 +36,7 @@ ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 
 
 def _key(url: str, org: str, role: str, scope: dict[str, Any] | None = None) -> dict[str, str]:
-    body: dict[str, Any] = {"org": org, "roles": [role]}
+    body: dict[str, Any] = key_body(org, role)
     if scope:
         body["scope"] = scope
     made = httpx.post(f"{url}/v1/keys", json=body, headers=ADMIN_HEADERS)

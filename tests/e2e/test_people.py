@@ -13,6 +13,7 @@ from app.demo import year as demo_data
 from app.domain.events import Event
 from app.schemas.events import EVENT_ADAPTER
 from app.services.derivation import lineage
+from tests.support.api import key_body
 from tests.support.expected import records
 from tests.support.server import ADMIN, serve
 
@@ -24,7 +25,7 @@ def _keys(client: httpx.Client, orgs: set[str]) -> dict[str, dict[str, str]]:
     made = {}
     for org in [*sorted(orgs), "PROBATION"]:
         role = "probation" if org == "PROBATION" else "submitter"
-        answer = client.post("/v1/keys", json={"org": org, "roles": [role]}, headers=admin)
+        answer = client.post("/v1/keys", json=key_body(org, role), headers=admin)
         made[org] = {"Authorization": f"Bearer {answer.json()['secret']}"}
     return made
 

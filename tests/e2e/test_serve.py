@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.api import key_body
 from tests.support.envelopes import event
 from tests.support.server import ADMIN, HalfSent, new_key, serve
 
@@ -20,9 +21,7 @@ def test_serve_answers_and_keeps_events(database_url: str, tmp_path: Path) -> No
         httpx.Client(base_url=server.url, timeout=10) as client,
     ):
         admin = {"Authorization": f"Bearer {ADMIN}"}
-        key = client.post(
-            "/v1/keys", json={"org": "HMP-MDI-HC", "roles": ["submitter"]}, headers=admin
-        )
+        key = client.post("/v1/keys", json=key_body("HMP-MDI-HC", "submitter"), headers=admin)
         assert key.status_code == 201, key.text
         submitter = {"Authorization": f"Bearer {key.json()['secret']}"}
         event = {

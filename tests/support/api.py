@@ -16,13 +16,23 @@ from httpx import Response
 from app.api.deps import Runtime
 from app.api.ratelimit import RateLimiter
 from app.db.engine import Database
+from app.domain.vocabulary import EventType
 from app.main import create_app
 from app.services import clock
-from app.services.keys import KeyCache, bootstrap_admin
+from app.services.keys import bootstrap_admin
 from app.settings import Settings
 from app.tuning.turns import Readers
 
 ADMIN_SECRET = "test-admin-secret-0123456789"
+
+
+def key_body(org: str, *roles: str, **more: Any) -> dict[str, Any]:
+    """The body of `POST /v1/keys`: a submitter key may post every event type unless `more`
+    says otherwise."""
+    body: dict[str, Any] = {"org": org, "roles": list(roles), **more}
+    if "submitter" in roles:
+        body.setdefault("event_types", [str(kind) for kind in EventType])
+    return body
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -46,9 +56,7 @@ class Api:
         return app
 
     def key(self, org: str, *roles: str) -> dict[str, str]:
-        answer = self.client.post(
-            "/v1/keys", json={"org": org, "roles": list(roles)}, headers=self.admin
-        )
+        answer = self.client.post("/v1/keys", json=key_body(org, *roles), headers=self.admin)
         assert answer.status_code == 201, answer.text
         return bearer(answer.json()["secret"])
 
@@ -109,7 +117,7 @@ def runtime_of(api: Api) -> Runtime:
 def started_again(api: Api) -> Api:
     """`api`'s app, left running since an earlier test, as a fresh start on its (just emptied)
     database would be: the admin key bootstrapped again, and the state a process keeps in memory
-    (rate limits, cached keys, reads in flight, batch turns, clock offset, cookies) new. What it
+    (rate limits, reads in flight, batch turns, clock offset, cookies) new. What it
     cannot renew (its Prometheus counters, routes a test added) a test that depends on it gets
     a new app for (`@pytest.mark.fresh_app`)."""
     client = api.client
@@ -122,7 +130,6 @@ def started_again(api: Api) -> Api:
     api.app.state.runtime = replace(
         runtime,
         limiter=RateLimiter(settings.rate_limit_per_minute),
-        keys=KeyCache(settings.key_cache_seconds),
         readers=Readers(),
         batch_turns=asyncio.Semaphore(settings.batch_concurrency),
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.api import Api, bearer
+from tests.support.api import Api, bearer, key_body
 from tests.support.envelopes import event, nomis
 
 AS_OF = "2026-06-30"
@@ -102,7 +102,7 @@ def scoped_key(
     api: Api, scope: dict[str, Any] | None, *roles: str, org: str = "READER-X"
 ) -> tuple[str, dict[str, str]]:
     """A new key with this scope: its key_id and its Authorization header."""
-    body = {"org": org, "roles": list(roles), "scope": scope}
+    body = key_body(org, *roles, scope=scope)
     answer = api.client.post("/v1/keys", json=body, headers=api.admin)
     assert answer.status_code == 201, answer.text
     return answer.json()["key_id"], bearer(answer.json()["secret"])

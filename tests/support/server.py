@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.api import key_body
+
 ROOT = Path(__file__).resolve().parents[2]
 # The admin secret the end-to-end tests start their servers with (JOINUP_ADMIN_KEY).
 ADMIN = "e2e-admin-secret-0123456789"
@@ -91,7 +93,7 @@ def new_key(url: str, org: str, role: str = "submitter") -> dict[str, str]:
     """The headers of a new key of `org` with `role`, made with the admin secret `ADMIN`."""
     made = httpx.post(
         f"{url}/v1/keys",
-        json={"org": org, "roles": [role]},
+        json=key_body(org, role),
         headers={"Authorization": f"Bearer {ADMIN}"},
     )
     assert made.status_code == 201, made.text

@@ -82,6 +82,11 @@ def test_the_wire_change_types_roles_and_audit_actions_are_their_sources() -> No
     assert set(_words(schemas.What)) == set(audit.WHATS)
 
 
+def test_the_event_types_of_keys_are_the_vocabulary() -> None:
+    assert _words(schemas.EventType) == list(EventType)
+    assert list(EventType) == _migration("2026-12-07_key_event_types").EVENT_TYPES
+
+
 def test_the_tally_bits_migration_froze_the_count_order() -> None:
     # Bit i of a stored tally is COUNT_NAMES[i]: the order the migration packed them in.
     assert _migration("2026-11-26_release_tally_bits").COUNTS == metrics.COUNT_NAMES

@@ -155,7 +155,7 @@ def test_a_person_s_page_is_audited_as_the_api_s_handover_and_timeline_reads(sit
         return sorted(
             (row["what"], row["who"], row["subjectId"], repr(sorted(row["details"].items())))
             for row in trail["items"]
-            if row["correlationId"] == request_id
+            if row["callerRequestId"] == request_id
         )
 
     assert [what for what, *_ in rows("rq-page-7")] == ["READ_PERSON", "READ_TIMELINE"]
@@ -213,7 +213,7 @@ def test_a_link_from_another_site_asks_before_reading_anyone(site: Api) -> None:
     )
     assert nomis(9) in followed.text
     trail = site.client.get("/v1/audit", params={"limit": 500}, headers=site.admin).json()
-    ids = [row["correlationId"] for row in trail["items"]]
+    ids = [row["callerRequestId"] for row in trail["items"]]
     assert "rq-crossed-9" not in ids and ids.count("rq-followed-9") == 2
     home = site.client.get("/", headers={"Sec-Fetch-Site": "cross-site"}, follow_redirects=False)
     assert home.headers["location"] == "/people"

@@ -15,7 +15,6 @@ from app.api.deps import (
     BatchConn,
     BatchTurn,
     DryRun,
-    ReadConn,
     Rehearsal,
     RuntimeDep,
     Submitter,
@@ -280,8 +279,10 @@ async def list_events(
     response_model=EventRead,
     responses=problems("not-found"),
     summary="Read back an event your organisation posted",
+    description="Recorded in the audit trail (`READ_EVENT`) against the event's person, as any "
+    "read of a person's data is; a read of an event that does not exist is recorded too.",
 )
-async def get_event(event_id: str, caller: Submitter, conn: ReadConn) -> JSON:
+async def get_event(event_id: str, caller: Submitter, conn: AuditedConn) -> JSON:
     return JSON(await event_service.read(conn, caller, event_id))
 
 

@@ -42,9 +42,18 @@ async def ingest(
     rules: Rules,
 ) -> Outcome:
     """Store the acceptable events of a post (all or none of them when `atomic`)."""
+    items = [_permitted(principal, item) for item in items]
     outcome, received = await _store(conn, principal.org, items, atomic=atomic, rules=rules)
     await audit.record_each(conn, [_audit_entry(principal, outcome, received)])
     return outcome
+
+
+def _permitted(principal: Principal, item: Submission) -> Submission:
+    """The item, refused when its key may not post its type (CONTRACT §2.1)."""
+    if item.event is None:
+        return item
+    refused = principal.may_write(item.event.type)
+    return item if refused is None else replace(item, event=None, problem=refused)
 
 
 async def ingest_each(
@@ -57,7 +66,7 @@ async def ingest_each(
     """
     org = posts[0][0].org
     assert all(who.org == org for who, _ in posts), "one organisation's posts only"
-    items = [replace(item, index=index) for index, (_, item) in enumerate(posts)]
+    items = [replace(_permitted(who, item), index=i) for i, (who, item) in enumerate(posts)]
     together, received = await _store(conn, org, items, atomic=False, rules=rules)
     outcomes = [
         Outcome([replace(result, index=0)], stored=result.status != REJECTED)
