@@ -200,7 +200,7 @@ async def add(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def _scoped(scope: Scope | None) -> list[ColumnElement[bool]]:
-    """The one place a key's scope limits changes, as `app.db.releases` limits releases."""
+    """The one place a key's scope limits changes, as `app.db.release_filters` limits releases."""
     if scope is None:
         return []
     conditions: list[ColumnElement[bool]] = []

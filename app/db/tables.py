@@ -188,7 +188,7 @@ class ReleaseVersionRow(Base):
     community_provider: Mapped[str | None] = mapped_column(String(100))
     stage: Mapped[str] = mapped_column(String(20))
     open_flags: Mapped[int] = mapped_column(SmallInteger)
-    # The record's 0/1 contributions to the metrics, one bit each (see app/db/releases.py):
+    # The record's 0/1 contributions to the metrics, one bit each (see app/db/release_metrics.py):
     # metrics count releases per (group, tally), a single cheap aggregate.
     tally: Mapped[int] = mapped_column(Integer)
     # The whole record over the range (every field of the handover view but the release id,

@@ -2,7 +2,7 @@
 
 A key's scope limits any of four dimensions of a release to a set of allowed values; a key
 without one sees everything its roles allow. The scope is applied in one place, the release
-query layer (app/db/releases.py), which every read goes through.
+query layer (app/db/release_filters.py), which every read goes through.
 
 Plain values and pure functions, so that the services build them and the store queries by
 them, with neither owning the other's types.

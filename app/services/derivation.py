@@ -11,8 +11,10 @@ from typing import Any
 
 from app.db import Connection
 from app.db import events as event_store
-from app.db import releases as release_store
+from app.db import release_writes as release_store
 from app.db.engine import Database
+from app.db.release_filters import flag_mask
+from app.db.release_metrics import tally_bits
 from app.domain import horizons
 from app.domain.events import Event
 from app.domain.horizons import Edit
@@ -92,8 +94,8 @@ def version_row(person_id: str, v: RecordVersion) -> dict[str, Any]:
         "probation_region": v.probation_region,
         "community_provider": v.community_provider,
         "stage": v.stage,
-        "open_flags": release_store.flag_mask(v.open_flags),
-        "tally": release_store.tally_bits(v.tally),
+        "open_flags": flag_mask(v.open_flags),
+        "tally": tally_bits(v.tally),
         "record": views.stored(v.record),
     }
 

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from app.db import Connection
-from app.db import releases as release_store
+from app.db import Connection, release_metrics
 from app.domain.filters import ReleaseFilter, Scope, stored
 from app.domain.metrics import COUNT_NAMES, with_rates
 from app.services import audit
@@ -44,7 +43,7 @@ async def _sums(
     where = ReleaseFilter(
         as_of=as_of, released_from=released_from, released_to=released_to, scope=scope
     )
-    return await release_store.sums(conn, where, group_by)
+    return await release_metrics.sums(conn, where, group_by)
 
 
 async def continuity(

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from app.cli import ROOT, alembic_config
 from app.db.engine import sync_url
-from app.db.releases import COUNT_COLUMNS
+from app.db.release_metrics import COUNT_COLUMNS
 from app.db.tables import Base
 from app.domain.vocabulary import EventType
 

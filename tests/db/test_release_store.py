@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from app.db import releases
+from app.db import release_writes
 from app.db.engine import Database, sync_url
 from tests.conftest import empty
 
@@ -58,7 +58,7 @@ def _replace(url: str, people: list[str], rows: list[dict[str, Any]]) -> None:
         db = Database(url)
         try:
             async with db.write() as conn:
-                await releases.replace_for_people(conn, people, rows)
+                await release_writes.replace_for_people(conn, people, rows)
         finally:
             await db.dispose()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from app.db import Connection, people
 from app.db import changes as change_store
-from app.db.releases import flag_mask
+from app.db.release_filters import flag_mask
 from app.domain.changes import Change, Snapshot, diff
 from app.services import clock
 from app.tuning.turns import Pace
