@@ -1,7 +1,8 @@
 """Alembic environment: runs the static revisions synchronously against JOINUP_DATABASE_URL.
 
 The revisions never import the application's tables; `target_metadata` is given only so that
-`alembic check` and the drift test can compare the migrated schema with `app.db.tables`.
+`alembic check` and the drift test can compare the migrated schema with the
+tables of `app.db.tables` and `app.db.notification_tables`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from app.db import notification_tables  # noqa: F401 (its tables join Base.metadata)
 from app.db.engine import ensure_sqlite_directory, sync_url
 from app.db.tables import Base
 from app.settings import Settings

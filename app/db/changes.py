@@ -30,14 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import locks
 from app.db.bulk import handing_back, insert_rows
+from app.db.notification_tables import ChangeRow, ChangeSweepRow, ReleaseNoticeRow
 from app.db.sets import one_of, per_dialect
-from app.db.tables import (
-    ChangeRow,
-    ChangeSweepRow,
-    ReleaseNoticeRow,
-    ReleaseVersionRow,
-    table,
-)
+from app.db.tables import ReleaseVersionRow, table
 from app.domain.changes import FlagState, Snapshot
 from app.domain.filters import DIMENSIONS, Scope
 from app.domain.vocabulary import FLAG_BITS

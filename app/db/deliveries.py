@@ -28,15 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.notification_tables import ChangeRow, DeliveryAttemptRow, DeliveryRow, SubscriptionRow
 from app.db.subscriptions import ACTIVE, DISABLED, FAILING
-from app.db.tables import (
-    ChangeRow,
-    DeliveryAttemptRow,
-    DeliveryRow,
-    SubscriptionRow,
-    UtcDateTime,
-    table,
-)
+from app.db.tables import UtcDateTime, table
 
 subscription = table(SubscriptionRow)
 delivery = table(DeliveryRow)

@@ -22,14 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.bulk import insert_rows
-from app.db.tables import (
-    ApiKeyRow,
-    ChangeRow,
-    DeliveryAttemptRow,
-    DeliveryRow,
-    SubscriptionRow,
-    table,
-)
+from app.db.notification_tables import ChangeRow, DeliveryAttemptRow, DeliveryRow, SubscriptionRow
+from app.db.tables import ApiKeyRow, table
 
 subscription = table(SubscriptionRow)
 delivery = table(DeliveryRow)

@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from app.cli import ROOT, alembic_config
+from app.db import notification_tables  # noqa: F401 (its tables join Base.metadata)
 from app.db.engine import sync_url
 from app.db.release_metrics import COUNT_COLUMNS
 from app.db.tables import Base
