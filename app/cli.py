@@ -7,30 +7,24 @@ import asyncio
 import json
 import logging
 import sys
-import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 
-from app import cli_keys
-from app.db import statistics
+from app import cli_import, cli_keys
+from app.cli_import import chunks
 from app.db.engine import Database
-from app.db.errors import DatabaseUnavailable
 from app.demo import year as demo_data
 from app.domain.metrics import SUMMARY_NAMES
-from app.domain.rules import Rules
 from app.services import clock, derivation, importing, loading, metrics
 from app.services.notifications import worker
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNNEL = SUMMARY_NAMES
-T = TypeVar("T")
 
 
 def alembic_config(database_url: str) -> Config:
@@ -60,17 +54,6 @@ async def _refresh_out_of_date(settings: Settings) -> None:
         logging.getLogger("joinup").warning("derived the records of %d people again", refreshed)
 
 
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _progress(done: int, total: int, width: int = 40) -> None:
     filled = width * done // max(total, 1)
     bar = "#" * filled + "-" * (width - filled)
@@ -87,7 +70,7 @@ async def load_demo(settings: Settings, scale: float) -> dict[str, Any]:
     db = Database(settings.database_url, settings.pool_size)
     try:
         done = 0
-        for chunk in _chunks(demo_data.people(scale), 500):
+        for chunk in chunks(demo_data.people(scale), 500):
             by_org: dict[str, list[loading.Posting]] = defaultdict(list)
             for posting in (posting for person in chunk for posting in person):
                 by_org[posting.org].append(posting)
@@ -117,108 +100,6 @@ def export_demo(path: Path, scale: float) -> int:
             sink.writelines(importing.ndjson_of(posting) for posting in person)
             written += len(person)
     return written
-
-
-def _file_progress(source: importing.Source, lines: int, seconds: float, width: int = 40) -> None:
-    done, total = source.position(), source.size
-    filled = width * done // max(total, 1)
-    bar = "#" * filled + "-" * (width - filled)
-    rate = lines / max(seconds, 1e-3)
-    print(
-        f"\r[{bar}] {done:,}/{total:,} bytes, {lines:,} lines posted, {rate:,.0f} lines/s",
-        end="",
-        file=sys.stderr,
-        flush=True,
-    )
-
-
-@dataclass
-class _Importer:
-    """One import: where it posts, and what it has done so far."""
-
-    db: Database
-    rules: Rules
-    batch: int
-    report: importing.Report
-    lines: int = 0
-    analysed: int = 0  # events accepted when the planner's statistics were last refreshed
-    started: float = field(default_factory=time.monotonic)
-
-    async def post(self, source: importing.Source, window: list[importing.Line]) -> None:
-        """Post a window of lines, one transaction per batch."""
-        refused = importing.unposted(window)
-        self.report.add(refused)
-        self.lines += refused.rejected
-        for batch in importing.batches(window, self.batch):
-            async with self.db.batch() as conn:
-                posted = await importing.post(conn, batch, self.rules)
-            self.report.add(posted)
-            self.lines += len(batch)
-            _file_progress(source, self.lines, time.monotonic() - self.started)
-
-    async def refresh_statistics(self, *, last: bool = False) -> None:
-        """Each time the events stored by this import have doubled, and at its end."""
-        grown = self.report.accepted - self.analysed
-        if grown >= max(self.analysed, importing.WINDOW) or (last and grown):
-            async with self.db.write_one() as conn:
-                await statistics.refresh(conn)
-            self.analysed = self.report.accepted
-
-
-async def import_events(
-    settings: Settings, path: Path, org: str | None = None, report: importing.Report | None = None
-) -> importing.Report:
-    """Post a file's events, one transaction per batch, so a re-run after a stop is safe.
-
-    `report` counts only what was committed, so it is right even when the import is cut short.
-    """
-    from app.main import rules_of
-
-    report = importing.Report() if report is None else report
-    db = Database(settings.database_url, settings.pool_size)
-    importer = _Importer(db, rules_of(settings), settings.max_batch, report)
-    try:
-        with importing.Source(path, org) as source:
-            for window in _chunks(source.lines(), importing.WINDOW):
-                await importer.post(source, window)
-                await importer.refresh_statistics()
-            await importer.refresh_statistics(last=True)
-            _file_progress(source, importer.lines, time.monotonic() - importer.started)
-            print(file=sys.stderr)
-    finally:
-        await db.dispose()
-    return report
-
-
-def _import(settings: Settings, path: Path, org: str | None) -> int:
-    report = importing.Report()
-    try:
-        asyncio.run(import_events(settings, path, org, report))
-    except (importing.UnreadableFile, OSError) as error:
-        print(f"joinup import: {error}", file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, DatabaseUnavailable) as error:
-        cause = "interrupted" if isinstance(error, KeyboardInterrupt) else f"stopped: {error}"
-        print(f"\njoinup import: {cause}", file=sys.stderr)
-        _import_summary(report)
-        print(
-            "what is counted above is stored; run the same import again to post the rest",
-            file=sys.stderr,
-        )
-        return 130 if isinstance(error, KeyboardInterrupt) else 2
-    _import_summary(report)
-    return 1 if report.rejected else 0
-
-
-def _import_summary(report: importing.Report) -> None:
-    print(
-        f"accepted {report.accepted:,}, duplicates {report.duplicates:,}, "
-        f"rejected {report.rejected:,}"
-    )
-    for number, reason in report.reasons:
-        print(f"  line {number}: {reason}")
-    if report.rejected > len(report.reasons):
-        print(f"  and {report.rejected - len(report.reasons):,} more rejected")
 
 
 def _shown(value: Any) -> str:
@@ -329,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         migrate(settings)
         print_funnel(asyncio.run(load_demo(settings, args.scale)))
     elif args.command == "import":
-        return _import(settings, args.file, args.org)
+        return cli_import.run(settings, args.file, args.org)
     elif args.command == "openapi":
         _openapi()
     elif args.command == "worker":

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.cli import import_events, main
+from app.cli import main
+from app.cli_import import import_events
 from app.db.engine import Database, sync_url
 from app.demo import year as demo_data
 from app.services import clock, importing, metrics
