@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.domain.filters import Scope, scope_of
-from app.schemas.events import LocalAuthority, PrisonCode, ProbationRegion, Text
+from app.schemas.audit import AuditEntry
 
-Role = Literal["submitter", "probation", "coordinator", "admin"]
 Stage = Literal[
     "not_in_cohort",
     "excluded",
@@ -48,87 +46,6 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = Field(
         default=None, description="For validation errors: [{loc, msg}]"
     )
-
-
-def _not_empty(values: list[str]) -> list[str]:
-    if not values:
-        raise ValueError("a key that can see nothing is a mistake: leave the dimension out instead")
-    return values
-
-
-# minItems documents what `_not_empty` checks (min_length would give pydantic's own message).
-_LIMITS = Field(max_length=1000, json_schema_extra={"minItems": 1})
-# Normalised as events are (app/domain/identifiers.py), so a scope names what is stored.
-PrisonCodes = Annotated[list[PrisonCode], _LIMITS, AfterValidator(_not_empty)]
-ProbationRegions = Annotated[list[ProbationRegion], _LIMITS, AfterValidator(_not_empty)]
-LocalAuthorities = Annotated[list[LocalAuthority], _LIMITS, AfterValidator(_not_empty)]
-ScopeValues = Annotated[list[Text], _LIMITS, AfterValidator(_not_empty)]
-
-
-class KeyScope(BaseModel):
-    """The releases a key may read; a dimension left out (or null) is not limited."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    prisons: PrisonCodes | None = Field(default=None, description="3-letter codes")
-    probation_regions: ProbationRegions | None = None
-    local_authorities: LocalAuthorities | None = Field(default=None, description="ONS codes")
-    community_providers: ScopeValues | None = None
-
-    def to_scope(self) -> Scope | None:
-        return scope_of(self.model_dump())
-
-
-_SCOPE_DOC = (
-    "A release is in scope when, in every dimension given, its value is one of those listed "
-    "(AND across dimensions, OR within one). Null: unscoped, the key sees all its roles allow."
-)
-
-
-class ScopeUpdate(RootModel[KeyScope | None]):
-    """A key's new scope, or null to unscope it."""
-
-
-_TYPES_DOC = (
-    "The event types a submitter key may post, correct and retract (CONTRACT §2.1): required, "
-    "and not empty, for a key with the submitter role; absent (null) for other keys."
-)
-# Each type at most twice: a list of every type, with room for a repeat or two.
-EventTypes = Annotated[list[EventType], Field(max_length=26)]
-
-
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    org: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-    roles: list[Role] = Field(min_length=1)
-    label: str = Field(default="", max_length=200, pattern=NO_NUL)
-    scope: KeyScope | None = Field(default=None, description=_SCOPE_DOC)
-    event_types: EventTypes | None = Field(default=None, description=_TYPES_DOC)
-
-
-class EventTypesUpdate(RootModel[EventTypes]):
-    """The whole new list of event types a submitter key may post (not empty)."""
-
-
-class KeyRead(BaseModel):
-    key_id: str
-    org: str
-    roles: list[Role]
-    label: str
-    scope: KeyScope | None = Field(description=_SCOPE_DOC)
-    event_types: list[EventType] | None = Field(description=_TYPES_DOC)
-    created_at: datetime
-
-
-class KeyCreated(BaseModel):
-    key_id: str
-    secret: str = Field(description="Shown once, now; only its hash is stored")
-    org: str
-    roles: list[Role]
-    label: str
-    scope: KeyScope | None = Field(description=_SCOPE_DOC)
-    event_types: list[EventType] | None = Field(description=_TYPES_DOC)
 
 
 class EventAccepted(BaseModel):
@@ -299,66 +216,6 @@ class Metrics(BaseModel):
     group_by: str | None
     rows: list[GroupCounts]
     total: Counts
-
-
-What = Literal[
-    "READ_PERSON",
-    "READ_TIMELINE",
-    "READ_EVENT",
-    "READ_RELEASES",
-    "EXPORT_RELEASES_CSV",
-    "READ_METRICS",
-    "EXPORT_SUBJECT",
-    "READ_AUDIT",
-    "POST_EVENTS",
-    "READ_EVENTS",
-    "RETRACT_EVENT",
-    "KEY_CREATED",
-    "KEY_REVOKED",
-    "KEY_SCOPE_CHANGED",
-    "KEY_TYPES_CHANGED",
-    "READ_CHANGES",
-    "DELIVER_CHANGES",
-    "SUBSCRIPTION_CREATED",
-    "SUBSCRIPTION_DELETED",
-    "SUBSCRIPTION_ENABLED",
-    "HMPPS_EVENT",
-    "HMPPS_SUBSCRIPTION",
-    "SIGN_IN",
-    "SIGN_OUT",
-]
-
-
-class AuditEntry(BaseModel):
-    """One audit row, with the field names of the HMPPS audit service, so it can be forwarded."""
-
-    what: What
-    who: str | None = Field(description="The key id; null for the console")
-    when: datetime
-    subjectId: str | None = Field(
-        description="A person id, event id or key id; null for a query over many"
-    )
-    subjectType: (
-        Literal["person", "query", "event", "events", "key", "session", "subscription"] | None
-    )
-    correlationId: str | None = Field(
-        description="The id the server gave the request (the answer's X-Request-ID header)"
-    )
-    callerRequestId: str | None = Field(
-        description="What the caller sent as X-Request-ID, if anything: the caller's word only"
-    )
-    service: Literal["joinup"]
-    details: dict[str, Any] = Field(
-        description="Always `org` (the caller's organisation) and `outcome` (`ok`, `not-found`, "
-        "`interrupted`, `stored`, `refused`); then what the action read or changed: a "
-        "person read's identifier `scheme` (never its value), `as_of` and `release_ids`; a "
-        "query's `filters`, `rows` and, for lists, the `person_ids` shown"
-    )
-
-
-class AuditPage(BaseModel):
-    items: list[AuditEntry] = Field(description="Newest first")
-    next_cursor: str | None
 
 
 class StoredEvent(EventRead):

@@ -7,15 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas.api import (
-    NO_NUL,
-    FlagCode,
-    LocalAuthorities,
-    PrisonCodes,
-    ProbationRegions,
-    ScopeValues,
-    Stage,
-)
+from app.schemas.api import NO_NUL, FlagCode, Stage
+from app.schemas.keys import LocalAuthorities, PrisonCodes, ProbationRegions, ScopeValues
 
 ChangeType = Literal[
     "record.created", "record.stage_changed", "record.flag_raised", "record.flag_resolved"

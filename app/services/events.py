@@ -9,7 +9,7 @@ from app.db import Connection, locks
 from app.db import events as event_store
 from app.domain.identity import keys_of
 from app.domain.rules import Rules
-from app.schemas.events import EVENT_ID
+from app.schemas.fields import EVENT_ID
 from app.services import audit, clock, cursors, derivation, identity
 from app.services.errors import Conflict, NotFound
 from app.services.principal import Principal

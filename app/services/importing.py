@@ -36,7 +36,7 @@ WINDOW = 20_000
 REASONS_KEPT = 10
 CSV_COLUMNS = ("org", "event_id", "type", "occurred_on", *SCHEMES, "data")
 FORMATS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"}
-# What a key's organisation may be (app/schemas/api.py): an import posts as no other.
+# What a key's organisation may be (app/schemas/keys.py): an import posts as no other.
 _ORG = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 
 from app.domain.vocabulary import EventType
 from app.schemas import api as schemas
+from app.schemas import audit as audit_schemas
+from app.schemas import keys as key_schemas
 from app.schemas import notifications as notification_schemas
 from app.schemas.events import EVENT_ADAPTER
 from tests.support.api import Api
@@ -68,7 +70,7 @@ def _type_of(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _models() -> dict[str, type[BaseModel]]:
     found = {}
-    for module in (schemas, notification_schemas):
+    for module in (schemas, audit_schemas, key_schemas, notification_schemas):
         for name, value in vars(module).items():
             if isinstance(value, type) and issubclass(value, BaseModel):
                 found[name] = value

@@ -25,7 +25,9 @@ from app.domain.vocabulary import (
     Stage,
 )
 from app.schemas import api as schemas
+from app.schemas import audit as audit_schemas
 from app.schemas import events as wire_events
+from app.schemas import keys as key_schemas
 from app.schemas import notifications as notification_schemas
 from app.services import audit, importing, keys
 from app.services.notifications.subscriptions import FILTERS
@@ -78,8 +80,8 @@ def test_the_schemes_are_the_vocabulary_everywhere() -> None:
 def test_the_wire_change_types_roles_and_audit_actions_are_their_sources() -> None:
     assert _words(notification_schemas.ChangeType) == list(ChangeType)
     assert set(FILTERS) == set(notification_schemas.SubscriptionFilter.model_fields)
-    assert set(_words(schemas.Role)) == set(keys.ROLES)
-    assert set(_words(schemas.What)) == set(audit.WHATS)
+    assert set(_words(key_schemas.Role)) == set(keys.ROLES)
+    assert set(_words(audit_schemas.What)) == set(audit.WHATS)
 
 
 def test_the_event_types_of_keys_are_the_vocabulary() -> None:

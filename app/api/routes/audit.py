@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import Admin, AuditedConn
 from app.api.responses import JSON, problems
-from app.schemas.api import AuditPage, What
-from app.schemas.events import Day
+from app.schemas.audit import AuditPage, What
+from app.schemas.fields import Day
 from app.services import audit
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])

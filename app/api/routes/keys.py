@@ -11,7 +11,7 @@ from starlette.responses import Response
 from app.api.body import documented_body, model_body
 from app.api.deps import Admin, ReadConn, WriteConn
 from app.api.responses import JSON, problems
-from app.schemas.api import EventTypesUpdate, KeyCreate, KeyCreated, KeyRead, ScopeUpdate
+from app.schemas.keys import EventTypesUpdate, KeyCreate, KeyCreated, KeyRead, ScopeUpdate
 from app.services import keys
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from app.api.deps import Admin, AuditedConn, Reader, RuntimeDep, as_of_or_today
 from app.api.responses import JSON, problems
 from app.schemas.api import PersonView, SubjectExport, Timeline
-from app.schemas.events import Day
+from app.schemas.fields import Day
 from app.services import people, subject_access
 
 router = APIRouter(prefix="/v1/people", tags=["people"])

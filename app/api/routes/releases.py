@@ -11,7 +11,7 @@ from starlette.responses import Response, StreamingResponse
 from app.api.deps import AuditedConn, Coordinator, RuntimeDep, as_of_or_today
 from app.api.responses import JSON, problems
 from app.schemas.api import FlagCode, Metrics, ReleasePage, Stage
-from app.schemas.events import Day
+from app.schemas.fields import Day
 from app.services import metrics, releases, spreadsheet
 
 router = APIRouter(prefix="/v1", tags=["coordinators"])
