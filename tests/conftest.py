@@ -106,3 +106,12 @@ def database_url(request: pytest.FixtureRequest) -> str:
     url, engine = request.getfixturevalue(f"{request.param}_database")
     empty(engine)
     return str(url)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end tests run one after another on one xdist worker (`--dist loadgroup` in
+    scripts/test): a server under load holds 40 or more PostgreSQL connections, and two at once
+    beside the other workers' apps would pass the stock max_connections of 100."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))

@@ -3,7 +3,7 @@
 25,255 people released between 2019-04-01 and 2020-03-31 after drug or alcohol treatment in
 prison; 8,708 of them start community treatment within 3 weeks of release and 2,931 of those are
 still in treatment 12 weeks after starting. Around them, in proportions chosen to look like the
-inspectorate's findings (see the README), the things that go missing: OST first doses not
+inspectorate's findings (see docs/demo.md), the things that go missing: OST first doses not
 arranged, naloxone not issued, licences without a drug condition, no referral before release;
 some late pickups; and releases of people who were not in treatment at all.
 

@@ -315,9 +315,10 @@ def test_a_huge_string_in_other_bodies_is_422(api: Api, path: str, body: dict[st
     assert api.client.get("/v1/events/ev-1", headers=api.submitter).json()["retracted"] is False
 
 
-def test_a_huge_identifier_in_the_person_path_is_404(api: Api) -> None:
+def test_a_huge_identifier_in_the_person_path_is_a_malformed_one(api: Api) -> None:
     answer = api.person("nomis", "A" * 10_000)
-    assert_problem(answer, 404, "not-found")
+    assert_problem(answer, 422, "validation-error")
+    assert "A" * 100 not in answer.text
 
 
 # --- the problem shape --------------------------------------------------------------------

@@ -104,7 +104,7 @@ def test_each_request_logs_one_json_line_with_the_route_template(
         None,
         "t-2",
     )
-    assert GENERATED.fullmatch(timeline["request_id"])
+    assert GENERATED.fullmatch(str(timeline["request_id"]))
     fields = {"ts", "level", "request_id", "method", "route", "status", "duration_ms"}
     for line in (handover, timeline):
         assert fields <= set(line)
