@@ -239,7 +239,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(problem_pages.router)
     web.install(app, settings)
-    app.add_middleware(RequestGate, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestGate,
+        max_bytes=settings.max_body_bytes,
+        max_open_bytes=settings.max_open_body_bytes,
+        body_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(SchemaGate, database_url=settings.database_url)
     observability.configure_logging()
     observability.install(app, Metrics())

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     # A person's counting events at most; an event past it is refused (person-history-full).
     max_events_per_person: int = Field(default=20_000, ge=1)
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Bodies sent before any key is checked (the pages' sign-in form): at most this many bytes.
+    max_open_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Seconds a request may take to send its whole body; a slower one gets 408.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
     pool_size: int = Field(default=10, ge=1)
     # Requests a minute per API key, per process (app/api/ratelimit.py); 0 turns the limit off.
     rate_limit_per_minute: int = Field(default=6000, ge=0)

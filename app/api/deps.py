@@ -134,15 +134,17 @@ _basic = HTTPBasic(
 BasicCredentials = Annotated[HTTPBasicCredentials | None, Depends(_basic)]
 
 
-def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """A dependency giving the caller, refused unless its key has one of `roles`.
+def require(*roles: str, limited: bool = True) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency giving the caller, refused unless its key has one of `roles`; `limited`
+    False leaves the key's rate limit alone (a monitoring system's scrapes).
 
     The key is looked up on every request, in a transaction of its own: a key revoked or
     changed through any process applies to the next request here (app/services/keys.py).
     """
 
     async def caller(request: Request, credentials: Credentials) -> Principal:
-        return await _caller(request, credentials.credentials if credentials else None, roles)
+        secret = credentials.credentials if credentials else None
+        return await _caller(request, secret, roles, limited)
 
     return caller
 
@@ -162,15 +164,21 @@ def require_bearer_or_basic(*roles: str) -> Callable[..., Coroutine[Any, Any, Pr
     return caller
 
 
-async def _caller(request: Request, secret: str | None, roles: tuple[str, ...]) -> Principal:
+async def _caller(
+    request: Request, secret: str | None, roles: tuple[str, ...], limited: bool = True
+) -> Principal:
     rt = runtime_of(request)
     request_id = current_request_id.get()
-    async with rt.db.read() as conn:
-        principal = await keys.authenticate(conn, secret, request_id)
+    # A /v1 request with a body had its key checked before the body was read (app/api/keyfirst.py).
+    principal = getattr(request.state, "principal_from_headers", None)
+    if principal is None:
+        async with rt.db.read() as conn:
+            principal = await keys.authenticate(conn, secret, request_id)
     principal = replace(principal, caller_request_id=current_caller_request_id.get())
     # For the access log: the caller's organisation, never its key.
     request.state.org = principal.org
-    _within_rate_limit(rt, principal)
+    if limited:
+        _within_rate_limit(rt, principal)
     principal.require(*roles)
     # Every /v1 route names its caller: checked here, a misspelt filter is refused for every
     # route, and only once the caller is known (a caller without a key learns nothing).
@@ -202,6 +210,8 @@ BasicSubmitter = Annotated[Principal, Depends(require_bearer_or_basic("submitter
 Reader = Annotated[Principal, Depends(require("probation", "coordinator"))]
 Coordinator = Annotated[Principal, Depends(require("coordinator"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+# /metrics names organisations: admins only, and a scrape every few seconds is not a flood.
+MetricsReader = Annotated[Principal, Depends(require("admin", limited=False))]
 # Subscriptions are made by readers, and managed by their organisation's readers and by admins.
 Subscriber = Annotated[Principal, Depends(require("probation", "coordinator"))]
 SubscriptionManager = Annotated[Principal, Depends(require("probation", "coordinator", "admin"))]

@@ -30,6 +30,7 @@ STATUS_BY_SLUG = {
     "cursor-mismatch": 422,
     "malformed-json": 400,
     "payload-too-large": 413,
+    "request-timeout": 408,
     "unsupported-media-type": 415,
     "method-not-allowed": 405,
     "service-unavailable": 503,
@@ -43,6 +44,7 @@ _SLUG_BY_STATUS = {status: slug for slug, status in STATUS_BY_SLUG.items()}
 _TITLES = {
     "malformed-json": "Malformed JSON",
     "payload-too-large": "Payload too large",
+    "request-timeout": "Request timeout",
     "unsupported-media-type": "Unsupported media type",
     "method-not-allowed": "Method not allowed",
     "not-found": "Not found",

@@ -253,7 +253,7 @@ def test_a_receiver_failing_for_the_whole_schedule_disables_the_subscription_and
         # Only the person's first change was tried: the others wait behind it.
         assert {a["change_id"] for a in attempts} == {_changes(api)["items"][0]["change_id"]}
         assert all(a["status_code"] is None and a["error"] for a in attempts)
-        metrics = api.client.get("/metrics").text
+        metrics = api.client.get("/metrics", headers=api.admin).text
         assert "joinup_webhook_queue_depth 5.0" in metrics
         assert "joinup_webhook_subscriptions_disabled 1.0" in metrics
         enabled = api.client.post(f"{path}/enable", headers=api.coordinator)

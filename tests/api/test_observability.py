@@ -19,7 +19,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def scrape(api: Api) -> Samples:
-    answer = api.client.get("/metrics")
+    answer = api.client.get("/metrics", headers=api.admin)
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/plain")
     return {

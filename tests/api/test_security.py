@@ -48,8 +48,19 @@ def test_every_authenticated_route_counts_against_the_key(limited: Api) -> None:
 
 def test_health_readiness_and_metrics_are_not_limited(limited: Api) -> None:
     for _ in range(12):
-        for path in ("/healthz", "/readyz", "/metrics"):
+        for path in ("/healthz", "/readyz"):
             assert limited.client.get(path).status_code == 200
+        assert limited.client.get("/metrics", headers=limited.admin).status_code == 200
+
+
+def test_metrics_name_organisations_so_only_admin_keys_read_them(api: Api) -> None:
+    api.post(event())
+    assert_problem(api.client.get("/metrics"), 401, "unauthorized")
+    assert_problem(api.client.get("/metrics", headers=bearer("nope")), 401, "unauthorized")
+    for role in ("submitter", "probation", "coordinator"):
+        assert_problem(api.client.get("/metrics", headers=getattr(api, role)), 403, "forbidden")
+    scrape = api.client.get("/metrics", headers=api.admin)
+    assert scrape.status_code == 200 and 'org="' in scrape.text
 
 
 def test_unknown_keys_are_401_not_429(limited: Api) -> None:
@@ -88,6 +99,7 @@ def test_every_answer_carries_the_security_headers(database_url: str) -> None:
         answers = [
             api.client.get("/healthz"),
             api.client.get("/readyz"),
+            api.client.get("/metrics", headers=api.admin),
             api.client.get("/metrics"),
             api.client.get("/openapi.json"),
             api.client.get("/nothing"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.server import serve
+from tests.support.server import ADMIN, serve
 
 
 def _writers(directory: Path) -> set[str]:
@@ -28,7 +28,7 @@ def _healthz_count(text: str) -> float:
 def test_every_worker_is_counted(tmp_path: Path) -> None:
     directory = tmp_path / "prometheus"
     directory.mkdir()
-    env = {"PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(directory), "JOINUP_ADMIN_KEY": ADMIN}
     database_url = f"sqlite:///{tmp_path / 'joinup.db'}"
     with serve(database_url, tmp_path / "server.log", workers=2, env=env) as server:
         sent = 0
@@ -37,5 +37,6 @@ def test_every_worker_is_counted(tmp_path: Path) -> None:
             assert httpx.get(f"{server.url}/healthz").status_code == 200
             sent += 1
         assert len(_writers(directory)) == 2, "one worker answered every request"
-        scrapes = [httpx.get(f"{server.url}/metrics").text for _ in range(4)]
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        scrapes = [httpx.get(f"{server.url}/metrics", headers=admin).text for _ in range(4)]
     assert [_healthz_count(text) for text in scrapes] == [sent] * 4

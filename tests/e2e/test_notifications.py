@@ -78,7 +78,7 @@ def _feed(url: str, key: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _metrics(url: str) -> dict[str, float]:
-    lines = httpx.get(f"{url}/metrics").text.splitlines()
+    lines = httpx.get(f"{url}/metrics", headers=ADMIN_HEADERS).text.splitlines()
     return {
         name: float(value)
         for name, value in (line.rsplit(" ", 1) for line in lines if line.startswith("joinup_"))
