@@ -120,6 +120,7 @@ _KEY: Final = {
     "key_id": "k_5d1f0c",
     "org": "PROVIDER-WIGAN",
     "roles": ["submitter"],
+    "event_types": ["community.referral.received", "community.treatment.started"],
     "label": "Wigan treatment system",
     "scope": None,
 }
@@ -146,7 +147,8 @@ _AUDIT: Final = {
     "when": "2026-03-09T11:05:00Z",
     "subjectId": PERSON_ID,
     "subjectType": "person",
-    "correlationId": "rq-4f2a",
+    "correlationId": "3f9c2d7e8a514b0c9d6e1f2a3b4c5d6e",
+    "callerRequestId": "rq-4f2a",
     "service": "joinup",
     "details": {"scheme": "nomis"},
 }

@@ -42,8 +42,8 @@ def _in_cohort(person: dict[str, str], n: int, **release: Any) -> list[dict[str,
         ("GET", "/v1/changes", {"type": "record.created"}, "type", "types"),
         ("GET", "/v1/audit", {"person": "p"}, "person", "person_id"),
         ("GET", "/v1/keys", {"org": "X"}, "org", None),
-        ("POST", "/v1/events", {"dryrun": "true"}, "dryrun", None),
-        ("POST", "/v1/events/batch", {"atomic": "true"}, "atomic", None),
+        ("POST", "/v1/events", {"dryrun": "true"}, "dryrun", "dry_run"),
+        ("POST", "/v1/events/batch", {"atomic": "true"}, "atomic", "dry_run"),
     ],
 )
 def test_a_query_parameter_the_route_does_not_take_is_refused_naming_it(

@@ -100,3 +100,28 @@ def _canonical(column: str, value: Any) -> str:
         parsed = json.loads(value) if isinstance(value, str) else value
         return orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS).decode()
     return str(value)
+
+
+def handover(
+    records: list[dict[str, Any]], events: Sequence[Event], as_of: date
+) -> list[dict[str, Any]]:
+    """`records` as the handover view shows them: with the provider whose treatment start is the
+    pickup (the one received last on that date), and the days left while the window is open."""
+    providers = {
+        e.occurred_on.isoformat(): e.data.get("provider")
+        for e in sorted(events, key=lambda e: e.seq)
+        if e.type == "community.treatment.started"
+    }
+    shown = []
+    for record in records:
+        started = record["picked_up_on"] or record["late_pickup_on"]
+        open_window = record["stage"] == "awaiting_pickup"
+        days_left = (date.fromisoformat(record["pickup_due_by"]) - as_of).days
+        shown.append(
+            {
+                **record,
+                "picked_up_by": providers.get(started) if started else None,
+                "pickup_days_left": days_left if open_window else None,
+            }
+        )
+    return shown
