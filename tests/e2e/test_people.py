@@ -14,7 +14,7 @@ from app.domain.events import Event
 from app.schemas.events import EVENT_ADAPTER
 from app.services.derivation import lineage
 from tests.support.api import key_body
-from tests.support.expected import records
+from tests.support.expected import handover, records
 from tests.support.server import ADMIN, serve
 
 AS_OF = (date(2019, 6, 1), date(2019, 12, 31), date(2020, 9, 1))
@@ -69,6 +69,7 @@ def test_generated_people_through_http(database_url: str, tmp_path: Path) -> Non
                     params={"as_of": as_of.isoformat()},
                     headers=keys["PROBATION"],
                 ).json()
-                want = records(view["person_id"], identifiers, _as_events(arrived), as_of)
-                assert view["releases"] == want[::-1], nomis
+                events = _as_events(arrived)
+                want = records(view["person_id"], identifiers, events, as_of)
+                assert view["releases"] == handover(want[::-1], events, as_of), nomis
     assert len(people) > 200
