@@ -69,7 +69,7 @@ def test_generated_people_through_http(database_url: str, tmp_path: Path) -> Non
                     params={"as_of": as_of.isoformat()},
                     headers=keys["PROBATION"],
                 ).json()
-                events = _as_events(arrived)
-                want = records(view["person_id"], identifiers, events, as_of)
-                assert view["releases"] == handover(want[::-1], events, as_of), nomis
+                stored = _as_events(arrived)
+                want = records(view["person_id"], identifiers, stored, as_of)
+                assert view["releases"] == handover(want[::-1], stored, as_of), nomis
     assert len(people) > 200
