@@ -21,8 +21,8 @@ down_revision: str | None = "0120"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Every event type of CONTRACT §3.2 on the day of this revision (tests/db/test_migrations.py
-# holds it equal to app.domain.events.EVENT_TYPES).
+# Every event type of CONTRACT §3.2 on the day of this revision (tests/unit/test_vocabularies.py
+# holds it equal to app.domain.vocabulary.EventType).
 EVENT_TYPES = [
     "prison.reception",
     "prison.treatment.started",
