@@ -244,7 +244,8 @@ _IN_WINDOWS_POSTGRES = (
     " AS w(person_id text, lo date, hi date) ON e.person_id = w.person_id"
     " WHERE e.superseded_by IS NULL AND e.retracted_at IS NULL"
     " AND (e.occurred_on BETWEEN w.lo AND w.hi OR (e.type = %(ost)s"
-    " AND CAST(e.data ->> 'first_dose_on' AS date) BETWEEN w.lo AND w.hi))"
+    " AND CAST(e.data ->> 'first_dose_on' AS date) >= w.lo"
+    " AND (CAST(e.data ->> 'first_dose_on' AS date) <= w.hi OR e.occurred_on < w.lo)))"
 )
 _IN_WINDOWS_SQLITE = (
     "SELECT e.seq, e.org, e.root_event_id, e.person_id, e.type, e.occurred_on, e.data"
@@ -252,8 +253,10 @@ _IN_WINDOWS_SQLITE = (
     " ON e.person_id = json_extract(w.value, '$.person_id')"
     " WHERE e.superseded_by IS NULL AND e.retracted_at IS NULL"
     " AND (e.occurred_on BETWEEN json_extract(w.value, '$.lo') AND json_extract(w.value, '$.hi')"
-    " OR (e.type = :ost AND json_extract(e.data, '$.first_dose_on')"
-    " BETWEEN json_extract(w.value, '$.lo') AND json_extract(w.value, '$.hi')))"
+    " OR (e.type = :ost"
+    " AND json_extract(e.data, '$.first_dose_on') >= json_extract(w.value, '$.lo')"
+    " AND (json_extract(e.data, '$.first_dose_on') <= json_extract(w.value, '$.hi')"
+    " OR e.occurred_on < json_extract(w.value, '$.lo'))))"
 )
 
 _IN_WINDOWS_SQLITE_TYPED = text(_IN_WINDOWS_SQLITE).columns(occurred_on=Date, data=JSON)
@@ -263,7 +266,8 @@ async def counting_in(
     conn: AsyncConnection, windows: Iterable[tuple[str, date | None, date | None]]
 ) -> Sequence[Any]:
     """The counting events of each (person, first, last) window: dated in [first, last], or
-    prescriptions whose first dose is (None: no bound). Rows as `counting_of_people` gives them.
+    prescriptions whose first dose is, or that are dated before it with a first dose after
+    `first` (None: no bound). Rows as `counting_of_people` gives them.
 
     The person's index finds their events; only those in the windows cross the wire and are
     decoded, however long the person's history.

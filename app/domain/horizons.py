@@ -6,10 +6,13 @@ A release R on r, between the person's previous release p and next one n, reads:
   before release, and the flags' resolutions after it;
 - community treatment starts and what ends an episode (an exit, a death, a reception) dated
   in [r, r+W+K]: the pickup window [r, r+W] may reach past n, and "in treatment on P+K" further;
-- prescriptions whose first dose falls in [r, max(n, r+G+1)), whatever date they carry.
+- prescriptions whose first dose falls in [r, max(n, r+G+1)), whatever date they carry, and
+  those whose first dose falls on or after r that are dated before n: until n is known, the
+  earliest first dose after r+G resolves `no_ost`, however late it is booked.
 
 Nothing else: so an event changes only the releases it bears on, and a release's record can be
-derived again from the events in its own horizon, (p, reach], without the rest of the history.
+derived again from the events in its own horizon, (p, reach], and the prescriptions dated in it
+or before it whose first dose falls on or after p, without the rest of the history.
 """
 
 from __future__ import annotations
@@ -57,8 +60,8 @@ def _dose_stop(frame: Frame, rules: Rules) -> date | None:
 
 
 def reach(frame: Frame, rules: Rules) -> date | None:
-    """The last date an event the release reads can carry, or a prescription's first dose
-    (None: no end). Its horizon is (previous, reach]."""
+    """The last date an event the release reads can carry, or a prescription dated after n
+    its first dose (None: no end). Its horizon is (previous, reach]."""
     if frame.next is None:
         return None
     dose_stop = _dose_stop(frame, rules)
@@ -76,8 +79,12 @@ def bears_on(kind: str, day: date, first_dose_on: date | None, frame: Frame, rul
         return False
     if kind == EventType.OST_PRESCRIBED:
         assert first_dose_on is not None
+        if first_dose_on < frame.on:
+            return False
+        if frame.next is None or day < frame.next:
+            return True  # read until n is known, however late its first dose
         stop = _dose_stop(frame, rules)
-        return frame.on <= first_dose_on and (stop is None or first_dose_on < stop)
+        return stop is None or first_dose_on < stop
     if kind in EPISODE and frame.on <= day <= _episode_end(frame.on, rules):
         return True
     return (frame.previous is None or frame.previous < day) and (
@@ -108,7 +115,9 @@ def affected(days: Sequence[date], edits: Iterable[Edit], rules: Rules) -> set[d
             continue
         candidates = set(_around(days, day - span, day))
         if edit.first_dose_on is not None:
-            candidates.update(_around(days, edit.first_dose_on - grace, edit.first_dose_on))
+            # Every release from the one it is dated in to its first dose may read it.
+            dose = edit.first_dose_on
+            candidates.update(_around(days, min(day, dose - grace), max(day, dose)))
         for index in candidates:
             if bears_on(edit.type, day, edit.first_dose_on, frame_at(days, index), rules):
                 found.add(days[index])

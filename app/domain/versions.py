@@ -88,7 +88,8 @@ def release_breakpoints(whole: Timeline, release: Release, rules: Rules) -> list
        dates is a breakpoint. The cohort, release fields, p, picked_up_on, late_pickup_on,
        excluded_reason, every flag's raised_on and resolved_on, and "in treatment on P+K" are
        functions of those events alone, so they do not move either. Whether n is known yet
-       changes nothing: before it is, no event dated n or later is seen.
+       matters only to a prescription dated before n whose first dose is n or later: it
+       resolves `no_ost` until n is known, so n is a breakpoint too.
     2. The rest reads D only by comparing it with dates drawn from the events:
        - D <= r+W (awaiting_pickup vs not_picked_up, retained_12w None vs False, the
          not_picked_up flag raised) flips at r+W+1;
@@ -103,6 +104,8 @@ def release_breakpoints(whole: Timeline, release: Release, rules: Rules) -> list
     frame = Frame(release.previous, release.on, release.next)
     last = reach(frame, rules)
     edges = {release.on, release.on + timedelta(days=rules.pickup_window_days) + ONE_DAY}
+    if release.next is not None:
+        edges.add(release.next)
     for event in whole.dated(after(release.previous), after(last)):
         first_dose = event.data["first_dose_on"] if event.type == EventType.OST_PRESCRIBED else None
         if bears_on(event.type, event.occurred_on, first_dose, frame, rules):

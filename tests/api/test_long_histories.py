@@ -35,7 +35,7 @@ def _moved(draw: st.DrawFn, event: Event) -> dict[str, Any]:
     on = draw(dates(START, DAYS))
     data = dict(event.data)
     if event.type == EventType.OST_PRESCRIBED:
-        data["first_dose_on"] = draw(dates(on - timedelta(days=3), 15))
+        data["first_dose_on"] = draw(dates(on - timedelta(days=3), 15) | dates(on, 90))
     fixed = envelope(Event(event.seq, event.type, on, data, f"{event.lineage}-fix"), PERSON)
     return {**fixed, "corrects": event.lineage}
 

@@ -62,7 +62,9 @@ def event_data(kind: str, on: date = START) -> st.SearchStrategy[dict[str, Any]]
         ev.OST_PRESCRIBED: (
             {
                 "medication": st.just("methadone"),
-                "first_dose_on": dates(on - timedelta(days=3), 15),
+                # Mostly days around the prescription; sometimes booked weeks ahead, past the
+                # next release.
+                "first_dose_on": dates(on - timedelta(days=3), 15) | dates(on, 90),
             },
             {},
         ),

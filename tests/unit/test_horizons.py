@@ -57,7 +57,7 @@ def edited(draw: st.DrawFn, /, days: int, **options: Any) -> tuple[list[Event], 
     on = draw(dates(START, days))
     data = chosen.data
     if chosen.type == EventType.OST_PRESCRIBED:
-        data = {**data, "first_dose_on": draw(dates(on - timedelta(days=3), 15))}
+        data = {**data, "first_dose_on": draw(dates(on - timedelta(days=3), 15) | dates(on, 90))}
     return events, [*rest, replace(chosen, seq=seq, occurred_on=on, data=data)]
 
 
@@ -95,14 +95,20 @@ def in_windows(day: date, windows: list[Window]) -> bool:
     return any((lo is None or lo <= day) and (hi is None or day <= hi) for lo, hi in windows)
 
 
+def fetched(event: Event, windows: list[Window]) -> bool:
+    """Whether the store's `counting_in` returns `event` for these windows."""
+    if in_windows(event.occurred_on, windows):
+        return True
+    if event.type != EventType.OST_PRESCRIBED:
+        return False
+    dose = event.data["first_dose_on"]
+    earlier = any(lo is not None and event.occurred_on < lo <= dose for lo, _ in windows)
+    return earlier or in_windows(dose, windows)
+
+
 def check_horizons(events: list[Event], chosen: set[date], rules: Rules) -> None:
     windows = horizons(release_days(events), chosen, rules)
-    partial = [
-        e
-        for e in events
-        if in_windows(e.occurred_on, windows)
-        or (e.type == EventType.OST_PRESCRIBED and in_windows(e.data["first_dose_on"], windows))
-    ]
+    partial = [e for e in events if fetched(e, windows)]
     whole = [v for v in versions(events, rules) if v.released_on in chosen]
     assert versions(partial, rules, chosen) == whole
 
