@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from app.api.observability import current_request_id
-from app.api.problems import problem
+from app.api.problems import problem, unavailable
 from app.services import keys
 from app.services.errors import Unauthorized
 from app.services.storage import DatabaseUnavailable
@@ -43,7 +43,7 @@ async def refusal(scope: Scope) -> Response | None:
         challenge = 'Basic realm="joinup"' if basic else "Bearer"
         return problem("unauthorized", refused.detail, headers={"WWW-Authenticate": challenge})
     except DatabaseUnavailable:
-        return problem("service-unavailable", "the database cannot be reached; try again")
+        return unavailable()
     request.state.principal_from_headers = principal
     return None
 

@@ -79,6 +79,12 @@ CATALOGUE: Final = {
         "The key has used up its rate limit for now.",
         "Wait the seconds `Retry-After` says, then send again.",
     ),
+    "request-timeout": Explained(
+        408,
+        "Request timeout",
+        "The request's body arrived too slowly and was given up; nothing was changed.",
+        "Send the whole body again at once; posting is idempotent by event_id.",
+    ),
     "service-unavailable": Explained(
         503,
         "Service unavailable",

@@ -128,10 +128,15 @@ async def _on_http(_: Request, exc: Exception) -> Response:
     return problem(slug, str(exc.detail), status=exc.status_code, headers=exc.headers)
 
 
-async def _on_unavailable(_: Request, exc: Exception) -> Response:
-    log.warning("database unavailable: %s", exc)
+def unavailable() -> Response:
+    """The answer while the database cannot be reached: 503, and when to try again."""
     detail = "the database cannot be reached just now; try again shortly"
     return problem("service-unavailable", detail, headers={"Retry-After": "5"})
+
+
+async def _on_unavailable(_: Request, exc: Exception) -> Response:
+    log.warning("database unavailable: %s", exc)
+    return unavailable()
 
 
 async def _on_anything(_: Request, exc: Exception) -> Response:
