@@ -9,8 +9,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from app.db import Connection
-from app.db import events as event_store
+from app.db import Connection, histories
 from app.db import release_writes as release_store
 from app.db.engine import Database
 from app.db.release_filters import flag_mask
@@ -125,7 +124,7 @@ async def refresh(
     rows: list[dict[str, Any]] = []
     for start in range(0, len(whole), FETCH_PEOPLE):
         fetched = whole[start : start + FETCH_PEOPLE]
-        events = group_by_person(await event_store.counting_of_people(conn, fetched))
+        events = group_by_person(await histories.counting_of_people(conn, fetched))
         rows += await _version_rows(fetched, events, rules, pace)
     rows += await _version_rows([p for p in ids if p in given], given, rules, pace)
     chosen, events = await _horizons(conn, partial, edits, rules)
@@ -142,14 +141,14 @@ async def _horizons(
 ) -> tuple[dict[str, set[date]], dict[str, list[Event]]]:
     """For each person, the dates of the releases their edits may have changed, and the counting
     events of those releases' horizons."""
-    days = await event_store.release_days(conn, person_ids)
+    days = await histories.release_days(conn, person_ids)
     chosen = {p: horizons.affected(days[p], edits[p], rules) for p in person_ids}
     windows = [
         (p, first, last)
         for p in person_ids
         for first, last in horizons.horizons(days[p], chosen[p], rules)
     ]
-    return chosen, group_by_person(await event_store.counting_in(conn, windows))
+    return chosen, group_by_person(await histories.counting_in(conn, windows))
 
 
 async def _version_rows(

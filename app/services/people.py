@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Final, TypeVar
 
-from app.db import Connection, people
+from app.db import Connection, histories, people
 from app.db import events as event_store
 from app.db import releases as release_store
 from app.domain import identifiers, spans
@@ -124,7 +124,7 @@ async def records_of(
 ) -> list[JoinUpRecord]:
     """The person's records as of `as_of` (those `admitted`, or all when None), newest first,
     derived from their events."""
-    rows = await event_store.counting_of_people(conn, [person_id])
+    rows = await histories.counting_of_people(conn, [person_id])
     events = [derivation.to_domain(row) for row in rows]
     return [
         record
@@ -157,7 +157,7 @@ async def shown(
     }
     unstored = sorted({row.person_id for row in rows if row.record is None})
     if unstored:
-        events = derivation.group_by_person(await event_store.counting_of_people(conn, unstored))
+        events = derivation.group_by_person(await histories.counting_of_people(conn, unstored))
         views.update(
             (record.release_id, record_view(record, person_id, known.get(person_id, {})))
             for person_id in unstored
