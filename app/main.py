@@ -26,6 +26,7 @@ from app.api.ratelimit import RateLimiter
 from app.api.responses import document_problems
 from app.api.routes import (
     audit,
+    batches,
     changes,
     events,
     health,
@@ -227,6 +228,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health,
         keys,
         events,
+        batches,
         people,
         releases,
         audit,

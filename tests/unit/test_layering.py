@@ -152,3 +152,15 @@ _STDLIB_OK = {  # what the pure rules may use
 @pytest.mark.parametrize("path", _modules("db"), ids=str)
 def test_storage_depends_on_nothing_above_it(path: Path) -> None:
     assert not (_uses(path, "app.services") or _uses(path, "app.api"))
+
+
+MAX_LINES = 300  # STYLE.md: "Modules: aim under 300 lines."
+
+
+def test_no_module_of_the_app_is_over_300_lines() -> None:
+    long = {
+        str(p.relative_to(APP)): n
+        for p in _modules(".")
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
+    assert not long, f"split these into modules of one concept each: {long}"
