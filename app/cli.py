@@ -43,11 +43,9 @@ def migrate(settings: Settings, revision: str = "head") -> None:
 
 
 async def _refresh_out_of_date(settings: Settings) -> None:
-    from app.main import rules_of
-
     db = Database(settings.database_url, settings.pool_size)
     try:
-        refreshed = await derivation.refresh_out_of_date(db, rules_of(settings))
+        refreshed = await derivation.refresh_out_of_date(db, settings.rules())
     finally:
         await db.dispose()
     if refreshed:
@@ -63,9 +61,7 @@ def _progress(done: int, total: int, width: int = 40) -> None:
 
 async def load_demo(settings: Settings, scale: float) -> dict[str, Any]:
     """Load the demonstration year; answer the metrics for its releases as of today."""
-    from app.main import rules_of
-
-    rules, totals = rules_of(settings), loading.Totals()
+    rules, totals = settings.rules(), loading.Totals()
     total = demo_data.people_count(scale)
     db = Database(settings.database_url, settings.pool_size)
     try:
@@ -118,12 +114,12 @@ async def _work(settings: Settings) -> None:
     """Deliver webhooks and run the periodic jobs until SIGTERM or SIGINT."""
     import signal
 
-    from app.main import delivering, rules_of, worker_of
+    from app.main import delivering, worker_of
     from app.services.hmpps import intake
 
     clock.set_offset_days(settings.clock_offset_days)
     db = Database(settings.database_url, settings.pool_size)
-    hub = intake.Hmpps(db, rules_of(settings), settings)
+    hub = intake.Hmpps(db, settings.rules(), settings)
     running, stop = worker.start(worker_of(db, settings, delivering(settings), hub))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -185,13 +181,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _consume(settings: Settings, queue_url: str, org: str, wait_seconds: int) -> int:
-    from app.main import rules_of
     from app.services.hmpps import consumer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    report = asyncio.run(
-        consumer.consume(settings, rules_of(settings), queue_url, org, wait_seconds)
-    )
+    report = asyncio.run(consumer.consume(settings, settings.rules(), queue_url, org, wait_seconds))
     print(f"joinup hmpps consume: stopped; {report.line()}", file=sys.stderr)
     return 0
 

@@ -86,11 +86,9 @@ async def import_events(
 
     `report` counts only what was committed, so it is right even when the import is cut short.
     """
-    from app.main import rules_of
-
     report = importing.Report() if report is None else report
     db = Database(settings.database_url, settings.pool_size)
-    importer = _Importer(db, rules_of(settings), settings.max_batch, report)
+    importer = _Importer(db, settings.rules(), settings.max_batch, report)
     try:
         with importing.Source(path, org) as source:
             for window in chunks(source.lines(), importing.WINDOW):

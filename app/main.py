@@ -41,7 +41,6 @@ from app.db import audit as audit_store
 from app.db import schema as db_schema
 from app.db import statistics
 from app.db.engine import Database
-from app.domain.rules import Rules
 from app.schemas.api import BatchResult
 from app.schemas.events import EventCreate
 from app.services import clock
@@ -75,15 +74,6 @@ def _described() -> str:
         for slug, explained in problem_pages.CATALOGUE.items()
     )
     return f"{DESCRIPTION}\n## Problem types\n\n{listed}\n"
-
-
-def rules_of(settings: Settings) -> Rules:
-    return Rules(
-        pickup_window_days=settings.pickup_window_days,
-        retention_days=settings.retention_days,
-        ost_grace_days=settings.ost_grace_days,
-        max_events_per_person=settings.max_events_per_person,
-    )
 
 
 async def _bootstrap(db: Database, settings: Settings) -> None:
@@ -183,7 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await _bootstrap(db, settings)
         await db.open()
         limiter = RateLimiter(settings.rate_limit_per_minute)
-        rules = rules_of(settings)
+        rules = settings.rules()
         posts = GroupCommit(db, rules, settings.group_commit)
         trail = audit_store.Trail(db, settings.group_commit)
         turns = asyncio.Semaphore(settings.batch_concurrency)
@@ -193,7 +183,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, db, rules, posts, trail, turns, limiter, secrets=how.box, hmpps=hub
         )
         _build_the_routes(app)
-        web.warm_up()
         tuning.tune_the_garbage_collector()
         upkeep = _keep_statistics_up(db, settings)
         lag = asyncio.create_task(app.state.metrics.watch_the_loop())

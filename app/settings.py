@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.domain.rules import Rules
+
 DEFAULT_DATABASE_URL = "sqlite:///./var/joinup.db"
 
 
@@ -81,3 +83,12 @@ class Settings(BaseSettings):
     # Where GOV.UK Frontend's compiled files are (its package's dist/govuk folder); by default
     # the copy scripts/assets installs under assets/node_modules.
     govuk_frontend_dir: str | None = None
+
+    def rules(self) -> Rules:
+        """The contract's rules with the windows and bounds configured here."""
+        return Rules(
+            pickup_window_days=self.pickup_window_days,
+            retention_days=self.retention_days,
+            ost_grace_days=self.ost_grace_days,
+            max_events_per_person=self.max_events_per_person,
+        )
