@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app.settings import Settings
-from app.web import assets, charts
+from app.web import assets
 from app.web.routes import overview, people, releases, sign_in
 
 
@@ -16,8 +16,3 @@ def install(app: FastAPI, settings: Settings) -> None:
     for module in (sign_in, overview, releases, people):
         app.include_router(module.router)
     assets.mount(app, settings)
-
-
-def warm_up() -> None:
-    """What the pages prepare as the process starts, before their first request."""
-    charts.warm_up()

@@ -25,7 +25,8 @@ _warming: threading.Thread | None = None
 
 def warm_up() -> None:
     """Start the renderer now, in the background, once per process: its first chart takes
-    seconds (it starts a JavaScript engine), which would otherwise fall on the first overview."""
+    seconds (it starts a JavaScript engine), which would otherwise fall on the first overview.
+    The sign-in page calls it, so that a process only ever asked for the API never pays it."""
     global _warming
     if _warming is None:
         _warming = threading.Thread(

@@ -12,7 +12,7 @@ from app.api.observability import current_request_id
 from app.services import sessions
 from app.services.errors import Forbidden, Unauthorized
 from app.services.sessions import SignedIn
-from app.web import signing
+from app.web import charts, signing
 from app.web.pages import PageRoute, SignInNeeded, render
 from app.web.signing import FORM_COOKIE, SESSION_COOKIE, PostedForm
 
@@ -55,6 +55,7 @@ def _sign_in_page(
 
 @router.get("/sign-in")
 async def sign_in_form(request: Request, next: str | None = None) -> Response:
+    charts.warm_up()  # the overview, and its charts, come next
     return _sign_in_page(request, _safe_next(next))
 
 
