@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from app.demo import year as demo_data
+from app.domain.vocabulary import EventType
 from app.services.loading import Posting
 
 
@@ -90,12 +91,16 @@ def post_batches(
 
 
 def make_keys(url: str, admin: str, orgs: Iterable[str], role: str = "submitter") -> dict[str, str]:
+    """A key of `role` for each organisation; a submitter's may post every event type."""
+    body: dict[str, Any] = {"roles": [role]}
+    if role == "submitter":
+        body["event_types"] = [str(kind) for kind in EventType]
     made = {}
     with httpx.Client(base_url=url, timeout=30) as client:
         for org in sorted(set(orgs)):
             answer = client.post(
                 "/v1/keys",
-                json={"org": org, "roles": [role]},
+                json={**body, "org": org},
                 headers={"Authorization": f"Bearer {admin}"},
             )
             answer.raise_for_status()

@@ -24,6 +24,7 @@ import httpx
 import orjson
 
 from bench.infra import ADMIN, free_port, joinup
+from bench.ingest import make_keys
 from bench.report import Report
 
 # The receiver's arrival time of each person's record.created, by NOMIS number.
@@ -149,10 +150,7 @@ def _singles(
 
 
 def _key(url: str, org: str, role: str) -> dict[str, str]:
-    body: dict[str, Any] = {"org": org, "roles": [role]}
-    made = httpx.post(f"{url}/v1/keys", json=body, headers={"Authorization": f"Bearer {ADMIN}"})
-    made.raise_for_status()
-    return {"Authorization": f"Bearer {made.json()['secret']}"}
+    return {"Authorization": f"Bearer {make_keys(url, ADMIN, [org], role)[org]}"}
 
 
 def _delays(answered: dict[str, float], wait: float = 60) -> list[float]:
