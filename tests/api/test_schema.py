@@ -53,7 +53,7 @@ CHECKS = [
 # About 100 examples per operation and database: a few hundred per operation in all, in about a
 # minute for the whole module.
 EXAMPLES = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     database=None,
     # The suite's own (tests/conftest.py), and the fixture the examples share.
