@@ -179,14 +179,13 @@ async def of_person(conn: AsyncConnection, person_id: str) -> list[Row[Any]]:
 
 
 async def treatment_starts(conn: AsyncConnection, person_id: str) -> Sequence[Any]:
-    """The person's counting `community.treatment.started` events (`occurred_on`, `data`), in
-    the order they were received."""
+    """The person's counting `community.treatment.started` events (`occurred_on`, `data`)."""
     query = select(event.c.occurred_on, event.c.data).where(
         event.c.person_id == person_id,
         event.c.type == EventType.COMMUNITY_TREATMENT_STARTED,
         counting(),
     )
-    return (await conn.execute(query.order_by(event.c.seq))).all()
+    return (await conn.execute(query)).all()
 
 
 @per_dialect

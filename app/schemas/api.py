@@ -150,7 +150,8 @@ class HandoverRecordRead(JoinUpRecordRead):
     picked_up_by: str | None = Field(
         description="The community provider whose treatment start gave `picked_up_on` (or, "
         "for a late pickup, `late_pickup_on`): the `provider` of that "
-        "`community.treatment.started`; null when there is none"
+        "`community.treatment.started` (the first by code when several providers started "
+        "treatment that day, whatever order their events arrived in); null when there is none"
     )
     pickup_days_left: int | None = Field(
         description="While the pickup window is open (stage `awaiting_pickup`): the days from "

@@ -205,11 +205,14 @@ async def _with_handover_facts(
     """Add to each record what the handover view shows beside it (CONTRACT §5, §9): who picked
     the person up, and the days left in the pickup window while it is open."""
     started = [r["picked_up_on"] or r["late_pickup_on"] for r in releases]
-    providers: dict[str, str | None] = {}
+    providers: dict[str, str] = {}
     if any(started):
-        # Received last wins a date's tie, as it does for the rules' other same-date ties.
+        # Two providers starting on one day: the first by code, not the one received last, so
+        # that the view does not depend on the order the events arrived in (CONTRACT §3).
         for start in await event_store.treatment_starts(conn, person_id):
-            providers[str(start.occurred_on)] = start.data.get("provider")
+            day, provider = str(start.occurred_on), start.data.get("provider")
+            if provider is not None and (day not in providers or provider < providers[day]):
+                providers[day] = provider
     for release, started_on in zip(releases, started, strict=True):
         release["picked_up_by"] = providers.get(str(started_on)) if started_on else None
         release["pickup_days_left"] = pickup_days_left(release, as_of)

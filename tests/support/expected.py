@@ -106,12 +106,13 @@ def handover(
     records: list[dict[str, Any]], events: Sequence[Event], as_of: date
 ) -> list[dict[str, Any]]:
     """`records` as the handover view shows them: with the provider whose treatment start is the
-    pickup (the one received last on that date), and the days left while the window is open."""
-    providers = {
-        e.occurred_on.isoformat(): e.data.get("provider")
-        for e in sorted(events, key=lambda e: e.seq)
-        if e.type == "community.treatment.started"
-    }
+    pickup (the first by code when several started that day), and the days left while the
+    window is open."""
+    providers: dict[str, str] = {}
+    for e in events:
+        if e.type == "community.treatment.started" and e.data.get("provider") is not None:
+            day = e.occurred_on.isoformat()
+            providers[day] = min(providers.get(day, e.data["provider"]), e.data["provider"])
     shown = []
     for record in records:
         started = record["picked_up_on"] or record["late_pickup_on"]
