@@ -109,9 +109,20 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The end-to-end tests run one after another on one xdist worker (`--dist loadgroup` in
-    scripts/test): a server under load holds 40 or more PostgreSQL connections, and two at once
-    beside the other workers' apps would pass the stock max_connections of 100."""
+    """Every test under tests/e2e is marked `e2e`. Those whose servers use PostgreSQL run one
+    after another on one xdist worker (`--dist loadgroup` in scripts/test): a server under load
+    holds 40 or more PostgreSQL connections, and two at once beside the other workers' apps
+    would pass the stock max_connections of 100. Those on SQLite go wherever there is room."""
     for item in items:
-        if item.get_closest_marker("e2e"):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
+        if item.path.parent.name == "e2e":
+            item.add_marker(pytest.mark.e2e)
+            if _on_postgres(item):
+                item.add_marker(pytest.mark.xdist_group("e2e-postgres"))
+
+
+def _on_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("database_url") == "postgres":
+        return True
+    fixtures = getattr(item, "fixturenames", ())
+    return "postgres_database" in fixtures or "postgres_url" in fixtures
