@@ -25,6 +25,7 @@ from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNNEL = SUMMARY_NAMES
+DEMO_CHUNK = 4000  # people posted per round of `joinup demo`
 
 
 def alembic_config(database_url: str) -> Config:
@@ -66,7 +67,9 @@ async def load_demo(settings: Settings, scale: float) -> dict[str, Any]:
     db = Database(settings.database_url, settings.pool_size)
     try:
         done = 0
-        for chunk in chunks(demo_data.people(scale), 500):
+        # An organisation's events of a chunk go in as one batch; the year has 89 organisations,
+        # so small chunks would make many small batches, each paying a transaction's overhead.
+        for chunk in chunks(demo_data.people(scale), DEMO_CHUNK):
             by_org: dict[str, list[loading.Posting]] = defaultdict(list)
             for posting in (posting for person in chunk for posting in person):
                 by_org[posting.org].append(posting)
