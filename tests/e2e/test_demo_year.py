@@ -10,7 +10,7 @@ holds one test, so that however the suite is spread over processes the year is l
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from tests.support.browser import (
     Site,
@@ -50,14 +50,14 @@ def _from_the_overview_to_a_person(browser: Browser, site: Site, secret: str, js
     region = page.locator("#groups tbody a").first
     name = region.inner_text()
     region.click()
+    expect(page.get_by_role("heading", name="Gap list")).to_be_visible()
     assert page.url.startswith(f"{site.url}/releases?") and YEAR in page.url
-    assert page.get_by_role("heading", name="Gap list").is_visible()
     listed = page.locator("#releases tbody th a")
     assert listed.count() > 0, f"no releases listed for {name}"
 
     listed.first.click()
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
     assert "/people/" in page.url
-    assert page.get_by_role("heading", name="Timeline").is_visible()
     if js:
         accessible(page)
     assert visits.elsewhere(site.url) == []

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from tests.support.browser import (
     Site,
@@ -128,8 +128,8 @@ def test_a_coordinator_reads_the_overview_follows_the_gap_list_and_opens_a_perso
     assert set(first_page) <= {row["nomis"] or row["crn"] for row in rows}
 
     page.locator("#releases tbody th a").first.click()
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
     assert "/people/" in page.url
-    assert page.get_by_role("heading", name="Timeline").is_visible()
     accessible(page)
 
     page.get_by_role("button", name=re.compile("Sign out")).click()
@@ -161,21 +161,22 @@ def test_probation_finds_a_person_but_not_the_coordinators_pages(
     for path in ("/overview", "/releases"):
         answer = page.goto(path)
         assert answer is not None and answer.status == 403
-        assert page.get_by_role("heading", name="You cannot see this page").is_visible()
+        expect(page.get_by_role("heading", name="You cannot see this page")).to_be_visible()
     accessible(page)
 
     someone = _someone(site)
     page.goto("/people")
     page.get_by_label("Number", exact=True).fill(someone.lower())
     page.get_by_role("button", name="Find").click()
+    # The click returns once the redirect is followed; the page may still be drawing.
+    expect(page.get_by_role("heading", name=re.compile(someone))).to_be_visible()
     assert page.url == f"{site.url}/people/nomis/{someone.lower()}"
-    assert page.get_by_role("heading", name=re.compile(someone)).is_visible()
     assert page.locator("#timeline tbody tr").count() > 0
 
     page.goto("/people")
     page.get_by_label("Number", exact=True).fill("A0000AA")
     page.get_by_role("button", name="Find").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     accessible(page)
     assert visits.elsewhere(site.url) == []
     context.close()
@@ -186,7 +187,7 @@ def test_a_submitter_key_cannot_sign_in(site: Site, browser: Browser) -> None:
     page = context.new_page()
     sign_in(page, site.keys["submitter"])
     assert page.url == f"{site.url}/sign-in"
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     assert not [c for c in context.cookies() if c["name"] == "joinup_session"]
     accessible(page)
     context.close()
