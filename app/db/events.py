@@ -24,6 +24,7 @@ from app.db.histories import counting
 from app.db.sets import one_of, per_dialect
 from app.db.tables import EventRow, table
 from app.domain.vocabulary import EventType
+from app.tuning import EVENTS_PER_READ
 
 event = table(EventRow)
 
@@ -173,9 +174,19 @@ async def timeline(
 
 
 async def of_person(conn: AsyncConnection, person_id: str) -> list[Row[Any]]:
-    """Every stored event of a person, counting or not, oldest first (then as received)."""
-    query = select(event).where(event.c.person_id == person_id)
-    return list((await conn.execute(query.order_by(event.c.occurred_on, event.c.seq))).all())
+    """Every stored event of a person, counting or not, oldest first (then as received).
+
+    Read a page at a time: turning a long history's rows into values is long enough work to
+    hold other requests up if done in one go."""
+    rows: list[Row[Any]] = []
+    last = 0
+    while True:
+        query = select(event).where(event.c.person_id == person_id, event.c.seq > last)
+        page = (await conn.execute(query.order_by(event.c.seq).limit(EVENTS_PER_READ))).all()
+        rows += page
+        if len(page) < EVENTS_PER_READ:
+            return sorted(rows, key=lambda row: (row.occurred_on, row.seq))
+        last = page[-1].seq
 
 
 async def treatment_starts(conn: AsyncConnection, person_id: str) -> Sequence[Any]:

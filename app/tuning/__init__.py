@@ -60,6 +60,10 @@ SLICE_SECONDS: Final = 0.01
 # every row's parameters on the loop) and stored rows turned into values. Bench: "sqlite: worst
 # event-loop lag during that batch".
 ROWS_PER_TURN: Final = 200
+# Events read per query when a whole history is read (a subject access export): the rows of one
+# query become values in one go on the event loop. Shown by a subject access export of a
+# person at JOINUP_MAX_EVENTS_PER_PERSON (docs/performance.md, "Long loops").
+EVENTS_PER_READ: Final = 2000
 # Seconds work yielding to readers pauses between chunks while a read is in flight: a read
 # takes several steps, each waiting behind a chunk. Bench: as above, "during batch ingest".
 READER_PAUSE: Final = 0.002

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from app.tuning import READER_PAUSE, SLICE_SECONDS
 
 Item = TypeVar("Item")
+Result = TypeVar("Result")
+Args = ParamSpec("Args")
 
 
 class Readers:
@@ -77,3 +79,10 @@ class Pace:
             readers = _yielding_to.get()
             await asyncio.sleep(READER_PAUSE if readers is not None and readers.in_flight else 0)
             self.since = time.perf_counter()
+
+
+async def off_the_loop(work: Callable[Args, Result], *args: Args.args, **kw: Args.kwargs) -> Result:
+    """`work` in a worker thread: pure Python too long for one turn of the event loop, with no
+    natural steps to pace. The interpreter switches threads every few milliseconds, so the loop
+    keeps serving other requests meanwhile."""
+    return await asyncio.to_thread(work, *args, **kw)

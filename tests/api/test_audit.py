@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from httpx import Response
 
+from app.db import events as event_store
 from app.domain.filters import ReleaseFilter
 from app.services import releases as release_service
 from app.services.principal import Principal
@@ -493,6 +494,29 @@ def test_the_export_holds_every_event_record_and_audit_row_of_the_person(api: Ap
     assert row["details"]["scheme"] == "crn"
     # Found by the person filter afterwards, with the rows it exported.
     assert trail(api, person_id=body["person_id"])[1:] == body["audit"]
+
+
+def test_the_export_reads_a_long_history_in_pages_and_keeps_its_order(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_store, "EVENTS_PER_READ", 2)  # five events: three queries
+    person = {"nomis": nomis()}
+    for event_id, kind, day in (
+        ("late", "naloxone.issued", "2026-03-01"),
+        ("rel", "prison.released", "2026-02-01"),
+        ("tr", "prison.treatment.started", "2026-01-15"),
+        ("same-day", "naloxone.issued", "2026-03-01"),
+        ("early", "naloxone.issued", "2026-01-01"),
+    ):
+        assert api.post(event(kind, event_id, person=person, occurred_on=day)).status_code == 201
+    answer = api.client.get(f"/v1/people/nomis/{nomis()}/export", headers=api.admin)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    # Oldest first, then in the order received.
+    assert [e["event_id"] for e in body["events"]] == ["early", "tr", "rel", "late", "same-day"]
+    shown = api.person("nomis", nomis()).json()["releases"]
+    assert [r["stage"] for r in body["releases"]] == [r["stage"] for r in shown]
+    assert [r["flags"] for r in body["releases"]] == [r["flags"] for r in shown]
 
 
 def test_the_export_of_an_unknown_person_is_404_and_recorded(api: Api) -> None:
