@@ -14,33 +14,19 @@ from zoneinfo import ZoneInfo
 
 from httpx import Response
 
+from app.api.examples import DATA
+
 PROBLEM_JSON = "application/problem+json"
 LONDON = ZoneInfo("Europe/London")
 _PNC_LETTERS = "ZABCDEFGHJKLMNPQRTUVWXY"
 
+# The OpenAPI document's example data of each type (app/api/examples.py), with the values some
+# tests' assertions name.
 EXAMPLES: dict[str, dict[str, Any]] = {
-    "prison.reception": {"prison": "MDI", "reason": "recall"},
-    "prison.treatment.started": {"prison": "MDI", "substance_group": "opiate", "on_ost": True},
+    **copy.deepcopy(DATA),
     "prison.treatment.ended": {"reason": "completed"},
-    "prison.released": {
-        "prison": "MDI",
-        "release_type": "conditional_release",
-        "local_authority": "E08000010",
-        "probation_region": "North West",
-        "community_provider": "PROVIDER-WIGAN",
-    },
-    "ost.prescribed": {"medication": "methadone", "first_dose_on": "2026-03-03"},
-    "naloxone.issued": {"setting": "prison"},
-    "licence.activated": {
-        "licence_id": "L1",
-        "conditions": [{"category": "drug_testing", "code": "DT01"}],
-    },
-    "licence.inactivated": {"licence_id": "L1"},
-    "community.referral.received": {"provider": "PROVIDER-WIGAN"},
-    "community.treatment.started": {"provider": "PROVIDER-WIGAN"},
     "community.treatment.exited": {"provider": "PROVIDER-WIGAN", "reason": "dropped_out"},
     "person.died": {"drug_related": True},
-    "person.identified": {},
 }
 TYPES = tuple(EXAMPLES)
 
