@@ -145,14 +145,7 @@ async def last_compared(
     """By release id, these people's records (of their releases dated `days` only, when
     given) as of the day each release was last compared on (`default` for a release never
     compared), with that day (None: never)."""
-    if not person_ids:
-        return {}
-    query = _of_days(_compared, conn.dialect.name, days is not None)
-    rows = (await conn.execute(query, _params(person_ids, default, days))).all()
-    found = {}
-    async for row in handing_back(rows):
-        found[row.release_id] = (snapshot(row), row.compared_on)
-    return found
+    return await _snapshots(conn, _compared, "compared_on", person_ids, default, days)
 
 
 async def records_on(
@@ -163,13 +156,25 @@ async def records_on(
 ) -> dict[str, tuple[Snapshot, date]]:
     """By release id, these people's records (of their releases dated `days` only, when
     given) as of `day`, with the day each version starts."""
+    return await _snapshots(conn, _on, "valid_from", person_ids, day, days)
+
+
+async def _snapshots(
+    conn: AsyncConnection,
+    query_of: Callable[[str], Select[Any]],
+    dated: str,
+    person_ids: Collection[str],
+    day: date,
+    days: Collection[date] | None,
+) -> dict[str, Any]:
+    """By release id, the snapshot of each row of `query_of`, with its column `dated`."""
     if not person_ids:
         return {}
-    query = _of_days(_on, conn.dialect.name, days is not None)
+    query = _of_days(query_of, conn.dialect.name, days is not None)
     rows = (await conn.execute(query, _params(person_ids, day, days))).all()
     found = {}
     async for row in handing_back(rows):
-        found[row.release_id] = (snapshot(row), row.valid_from)
+        found[row.release_id] = (snapshot(row), getattr(row, dated))
     return found
 
 
