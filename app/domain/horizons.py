@@ -84,7 +84,8 @@ def bears_on(kind: str, day: date, first_dose_on: date | None, frame: Frame, rul
         if frame.next is None or day < frame.next:
             return True  # read until n is known, however late its first dose
         stop = _dose_stop(frame, rules)
-        return stop is None or first_dose_on < stop
+        assert stop is not None
+        return first_dose_on < stop
     if kind in EPISODE and frame.on <= day <= _episode_end(frame.on, rules):
         return True
     return (frame.previous is None or frame.previous < day) and (
