@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import locks
-from app.db.bulk import handing_back, insert_rows
+from app.db.bulk import handing_back, insert_rows, recordset, rows_json
 from app.db.notification_tables import ChangeRow, ChangeSweepRow, ReleaseNoticeRow
 from app.db.sets import one_of, per_dialect
 from app.db.tables import ReleaseVersionRow, table
@@ -178,12 +178,22 @@ async def _snapshots(
     return found
 
 
+# PostgreSQL: the rows as one JSON document to one statement, not an upsert per release.
+_MARK_ALL: Final = (
+    f"INSERT INTO {notice.name} (release_id, compared_on) SELECT release_id, compared_on"
+    f" FROM {recordset(notice, ('release_id', 'compared_on'))}"
+    " ON CONFLICT (release_id) DO UPDATE SET compared_on = excluded.compared_on"
+)
+
+
 async def mark_compared(conn: AsyncConnection, release_ids: Iterable[str], day: date) -> None:
     rows = [{"release_id": r, "compared_on": day} for r in sorted(set(release_ids))]
     if not rows:
         return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(notice)
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql(_MARK_ALL, (rows_json(rows),))
+        return
+    statement = sqlite.insert(notice)
     statement = statement.on_conflict_do_update(
         index_elements=[notice.c.release_id],
         set_={"compared_on": statement.excluded.compared_on},

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import locks
-from app.db.bulk import insert_rows
+from app.db.bulk import insert_rows, rows_json
 from app.db.sets import one_of, per_dialect
 from app.db.tables import IdentifierRow, PersonRow, table
 from app.domain.identity import Changes, Held, Key
@@ -136,34 +136,60 @@ def _unchanged(seen: Mapping[Key, Held], changes: Changes, now: Mapping[Key, Hel
     return all(now[key].carriers == seen[key].carriers for key in changes.released)
 
 
-_SETTLE = (
+# Each row names an identifier (s, v), its holder from now on (p), and the change in its
+# carriers (d). SQLite runs `_SETTLE` once per row, in C; on PostgreSQL the rows go as one JSON
+# document (app/db/bulk.py) to one statement: an executemany there cost a pipelined statement
+# per identifier, a batch's most frequent statement. An identifier that lost carriers and has
+# none left is deleted.
+_SETTLE: Final = (
     update(identifier)
     .where(identifier.c.scheme == bindparam("s"), identifier.c.value == bindparam("v"))
     .values(person_id=bindparam("p"), carriers=identifier.c.carriers + bindparam("d"))
 )
-_RELEASE = delete(identifier).where(
+_RELEASE: Final = delete(identifier).where(
     identifier.c.scheme == bindparam("s"),
     identifier.c.value == bindparam("v"),
     identifier.c.carriers <= 0,
 )
+_GIVEN: Final = "json_to_recordset(CAST(%s AS json)) AS given(s text, v text, p text, d bigint)"
+_SETTLE_ALL: Final = (
+    f"UPDATE {identifier.name} AS stored SET person_id = given.p,"
+    f" carriers = stored.carriers + given.d FROM {_GIVEN}"
+    " WHERE stored.scheme = given.s AND stored.value = given.v"
+)
+_RELEASE_ALL: Final = (
+    f"DELETE FROM {identifier.name} AS stored USING {_GIVEN}"
+    " WHERE stored.scheme = given.s AND stored.value = given.v AND stored.carriers <= 0"
+)
+
+
+async def _settle_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Write `rows` (each identifier once, so that PostgreSQL's one statement adds each row's
+    carriers once). The caller holds their people."""
+    if not rows:
+        return
+    # Only an identifier that lost carriers can have none left.
+    fewer = [row for row in rows if row["d"] < 0]
+    if conn.dialect.name != "postgresql":
+        await conn.execute(_SETTLE, rows)
+        if fewer:
+            await conn.execute(_RELEASE, [{"s": row["s"], "v": row["v"]} for row in fewer])
+        return
+    await conn.exec_driver_sql(_SETTLE_ALL, (rows_json(rows),))
+    if fewer:
+        await conn.exec_driver_sql(_RELEASE_ALL, (rows_json(fewer),))
+
+
+def _row(key: Key, person_id: str, delta: int) -> dict[str, Any]:
+    return {"s": key[0], "v": key[1], "p": person_id, "d": delta}
 
 
 async def settle(conn: AsyncConnection, changes: Changes, seen: Mapping[Key, Held]) -> None:
     """Write the changes to stored identifiers (their holders and carriers) and delete those no
     counting event carries any longer. The caller holds their people."""
-    each: list[dict[str, Any]] = [
-        {"s": s, "v": v, "p": u.person_id, "d": u.delta} for (s, v), u in changes.updated.items()
-    ]
-    each += [
-        {"s": s, "v": v, "p": seen[s, v].person_id, "d": -seen[s, v].carriers}
-        for s, v in changes.released
-    ]
-    if each:
-        await conn.execute(_SETTLE, each)
-    # Only an identifier that lost carriers can have none left.
-    fewer = [{"s": row["s"], "v": row["v"]} for row in each if row["d"] < 0]
-    if fewer:
-        await conn.execute(_RELEASE, fewer)
+    rows = [_row(key, u.person_id, u.delta) for key, u in changes.updated.items()]
+    rows += [_row(key, seen[key].person_id, -seen[key].carriers) for key in changes.released]
+    await _settle_rows(conn, rows)
 
 
 async def split(
@@ -172,9 +198,7 @@ async def split(
     """Give each new person (made here) the identifiers listed for them: a person whose counting
     events no longer share identifiers comes apart. The caller moves the events."""
     await insert_rows(conn, person, [{"person_id": p, "created_at": at} for p in new_people])
-    moved = [{"s": s, "v": v, "p": p, "d": 0} for p, keys in new_people.items() for s, v in keys]
-    if moved:
-        await conn.execute(_SETTLE, moved)
+    await _settle_rows(conn, [_row(key, p, 0) for p, keys in new_people.items() for key in keys])
 
 
 @per_dialect
