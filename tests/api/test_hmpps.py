@@ -275,6 +275,11 @@ def test_a_detail_url_outside_cvl_is_refused(
         "https://create-and-vary-a-licence-api.example.com/public/licences/id/1001",
         f"{hmpps.url}/elsewhere/1001",
         f"{hmpps.cvl_url}/../auth/oauth/token",
+        # Dot segments percent-encoded, as a server or proxy on the way would decode them.
+        f"{hmpps.cvl_url}/%2e%2e/auth/oauth/token",
+        f"{hmpps.cvl_url}/public/licences/id/%2E%2E/%2E%2E/%2E%2E/%2E%2E/auth/oauth/token",
+        f"{hmpps.cvl_url}/public/licences/id/..%2f..%2f..%2f..%2fauth%2foauth%2ftoken",
+        f"{hmpps.cvl_url}/public/licences/id/%252e%252e/1001",
     ):
         envelope = {
             **published.licence("1001", "2026-02-20T12:00:00Z", crn=CRN, noms=NOMS),

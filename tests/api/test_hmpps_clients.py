@@ -1,15 +1,19 @@
 """The CVL and HMPPS Auth clients against real HTTP servers on loopback: the token kept until
-shortly before it expires, a 5xx tried again within the call."""
+shortly before it expires, a 5xx or 429 tried again within the call, and where a detailUrl may
+lead."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
+from email.utils import formatdate
 
 import httpx
 import pytest
 
+from app.services.errors import Invalid
 from app.services.hmpps import cvl
 from tests.support import hmpps as published
 from tests.support.hmpps_servers import CLIENT_ID, CLIENT_SECRET, Hmpps, hmpps_servers
@@ -92,3 +96,75 @@ def test_a_cvl_that_does_not_answer_in_time_is_unavailable(hmpps: Hmpps) -> None
     finally:
         hmpps.hold.set()
         hmpps.hold = None
+
+
+@pytest.mark.parametrize("retry_after", [None, "0", "1", formatdate(time.time() - 5, usegmt=True)])
+def test_a_429_is_tried_again_within_the_call(hmpps: Hmpps, retry_after: str | None) -> None:
+    hmpps.throttled, hmpps.retry_after = cvl.TRIES - 1, retry_after
+    started = time.monotonic()
+    try:
+        asyncio.run(_reads(hmpps, Clock(), [0]))
+    finally:
+        hmpps.retry_after = None
+    assert hmpps.throttled == 0
+    if retry_after == "1":
+        assert time.monotonic() - started >= 2.0  # waited as long as asked, twice
+
+
+@pytest.mark.parametrize("retry_after", ["120", formatdate(time.time() + 600, usegmt=True)])
+def test_a_429_asking_for_a_long_wait_is_unavailable_at_once(
+    hmpps: Hmpps, retry_after: str
+) -> None:
+    hmpps.throttled, hmpps.retry_after = cvl.TRIES, retry_after
+    try:
+        with pytest.raises(cvl.Unavailable, match="HTTP 429"):
+            asyncio.run(_reads(hmpps, Clock(), [0]))
+        # Asked once, not again: the domain event waits pending for the worker's retries.
+        assert hmpps.throttled == cvl.TRIES - 1
+    finally:
+        hmpps.throttled, hmpps.retry_after = 0, None
+
+
+BASE = "https://cvl.example.org/api"
+
+
+def _cvl() -> cvl.Cvl:
+    """A client of CVL at BASE, for where it reads (it sends nothing)."""
+    http = httpx.AsyncClient()
+    return cvl.Cvl(http, BASE, cvl.Tokens(http, None, None, None))
+
+
+@pytest.mark.parametrize(
+    "detail_url",
+    [
+        f"{BASE}/public/licences/id/1",
+        f"{BASE}/public/licences/id/1?view=full",
+        f"{BASE}/public/licences/./id/1",
+    ],
+)
+def test_a_detail_url_under_cvl_is_read(detail_url: str) -> None:
+    assert _cvl().url_of("1", detail_url) == detail_url
+
+
+@pytest.mark.parametrize(
+    "detail_url",
+    [
+        f"{BASE}/../auth/oauth/token",
+        f"{BASE}/%2e%2e/auth",
+        f"{BASE}/%2E%2E/auth",
+        f"{BASE}/.%2e/auth",
+        f"{BASE}/public/..%2f..%2f..%2fauth",
+        f"{BASE}/public/..%5c..%5cauth",
+        f"{BASE}/public\\..\\..\\auth",
+        f"{BASE}/%252e%252e/auth",
+        f"{BASE}/%25252525252e%25252525252e/auth",
+        "https://cvl.example.org/apix/public/licences/id/1",
+        "https://cvl.example.org/elsewhere/%2e%2e/api/public/licences/id/1",
+        "http://cvl.example.org/api/public/licences/id/1",
+        "https://user@cvl.example.org/api/public/licences/id/1",
+        f"{BASE}/public/licences/id/1#fragment",
+    ],
+)
+def test_a_detail_url_outside_cvl_is_refused(detail_url: str) -> None:
+    with pytest.raises(Invalid, match="not under JOINUP_CVL_URL"):
+        _cvl().url_of("1", detail_url)

@@ -35,6 +35,8 @@ class Hmpps:
     licences: dict[str, Any] = field(default_factory=dict)
     down: bool = False  # CVL answers 503
     failures: int = 0  # CVL answers 503 to this many more requests
+    throttled: int = 0  # CVL answers 429 to this many more requests
+    retry_after: str | None = None  # with this Retry-After
     auth_down: bool = False
     expires_in: int = 1200
     issued: list[str] = field(default_factory=list)
@@ -67,9 +69,11 @@ def _handler(state: Hmpps) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def _answer(self, status: int, body: Any) -> None:
+        def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -101,6 +105,10 @@ def _handler(state: Hmpps) -> type[BaseHTTPRequestHandler]:
             if state.down or state.failures > 0:
                 state.failures = max(state.failures - 1, 0)
                 return self._answer(503, {"status": 503})
+            if state.throttled > 0:
+                state.throttled -= 1
+                wait = {"Retry-After": state.retry_after} if state.retry_after is not None else {}
+                return self._answer(429, {"status": 429}, wait)
             token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
             if token not in state.issued or token in state.revoked:
                 return self._answer(401, {"status": 401})

@@ -2,19 +2,23 @@
 
 The token comes from HMPPS Auth's client-credentials grant and is kept until shortly before it
 expires; a 401 from CVL drops it and the request is tried once more with a new one. A request
-that gets no answer, times out or gets a 5xx is tried again a few times within the call; if CVL
-or Auth still cannot be reached, `Unavailable` is raised and the caller keeps the domain event
+that gets no answer, times out, or gets a 5xx or a 429 is tried again a few times within the
+call (after the answer's Retry-After, when that is short); if CVL or Auth still cannot be
+reached, or asks for a longer wait, `Unavailable` is raised and the caller keeps the domain event
 pending for a later retry.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import Any, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
@@ -26,10 +30,15 @@ TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 # Tries of one request within a call, and the pause after the first failure (doubling).
 TRIES: Final = 3
 PAUSE: Final = 0.25
+# The longest Retry-After (seconds) waited for within a call; a longer one leaves the domain
+# event pending, for the worker's own, growing delays.
+LONGEST_RETRY_AFTER: Final = 2.0
+# Answers tried again: the upstream is away (5xx) or asks for fewer requests (429).
+TOO_MANY_REQUESTS: Final = 429
 
 
 class Unavailable(Exception):
-    """CVL or HMPPS Auth could not be reached: no answer, a timeout or a 5xx."""
+    """CVL or HMPPS Auth could not be reached: no answer, a timeout, a 5xx or a 429."""
 
 
 class Refused(ServiceError):
@@ -40,21 +49,42 @@ class Refused(ServiceError):
 
 
 async def _send(client: httpx.AsyncClient, request: Callable[[], Any], what: str) -> httpx.Response:
-    """The answer to a request, tried again while it gets none or a 5xx."""
+    """The answer to a request, tried again while it gets none, a 5xx or a 429."""
     pause = PAUSE
     for attempt in range(TRIES):
+        wait: float | None = pause
         try:
             answer: httpx.Response = await request()
         except httpx.HTTPError as error:
             failure = f"{what} could not be reached: {type(error).__name__}"
         else:
-            if answer.status_code < 500:
+            if answer.status_code < 500 and answer.status_code != TOO_MANY_REQUESTS:
                 return answer
             failure = f"{what} answered HTTP {answer.status_code}"
-        if attempt + 1 < TRIES:
-            await asyncio.sleep(pause)
-            pause *= 2
+            wait = _retry_after(answer.headers.get("retry-after"), pause)
+        if wait is None or attempt + 1 == TRIES:
+            break
+        await asyncio.sleep(wait)
+        pause *= 2
     raise Unavailable(failure)
+
+
+def _retry_after(value: str | None, pause: float) -> float | None:
+    """How long to wait before trying again: the Retry-After (seconds or an HTTP date) if there
+    is one, else `pause`; None when it asks for longer than a call waits."""
+    if value is None:
+        return pause
+    value = value.strip()
+    try:
+        seconds = float(value) if value.isdigit() else _until(parsedate_to_datetime(value))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return pause
+    return max(seconds, 0.0) if seconds <= LONGEST_RETRY_AFTER else None
+
+
+def _until(moment: datetime) -> float:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (moment - datetime.now(UTC)).total_seconds()
 
 
 class Tokens:
@@ -125,10 +155,13 @@ class Cvl:
         if detail_url is None:
             return f"{self._base}/public/licences/id/{quote(licence_id, safe='')}"
         base, given = urlsplit(self._base + "/"), urlsplit(detail_url)
+        # As a server or proxy on the way may read the path: percent-decoded (%2e%2e is ..).
+        path = _decoded(given.path)
         inside = (
             (given.scheme, given.netloc) == (base.scheme, base.netloc)
-            and given.path.startswith(base.path)
-            and ".." not in given.path.split("/")
+            and path is not None
+            and path.startswith(base.path)
+            and ".." not in _SEGMENT_BREAK.split(path)
             and not given.fragment
         )
         if not inside:
@@ -153,3 +186,18 @@ class Cvl:
             return answer.json()
         except ValueError:
             raise Refused(f"CVL's answer for licence {licence_id} is not JSON") from None
+
+
+# What a server may take for the end of a path segment: / and, on some, a backslash.
+_SEGMENT_BREAK: Final = re.compile(r"[/\\]")
+
+
+def _decoded(path: str, rounds: int = 3) -> str | None:
+    """The path percent-decoded until nothing changes (an encoded %2e is decoded too); None
+    if it still changes after `rounds`."""
+    for _ in range(rounds):
+        decoded = unquote(path)
+        if decoded == path:
+            return path
+        path = decoded
+    return None
