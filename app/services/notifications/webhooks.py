@@ -53,12 +53,37 @@ def url_problem(url: str, *, allow_insecure: bool) -> str | None:
     return None if _public(address) else "must be a public address"
 
 
+# Not public, though Python's `is_global` says so: IETF protocol assignments (192.0.0.192 is a
+# cloud's metadata service), and the NAT64 prefix for one network's own use (RFC 8215).
+_NOT_PUBLIC: Final = (
+    ipaddress.ip_network("192.0.0.0/24"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+)
+# The well-known NAT64 prefix (RFC 6052): the IPv4 address reached is the last 32 bits.
+_NAT64: Final = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Public: not loopback, private, link-local (cloud metadata lives there), multicast,
-    reserved or unspecified, whatever form (an IPv4-mapped IPv6 address) it comes in."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
+    reserved, site-local or unspecified; an IPv6 address that carries an IPv4 one (IPv4-mapped,
+    NAT64, 6to4) is judged by the IPv4 address it reaches."""
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        return _public(embedded)
+    if any(address in network for network in _NOT_PUBLIC):
+        return False
+    site_local = isinstance(address, ipaddress.IPv6Address) and address.is_site_local
+    return address.is_global and not (address.is_multicast or address.is_reserved or site_local)
+
+
+def _embedded_ipv4(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> ipaddress.IPv4Address | None:
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.ipv4_mapped or address.sixtofour
 
 
 async def _addresses(host: str, port: int, *, allow_insecure: bool) -> list[str]:
