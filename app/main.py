@@ -98,8 +98,9 @@ def _keep_statistics_up(db: Database, settings: Settings) -> asyncio.Task[None] 
 def delivering(settings: Settings) -> delivery.Delivering:
     """How this process delivers webhooks, from the settings."""
     key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    shared = not settings.database_url.startswith("sqlite")
     return delivery.Delivering(
-        box=secrets.box(key, settings.secret_key_file),
+        box=secrets.box(key, settings.secret_key_file, shared_database=shared),
         timeout=settings.webhook_timeout_seconds,
         retry_scale=settings.webhook_retry_scale,
         allow_insecure=settings.webhook_allow_insecure,

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+from pathlib import Path
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
 from app.domain.changes import Interest
+from app.main import delivering
 from app.services.notifications import webhooks
-from app.services.notifications.secrets import SecretBox, new_secret
+from app.services.notifications.secrets import SecretBox, SecretUnreadable, new_secret
+from app.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -83,6 +87,36 @@ def test_signatures_verify_with_the_reference_library_and_secrets_survive_the_bo
     assert Webhook(secret).verify(body, headers) == {"change_id": "7", "type": "record.created"}
     with pytest.raises(Exception, match="signature"):
         Webhook(new_secret()).verify(body, headers)
+
+    with pytest.raises(SecretUnreadable):
+        SecretBox("another machine's key").open(sealed)
+
+
+@pytest.mark.parametrize(
+    ("database_url", "key", "warned"),
+    [
+        ("postgresql+psycopg://joinup@db.internal/joinup", None, True),
+        ("postgresql+psycopg://joinup@db.internal/joinup", "a shared key", False),
+        ("sqlite:///./var/joinup.db", None, False),
+    ],
+)
+def test_a_kept_key_on_a_database_machines_share_is_warned_about_at_start(
+    database_url: str,
+    key: str | None,
+    warned: bool,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = Settings(
+        database_url=database_url, secret_key=key, secret_key_file=str(tmp_path / "secret.key")
+    )
+    with caplog.at_level(logging.WARNING, logger="joinup.notifications"):
+        delivering(settings)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert bool(warnings) is warned
+    if warned:
+        assert "JOINUP_SECRET_KEY is not set" in warnings[0]
+        assert str(tmp_path / "secret.key") in warnings[0]
 
 
 def test_an_interest_keeps_to_every_limit_and_its_filter() -> None:

@@ -30,7 +30,7 @@ from app.domain.filters import DIMENSIONS
 from app.domain.vocabulary import FLAG_BITS
 from app.services import audit, clock
 from app.services.notifications import webhooks
-from app.services.notifications.secrets import SecretBox
+from app.services.notifications.secrets import SecretBox, SecretUnreadable
 from app.services.principal import Principal
 
 log = logging.getLogger("joinup.notifications")
@@ -39,6 +39,10 @@ log = logging.getLogger("joinup.notifications")
 RETRY_DELAYS: Final = (10, 30, 120, 600, 1800, 3600, 7200, 14400, 28800)
 JITTER: Final = 0.2
 GIVE_UP: Final = timedelta(days=3)
+UNREADABLE: Final = (
+    "the subscription's secret cannot be decrypted with this machine's key: "
+    "set JOINUP_SECRET_KEY to the same value on every machine (docs/notifications.md)"
+)
 # Changes matched against a subscription per transaction, and deliveries claimed at once.
 MATCH_CHUNK: Final = 1000
 CLAIM: Final = 100
@@ -173,17 +177,7 @@ async def _attempt(
     subscribed: Any,
     bodies: Mapping[int, bytes],
 ) -> deliveries.Outcome:
-    webhook_id = str(claimed.change_id)
-    body = bodies[claimed.change_id]
-    headers = webhooks.signed_headers(how.box.open(subscribed.secret), webhook_id, body)
-    answer = await webhooks.send(
-        http,
-        subscribed.url,
-        headers,
-        body,
-        timeout=how.timeout,
-        allow_insecure=how.allow_insecure,
-    )
+    answer = await _answer(http, how, claimed, subscribed, bodies)
     at = clock.now()
     number = claimed.attempts + 1
     common = (claimed.subscription_id, claimed.change_id, claimed.person_id, number, at)
@@ -198,6 +192,38 @@ async def _attempt(
         first_failed_at=first_failed,
         disable=at - first_failed >= how.give_up,
     )
+
+
+async def _answer(
+    http: httpx.AsyncClient,
+    how: Delivering,
+    claimed: deliveries.Claimed,
+    subscribed: Any,
+    bodies: Mapping[int, bytes],
+) -> webhooks.Answer:
+    """The receiver's answer, or why there is none. Whatever goes wrong is this attempt's error,
+    retried on its schedule: it never stops the other deliveries of the claim being sent and
+    recorded."""
+    try:
+        secret = how.box.open(subscribed.secret)
+    except SecretUnreadable:
+        log.warning(UNREADABLE, extra={"subscription_id": claimed.subscription_id})
+        return webhooks.Answer(None, UNREADABLE, 0)
+    webhook_id = str(claimed.change_id)
+    try:
+        body = bodies[claimed.change_id]
+        headers = webhooks.signed_headers(secret, webhook_id, body)
+        return await webhooks.send(
+            http,
+            subscribed.url,
+            headers,
+            body,
+            timeout=how.timeout,
+            allow_insecure=how.allow_insecure,
+        )
+    except Exception as error:
+        log.exception("a delivery attempt failed", extra={"webhook_id": webhook_id})
+        return webhooks.Answer(None, f"joinup could not send it: {type(error).__name__}", 0)
 
 
 def _audited(subscribed: Mapping[str, Any], outcome: deliveries.Outcome) -> audit.Entry:

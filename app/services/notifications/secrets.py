@@ -5,20 +5,30 @@ stored encrypted with Fernet (AES-128-CBC with HMAC-SHA256, from `cryptography`)
 derived from `JOINUP_SECRET_KEY`; without that setting, from a random key kept in a file
 (`JOINUP_SECRET_KEY_FILE`, made on first use, readable by its owner only), which serves one
 machine. Whoever reads the database without the key learns no secret.
+
+Several machines on one PostgreSQL each make their own key file, and none can open the others'
+secrets: `box` warns at start when that can happen (docs/notifications.md).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import secrets
 from pathlib import Path
 from typing import Final
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 
 PREFIX: Final = "whsec_"
+log = logging.getLogger("joinup.notifications")
+
+
+class SecretUnreadable(Exception):
+    """A stored secret that this box's key did not seal (another machine's key, or a changed
+    one)."""
 
 
 def new_secret() -> str:
@@ -36,12 +46,28 @@ class SecretBox:
         return self._fernet.encrypt(secret.encode()).decode()
 
     def open(self, sealed: str) -> str:
-        return self._fernet.decrypt(sealed.encode()).decode()
+        try:
+            return self._fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken as error:
+            raise SecretUnreadable("sealed under another key") from error
 
 
-def box(key: str | None, key_file: str) -> SecretBox:
-    """The box of the configured key, or of the key kept in `key_file` (made if missing)."""
-    return SecretBox(key if key else _kept_key(Path(key_file)))
+def box(key: str | None, key_file: str, *, shared_database: bool = False) -> SecretBox:
+    """The box of the configured key, or of the key kept in `key_file` (made if missing). On a
+    database other machines may share (`shared_database`), a kept key is warned about: each
+    machine would make its own, and could not sign the subscriptions made through another."""
+    if key:
+        return SecretBox(key)
+    if shared_database:
+        log.warning(
+            "JOINUP_SECRET_KEY is not set: webhook secrets are encrypted with the key kept in "
+            "%s, which is this machine's alone. Every machine or container serving this "
+            "PostgreSQL database must have the same key, or deliveries of subscriptions made "
+            'elsewhere fail ("secret cannot be decrypted"): set JOINUP_SECRET_KEY to the same '
+            "long random string everywhere (docs/notifications.md).",
+            key_file,
+        )
+    return SecretBox(_kept_key(Path(key_file)))
 
 
 def _kept_key(path: Path) -> str:
