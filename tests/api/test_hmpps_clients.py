@@ -98,9 +98,14 @@ def test_a_cvl_that_does_not_answer_in_time_is_unavailable(hmpps: Hmpps) -> None
         hmpps.hold = None
 
 
-@pytest.mark.parametrize("retry_after", [None, "0", "1", formatdate(time.time() - 5, usegmt=True)])
+def _http_date(seconds_from_now: float) -> str:
+    return formatdate(time.time() + seconds_from_now, usegmt=True)
+
+
+@pytest.mark.parametrize("retry_after", [None, "0", "1", "a date just past"])
 def test_a_429_is_tried_again_within_the_call(hmpps: Hmpps, retry_after: str | None) -> None:
-    hmpps.throttled, hmpps.retry_after = cvl.TRIES - 1, retry_after
+    given = _http_date(-5) if retry_after == "a date just past" else retry_after
+    hmpps.throttled, hmpps.retry_after = cvl.TRIES - 1, given
     started = time.monotonic()
     try:
         asyncio.run(_reads(hmpps, Clock(), [0]))
@@ -111,11 +116,12 @@ def test_a_429_is_tried_again_within_the_call(hmpps: Hmpps, retry_after: str | N
         assert time.monotonic() - started >= 2.0  # waited as long as asked, twice
 
 
-@pytest.mark.parametrize("retry_after", ["120", formatdate(time.time() + 600, usegmt=True)])
+@pytest.mark.parametrize("retry_after", ["120", "a date ten minutes on"])
 def test_a_429_asking_for_a_long_wait_is_unavailable_at_once(
     hmpps: Hmpps, retry_after: str
 ) -> None:
-    hmpps.throttled, hmpps.retry_after = cvl.TRIES, retry_after
+    given = _http_date(600) if retry_after == "a date ten minutes on" else retry_after
+    hmpps.throttled, hmpps.retry_after = cvl.TRIES, given
     try:
         with pytest.raises(cvl.Unavailable, match="HTTP 429"):
             asyncio.run(_reads(hmpps, Clock(), [0]))
