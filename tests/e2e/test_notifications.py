@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from standardwebhooks.webhooks import Webhook
 from tests.support.api import key_body
 from tests.support.envelopes import event, london_today, nomis
 from tests.support.receiver import Receiver, receiving
-from tests.support.server import ADMIN, ROOT, serve
+from tests.support.server import ADMIN, serve, worker
 
 pytestmark = pytest.mark.e2e
 
@@ -87,26 +85,6 @@ def _metrics(url: str) -> dict[str, float]:
 
 def _ids(requests: list[dict[str, Any]]) -> list[int]:
     return [int(r["headers"]["webhook-id"]) for r in requests]
-
-
-@contextmanager
-def _worker(database_url: str, log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    environment = {**os.environ, **env, "JOINUP_DATABASE_URL": database_url}
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "joinup"), "worker"],
-            cwd=ROOT,
-            env=environment,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -200,11 +178,11 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_sends_one_id_per_change(
         submitter = _key(server.url, "HMP-MDI-HC", "submitter")
         _post(server.url, submitter, [e for n in range(1, 5) for e in _release(n)])
         expected = [int(c["change_id"]) for c in _feed(server.url, coordinator)]
-        with _worker(database_url, tmp_path / "worker-1.log", env) as first:
+        with worker(database_url, tmp_path / "worker-1.log", env) as first:
             receiver.wait_for(lambda seen: len(seen) >= 3)
             os.killpg(first.pid, signal.SIGKILL)
         assert len(receiver.acknowledged()) < len(expected)
-        with _worker(database_url, tmp_path / "worker-2.log", env):
+        with worker(database_url, tmp_path / "worker-2.log", env):
             receiver.wait_for(
                 lambda seen: {int(r["headers"]["webhook-id"]) for r in seen} >= set(expected)
             )
@@ -220,8 +198,8 @@ def test_two_api_processes_and_two_workers_deliver_each_change_once(
         pytest.skip("several machines share PostgreSQL; SQLite is for one")
     with (
         serve(database_url, tmp_path / "server.log", env=FAST, workers=2) as server,
-        _worker(database_url, tmp_path / "worker-1.log", FAST),
-        _worker(database_url, tmp_path / "worker-2.log", FAST),
+        worker(database_url, tmp_path / "worker-1.log", FAST),
+        worker(database_url, tmp_path / "worker-2.log", FAST),
     ):
         coordinator = _key(server.url, "COORD-NW", "coordinator")
         _subscribe(server.url, coordinator, f"{receiver.url}/a")

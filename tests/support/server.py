@@ -89,6 +89,28 @@ def serve(
             process.wait()
 
 
+@contextmanager
+def worker(database_url: str, log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A `joinup worker` process (beside servers run with JOINUP_INLINE_WORKER=0), stopped with
+    SIGTERM afterwards unless it has stopped already."""
+    environment = {**os.environ, **env, "JOINUP_DATABASE_URL": database_url}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "joinup"), "worker"],
+            cwd=ROOT,
+            env=environment,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
 def new_key(url: str, org: str, role: str = "submitter") -> dict[str, str]:
     """The headers of a new key of `org` with `role`, made with the admin secret `ADMIN`."""
     made = httpx.post(
