@@ -45,7 +45,7 @@ from app.schemas.api import BatchResult
 from app.schemas.events import EventCreate
 from app.services import clock
 from app.services import keys as key_service
-from app.services.hmpps import intake
+from app.services.hmpps import intake, retries
 from app.services.ingest.group_commit import GroupCommit
 from app.services.notifications import delivery, secrets, worker
 from app.settings import Settings
@@ -118,7 +118,7 @@ def worker_of(
 
 def _hmpps_retries(hub: intake.Hmpps, settings: Settings) -> worker.Job:
     async def retry(_: Database) -> int:
-        return await intake.retry_due(hub)
+        return await retries.retry_due(hub)
 
     return worker.Job(
         "retry pending HMPPS domain events", min(5.0, settings.hmpps_retry_seconds), retry
@@ -179,7 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         trail = audit_store.Trail(db, settings.group_commit)
         turns = asyncio.Semaphore(settings.batch_concurrency)
         how = delivering(settings)
-        hub = intake.Hmpps(db, rules, settings, app.state.metrics.count_domain_event)
+        hub = intake.Hmpps(db, rules, settings)
         app.state.runtime = Runtime(
             settings, db, rules, posts, trail, turns, limiter, secrets=how.box, hmpps=hub
         )

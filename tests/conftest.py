@@ -50,6 +50,7 @@ TABLES = (
     "delivery",
     "delivery_attempt",
     "hmpps_pending",
+    "hmpps_tally",
 )
 
 

@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests, posted events, ingest time, and the database pools.
+"""Prometheus metrics: requests, posted events, ingest time, the database pools, and what the
+database counts for every process (webhook deliveries, HMPPS domain events).
 
 Each app has a registry of its own, so that the tests can build many apps in one process. With
 several uvicorn workers each process counts for itself; when `PROMETHEUS_MULTIPROC_DIR` names a
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Annotated
 
@@ -22,7 +23,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from app.domain import hmpps
 from app.services import ingest
 from app.services.ingest import submissions
 from app.services.notifications.delivery import QueueStats
@@ -74,13 +74,6 @@ class Metrics:
             buckets=_INGEST_BUCKETS,
             registry=self.registry,
         )
-        self.domain_events = Counter(
-            "joinup_hmpps_domain_events",
-            "HMPPS domain events by eventType and outcome: accepted, duplicate, ignored, "
-            "pending, refused",
-            ("type", "outcome"),
-            registry=self.registry,
-        )
         self.loop_lag = Histogram(
             "joinup_event_loop_lag_seconds",
             "How late a timer of the process's event loop fired: while work holds the loop, "
@@ -120,15 +113,6 @@ class Metrics:
         for (type_, status), count in tally.items():
             self.events.labels(org, type_, status).inc(count)
 
-    def count_domain_event(self, event_type: str, outcome: str) -> None:
-        # Types joinup does not use are counted together: a sender cannot mint label values.
-        known = (
-            event_type in hmpps.USED_TYPES
-            or event_type.startswith("sns.")
-            or event_type == "unread"
-        )
-        self.domain_events.labels(event_type if known else "other", outcome).inc()
-
     @contextmanager
     def timed(self, operation: str) -> Iterator[None]:
         started = time.perf_counter()
@@ -149,14 +133,22 @@ class Metrics:
             # longer than the timer was late.
             self.loop_hold.observe(min(lag, time.thread_time() - busy))
 
-    def exposition(self, db: Database, queue: QueueStats | None = None) -> bytes:
+    def exposition(
+        self,
+        db: Database,
+        queue: QueueStats | None = None,
+        domain_events: Mapping[tuple[str, str], int] | None = None,
+    ) -> bytes:
         """A scrape's text: the counters (every worker's, in multiprocess mode), the pools, and
-        the webhook queue (read from the database, so the same whichever process answers)."""
+        the webhook queue and HMPPS domain events (read from the database, so the same whichever
+        process answers, and counting the consumer's and `joinup worker`'s too)."""
         scrape = CollectorRegistry()
         scrape.register(self._counters())
         scrape.register(_Pools(db))
         if queue is not None:
             scrape.register(_Queue(queue))
+        if domain_events is not None:
+            scrape.register(_DomainEvents(domain_events))
         return _generate_latest(scrape)
 
     def _counters(self) -> Collector:
@@ -212,6 +204,24 @@ class _Queue:
         )
         disabled.add_metric([], q.disabled)
         return [attempts, depth, age, disabled]
+
+
+class _DomainEvents:
+    """HMPPS domain events by type and outcome, from the database (app/services/hmpps/tally.py)."""
+
+    def __init__(self, counts: Mapping[tuple[str, str], int]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(
+            "joinup_hmpps_domain_events",
+            "HMPPS domain events by eventType and outcome: accepted, duplicate, ignored, "
+            "pending, refused",
+            labels=["type", "outcome"],
+        )
+        for (event_type, outcome), total in sorted(self.counts.items()):
+            family.add_metric([event_type, outcome], total)
+        return [family]
 
 
 # A coroutine, so that FastAPI does not run it in the thread pool (see app/api/deps.runtime).

@@ -245,3 +245,16 @@ class HmppsPendingRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class HmppsTallyRow(Base):
+    """HMPPS domain events taken in, by eventType (`other` for types joinup does not use) and
+    outcome: what /metrics shows. Kept here, not in a process's memory, because the server,
+    `joinup hmpps consume` and `joinup worker` each take some in, and any server's /metrics
+    shows them all."""
+
+    __tablename__ = "hmpps_tally"
+
+    event_type: Mapped[str] = mapped_column(String(200), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -12,15 +13,20 @@ from typing import Any
 import pytest
 from httpx import Response
 
+from app.db import hmpps as pending_store
 from app.services import clock
-from app.services.hmpps import intake
+from app.services.hmpps import retries
 from tests.support import hmpps as published
-from tests.support.api import Api, running
+from tests.support.api import Api, bearer, key_body, running
 from tests.support.hmpps_servers import Hmpps, SnsHost, hmpps_servers, sns_host
 
 PATH = "/v1/integrations/hmpps/events"
 NOMS, CRN = "A1234BC", "X123456"
 OTHER_NOMS, OTHER_CRN = "B2345CD", "Y234567"
+ACTIVATED = "create-and-vary-a-licence.licence.activated"
+COUNTED = re.compile(
+    r'^joinup_hmpps_domain_events_total\{outcome="([^"]+)",type="([^"]+)"\} (\S+)$', re.M
+)
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +97,31 @@ def timeline(api: Api, noms: str) -> list[dict[str, Any]]:
     return events
 
 
+def counted(api: Api) -> dict[tuple[str, str], float]:
+    """/metrics' domain events: {(type, outcome): count}."""
+    text = api.client.get("/metrics", headers=api.admin).text
+    return {(kind, outcome): float(n) for outcome, kind, n in COUNTED.findall(text)}
+
+
+def pending(api: Api) -> int:
+    """How many domain events are kept pending."""
+    hub = api.client.app.state.runtime.hmpps  # type: ignore[attr-defined]
+
+    async def count() -> int:
+        async with hub.db.read() as conn:
+            return await pending_store.count(conn)
+
+    portal = api.client.portal
+    assert portal is not None
+    kept: int = portal.call(count)
+    return kept
+
+
 def retry_due(api: Api, after: timedelta) -> int:
     hub = api.client.app.state.runtime.hmpps  # type: ignore[attr-defined]
     portal = api.client.portal
     assert portal is not None
-    done: int = portal.call(intake.retry_due, hub, clock.now() + after)
+    done: int = portal.call(retries.retry_due, hub, clock.now() + after)
     return done
 
 
@@ -181,33 +207,51 @@ def test_a_certificate_is_fetched_once(api: Api, hmpps_key: dict[str, str], sns:
     for day in ("02", "03"):
         envelope = published.released(NOMS, f"2026-03-{day}T10:15:00Z")
         assert send(api, sns.sign(published.sns(envelope)), hmpps_key).status_code == 200
-    assert sns.cert_fetches - before <= 1
+    assert sns.cert_fetches - before == 1
 
 
-def test_a_subscription_is_confirmed_and_an_unsubscription_recorded(
-    api: Api, hmpps_key: dict[str, str], sns: SnsHost
-) -> None:
-    confirmation = {
+def confirmation(subscribe_url: str) -> dict[str, Any]:
+    """An SNS SubscriptionConfirmation (unsigned)."""
+    return {
         "Type": "SubscriptionConfirmation",
         "MessageId": "m-1",
         "Token": "tok-123",
         "TopicArn": "arn:aws:sns:eu-west-2:000000000000:hmpps-domain-events",
         "Message": "You have chosen to subscribe",
-        "SubscribeURL": f"{sns.url}/?Action=ConfirmSubscription&Token=tok-123",
+        "SubscribeURL": subscribe_url,
         "Timestamp": "2026-03-02T10:15:00.000Z",
     }
-    answer = send(api, sns.sign(confirmation), hmpps_key, text=True)
+
+
+def test_a_subscription_is_confirmed_and_an_unsubscription_recorded(
+    api: Api, hmpps_key: dict[str, str], sns: SnsHost
+) -> None:
+    confirming = confirmation(f"{sns.url}/?Action=ConfirmSubscription&Token=tok-123")
+    answer = send(api, sns.sign(confirming), hmpps_key, text=True)
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "ignored"
     assert sns.confirmed[-1] == "/?Action=ConfirmSubscription&Token=tok-123"
-    elsewhere = {**confirmation, "SubscribeURL": "https://evil.example.com/?Action=Confirm"}
+    elsewhere = confirmation("https://evil.example.com/?Action=Confirm")
     assert send(api, sns.sign(elsewhere), hmpps_key).status_code == 422
-    ended = {**confirmation, "Type": "UnsubscribeConfirmation", "MessageId": "m-2"}
+    ended = {**confirming, "Type": "UnsubscribeConfirmation", "MessageId": "m-2"}
     assert send(api, sns.sign(ended), hmpps_key).json()["status"] == "ignored"
     rows = api.client.get(
         "/v1/audit", params={"what": "HMPPS_SUBSCRIPTION"}, headers=api.admin
     ).json()["items"]
     assert [r["details"]["outcome"] for r in rows] == ["unsubscribed", "confirmed"]
+
+
+def test_a_subscribe_url_over_plain_http_is_refused(
+    api: Api, hmpps_key: dict[str, str], sns: SnsHost
+) -> None:
+    plain = confirmation(f"http://{sns.host}/?Action=ConfirmSubscription&Token=tok-123")
+    before = list(sns.confirmed)
+    answer = send(api, sns.sign(plain), hmpps_key, text=True)
+    # Refused before anything is fetched (a fetch over http of this HTTPS host would be a 503).
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert sns.confirmed == before
+    assert counted(api) == {("sns.SubscriptionConfirmation", "refused"): 1.0}
 
 
 def test_verification_can_be_turned_off_for_tests(database_url: str) -> None:
@@ -321,6 +365,126 @@ def test_while_cvl_cannot_be_reached_the_event_is_pending_then_stored_once(
     assert taken(api, envelope, hmpps_key, "duplicate") == answer["events"]
     rows = api.client.get("/v1/audit", params={"what": "HMPPS_EVENT"}, headers=api.admin).json()
     assert [r["details"]["outcome"] for r in rows["items"]] == ["pending"]
+
+
+def _licence_key(api: Api, *event_types: str) -> tuple[str, dict[str, str]]:
+    """A submitter key of HMPPS that may post these types: its id and headers."""
+    body = key_body("HMPPS", "submitter", event_types=list(event_types))
+    made = api.client.post("/v1/keys", json=body, headers=api.admin)
+    assert made.status_code == 201, made.text
+    return made.json()["key_id"], bearer(made.json()["secret"])
+
+
+def _audited(api: Api) -> list[dict[str, Any]]:
+    rows = api.client.get("/v1/audit", params={"what": "HMPPS_EVENT"}, headers=api.admin).json()
+    details: list[dict[str, Any]] = [r["details"] for r in rows["items"]]
+    return details
+
+
+def test_a_key_that_may_not_post_licences_has_nothing_kept_pending(api: Api, hmpps: Hmpps) -> None:
+    _, key = _licence_key(api, "prison.released")
+    hmpps.down = True
+    envelope = published.licence(
+        "1001", "2026-02-20T12:00:00Z", crn=CRN, noms=NOMS, cvl_url=hmpps.cvl_url
+    )
+    refused = send(api, envelope, key)
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"] == "/problems/event-type-not-allowed"
+    hmpps.down = False
+    assert send(api, envelope, key).status_code == 403
+    # Refused before CVL or HMPPS Auth was asked, and nothing kept to retry.
+    assert (hmpps.issued, hmpps.licence_reads, pending(api)) == ([], [], 0)
+    assert retry_due(api, timedelta(hours=2)) == 0
+    assert api.person("nomis", NOMS).status_code == 404
+    # What the mapping makes is checked for every type: a reception is refused by ingest.
+    reception = send(api, published.received(NOMS, "2026-03-20T09:00:00Z"), key)
+    assert reception.json()["type"] == "/problems/event-type-not-allowed"
+    assert taken(api, published.released(NOMS, "2026-03-02T10:15:00Z"), key)
+    assert [d["outcome"] for d in _audited(api)] == ["refused", "refused"]
+    assert counted(api) == {
+        (ACTIVATED, "refused"): 2.0,
+        ("prison-offender-events.prisoner.received", "refused"): 1.0,
+        ("prison-offender-events.prisoner.released", "accepted"): 1.0,
+    }
+
+
+def test_a_refusal_is_counted_under_the_type_once_it_is_read(
+    api: Api, hmpps_key: dict[str, str]
+) -> None:
+    assert send(api, published.released("NOT-A-NOMS", "2026-03-02T10:15:00Z"), hmpps_key).is_error
+    unknown = {"eventType": "x.y.merged", "occurredAt": "not a time"}
+    assert send(api, unknown, hmpps_key).status_code == 422
+    no_type = api.client.post(PATH, content=b"not json", headers=hmpps_key)
+    assert no_type.status_code == 400
+    assert counted(api) == {
+        ("prison-offender-events.prisoner.released", "refused"): 1.0,
+        ("other", "refused"): 1.0,
+        ("unread", "refused"): 1.0,
+    }
+
+
+@pytest.mark.parametrize("change", ["narrowed", "revoked"])
+def test_a_pending_event_whose_key_may_no_longer_post_it_is_refused_at_its_retry(
+    api: Api, hmpps: Hmpps, change: str
+) -> None:
+    key_id, key = _licence_key(api, "prison.released", "licence.activated")
+    hmpps.licences["1001"] = published.cvl_licence("1001", CRN, NOMS)
+    hmpps.down = True
+    envelope = published.licence(
+        "1001", "2026-02-20T12:00:00Z", crn=CRN, noms=NOMS, cvl_url=hmpps.cvl_url
+    )
+    taken(api, envelope, key, "pending")
+    if change == "narrowed":
+        path = f"/v1/keys/{key_id}/event_types"
+        narrowed = api.client.put(path, json=["prison.released"], headers=api.admin)
+        assert narrowed.status_code == 200, narrowed.text
+    else:
+        assert api.client.delete(f"/v1/keys/{key_id}", headers=api.admin).status_code == 204
+    hmpps.down = False
+    assert retry_due(api, timedelta(minutes=5)) == 0
+    # Refused once and for all: not stored, not retried, and the domain event in the audit row.
+    assert pending(api) == 0
+    assert api.person("nomis", NOMS).status_code == 404
+    (refusal, parked) = _audited(api)
+    assert (refusal["outcome"], refusal["envelope"]) == ("refused", envelope)
+    assert parked["outcome"] == "pending"
+    slug = "event-type-not-allowed" if change == "narrowed" else "forbidden"
+    assert refusal["reason"].startswith(f"{slug}: ")
+    assert retry_due(api, timedelta(hours=2)) == 0
+    assert counted(api) == {(ACTIVATED, "pending"): 1.0, (ACTIVATED, "refused"): 1.0}
+
+
+@pytest.mark.parametrize("by", ["retry", "redelivery"])
+def test_a_pending_event_stored_meanwhile_is_no_longer_kept(
+    api: Api, hmpps: Hmpps, hmpps_key: dict[str, str], by: str
+) -> None:
+    hmpps.licences["1001"] = published.cvl_licence("1001", CRN, NOMS)
+    hmpps.down = True
+    envelope = published.licence(
+        "1001", "2026-02-20T12:00:00Z", crn=CRN, noms=NOMS, cvl_url=hmpps.cvl_url
+    )
+    (event_id,) = taken(api, envelope, hmpps_key, "pending")
+    # Another delivery stores the very event meanwhile (here posted as it is, with its id).
+    made = {
+        "event_id": event_id,
+        "type": "licence.activated",
+        "occurred_on": "2026-02-20",
+        "person": {"nomis": NOMS, "crn": CRN},
+        "data": {"licence_id": "1001", "conditions": []},
+    }
+    assert api.post(made, hmpps_key).status_code == 201
+    assert pending(api) == 1
+    hmpps.down = False
+    if by == "retry":
+        assert retry_due(api, timedelta(minutes=5)) == 0
+    else:
+        assert taken(api, envelope, hmpps_key, "duplicate") == [event_id]
+    assert pending(api) == 0
+    assert retry_due(api, timedelta(hours=2)) == 0
+    assert hmpps.licence_reads == []
+    assert [e["event_id"] for e in timeline(api, NOMS)] == [event_id]
+    assert counted(api) == {(ACTIVATED, "pending"): 1.0, (ACTIVATED, "duplicate"): 1.0}
 
 
 def test_the_two_publishers_of_one_release_make_one_release(

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from app.db.engine import sync_url
 from tests.support import hmpps as published
+from tests.support.api import running
 from tests.support.hmpps_servers import Hmpps, hmpps_servers
 from tests.support.server import ROOT
 
@@ -94,14 +95,19 @@ def stop(process: Any, log: Path) -> str:
     return log.read_text()
 
 
-def events(database_url: str) -> list[tuple[str, str]]:
+def rows(database_url: str, query: str) -> list[tuple[Any, ...]]:
     engine = create_engine(sync_url(database_url))
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT event_id, type FROM event ORDER BY seq"))
-            return [(row.event_id, row.type) for row in rows]
+            return [tuple(row) for row in conn.execute(text(query))]
     finally:
         engine.dispose()
+
+
+def events(database_url: str) -> list[tuple[str, str]]:
+    return [
+        (i, kind) for i, kind in rows(database_url, "SELECT event_id, type FROM event ORDER BY seq")
+    ]
 
 
 def waiting(sqs: Any, queue: str) -> int:
@@ -179,3 +185,37 @@ def test_sigterm_mid_batch_finishes_the_message_in_hand_and_hands_back_the_rest(
     # The two handed back are on the queue at once, not after their visibility timeout.
     left = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     assert len(left) == 2
+
+
+def test_a_licence_while_cvl_is_down_is_kept_pending_and_leaves_the_queue(
+    database_url: str,
+    sqs_url: str,
+    sqs: Any,
+    queues: tuple[str, str],
+    hmpps: Hmpps,
+    tmp_path: Path,
+) -> None:
+    queue, dead = queues
+    hmpps.licences["3101"] = published.cvl_licence("3101", CRN, NOMS)
+    envelope = published.licence(
+        "3101", "2026-02-20T12:00:00Z", crn=CRN, noms=NOMS, cvl_url=hmpps.cvl_url
+    )
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(published.sns(envelope)))
+    hmpps.down = True
+    log = tmp_path / "consumer.log"
+    process = start(database_url, sqs_url, queue, hmpps, log)
+    try:
+        until(lambda: waiting(sqs, queue) == 0)
+    finally:
+        output = stop(process, log)
+        hmpps.down = False
+    assert "accepted 0, duplicate 0, ignored 0, pending 1, left 0" in output, output
+    assert waiting(sqs, dead) == 0
+    assert events(database_url) == []
+    kept = rows(database_url, "SELECT org, key_id, event_type, attempts FROM hmpps_pending")
+    assert kept == [("HMPPS", None, "create-and-vary-a-licence.licence.activated", 1)]
+    # The consumer's counts reach /metrics, served by another process.
+    with running(database_url) as api:
+        metrics = api.client.get("/metrics", headers=api.admin).text
+    activated = 'type="create-and-vary-a-licence.licence.activated"'
+    assert f'joinup_hmpps_domain_events_total{{outcome="pending",{activated}}} 1.0' in metrics

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from app.api.deps import BasicSubmitter, RuntimeDep, charge_identity_conflicts
-from app.api.prometheus import MetricsDep
 from app.api.responses import JSON, problems
 from app.schemas.api import DomainEventAnswer
 from app.services.errors import ServiceError
@@ -28,7 +27,7 @@ _BODY = {
     response_model=DomainEventAnswer,
     openapi_extra=_BODY,
     responses=problems(
-        "forbidden",
+        "event-type-not-allowed",
         "validation-error",
         "malformed-json",
         "payload-too-large",
@@ -41,16 +40,15 @@ _BODY = {
     "an SNS `SubscriptionConfirmation` is confirmed and an `UnsubscribeConfirmation` recorded "
     "(both answered `ignored`). The key may be a Bearer token or the password of HTTP Basic "
     "authentication. A licence activation whose licence cannot be read from CVL yet is kept "
-    "and answered `pending`; it is stored once CVL answers.",
+    "and answered `pending`; it is stored once CVL answers. The key's `event_types` must allow "
+    "what the domain event makes (`licence.activated` for a licence activation, checked before "
+    "CVL is asked): else 403 `event-type-not-allowed`.",
 )
-async def post_domain_event(
-    request: Request, caller: BasicSubmitter, rt: RuntimeDep, metrics: MetricsDep
-) -> JSON:
+async def post_domain_event(request: Request, caller: BasicSubmitter, rt: RuntimeDep) -> JSON:
     assert rt.hmpps is not None
     try:
         answer = await intake.receive(rt.hmpps, caller, await request.body())
     except ServiceError as refused:
-        metrics.count_domain_event("unread", "refused")
         # As for any post: an identity conflict costs the key (CONTRACT §3.1).
         charge_identity_conflicts(rt, caller, int(refused.slug == "identity-conflict"))
         raise

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from app.api.deps import MetricsReader, RuntimeDep
 from app.api.prometheus import CONTENT_TYPE, MetricsDep
+from app.services.hmpps import tally
 from app.services.notifications import delivery
 
 router = APIRouter(tags=["health"])
@@ -18,4 +19,5 @@ router = APIRouter(tags=["health"])
 @router.get("/metrics", include_in_schema=False)
 async def prometheus_metrics(metrics: MetricsDep, rt: RuntimeDep, _: MetricsReader) -> Response:
     queue = await delivery.queue_stats(rt.db)
-    return Response(metrics.exposition(rt.db, queue), media_type=CONTENT_TYPE)
+    domain_events = await tally.read(rt.db)
+    return Response(metrics.exposition(rt.db, queue, domain_events), media_type=CONTENT_TYPE)

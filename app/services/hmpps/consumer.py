@@ -1,7 +1,8 @@
 """`joinup hmpps consume`: domain events from an SQS queue subscribed to the HMPPS SNS topic.
 
 Each message goes through the same code as `POST /v1/integrations/hmpps/events`
-(`intake.receive`: SNS verification, mapping, ingest, pending). A message is deleted only once
+(`intake.receive`: SNS verification, mapping, ingest, pending, and the count by type and outcome
+that any server's /metrics shows). A message is deleted only once
 it is stored, a duplicate, ignored or kept pending; any other outcome (a message joinup cannot
 read, the database away) leaves it on the queue, to come back after its visibility timeout and,
 after the queue's `maxReceiveCount`, to go to its dead-letter queue by the redrive policy.

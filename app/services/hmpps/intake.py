@@ -5,9 +5,8 @@ A domain event is mapped (`app.domain.hmpps`) and its joinup events go through t
 service as `POST /v1/events` (validation, identity, idempotency, derivation, audit), in one
 atomic post. A licence activation first reads its licence from CVL; while CVL or HMPPS Auth
 cannot be reached the domain event is kept pending (once, by the id of the event it will make)
-and retried with growing delays by `retry_due`, a job of the worker that runs in each server
-process, or in `joinup worker` processes with `JOINUP_INLINE_WORKER=0`
-(app/services/notifications/worker.py).
+and retried with growing delays (app/services/hmpps/retries.py). Each message's outcome is
+counted by type (app/services/hmpps/tally.py).
 
 Unlike the other services, this one opens its own transactions: a licence is fetched over the
 network between reading what is stored and storing the event, and no transaction (on SQLite, no
@@ -18,21 +17,23 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 import httpx
 
+from app.db import Connection
 from app.db import events as event_store
 from app.db import hmpps as pending_store
 from app.db.engine import Database
 from app.domain import hmpps, licences
 from app.domain.rules import Rules
-from app.services import audit, clock, ingest, keys
+from app.domain.vocabulary import EventType
+from app.services import audit, clock, ingest
 from app.services.errors import Invalid, ServiceError
-from app.services.hmpps import cvl, sns
+from app.services.hmpps import cvl, sns, tally
 from app.services.ingest import submissions
 from app.services.principal import Principal
 from app.settings import Settings
@@ -45,8 +46,6 @@ STATUSES: Final = (ACCEPTED, DUPLICATE, IGNORED, PENDING)
 CONSUMER_ORG: Final = "HMPPS"
 # Longest wait between two retries of a pending domain event.
 LONGEST_DELAY: Final = timedelta(hours=1)
-# How long a worker holds a due event it took, before another may take it.
-LEASE: Final = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -65,13 +64,6 @@ class Answer:
         return body
 
 
-Counter = Callable[[str, str], None]
-
-
-def _uncounted(event_type: str, status: str) -> None:
-    pass
-
-
 @dataclass
 class Hmpps:
     """The process's HMPPS intake: database, rules, HTTP clients for SNS, CVL and HMPPS Auth."""
@@ -79,7 +71,6 @@ class Hmpps:
     db: Database
     rules: Rules
     settings: Settings
-    count: Counter = _uncounted
 
     def __post_init__(self) -> None:
         self._http = httpx.AsyncClient(timeout=cvl.TIMEOUT)
@@ -108,18 +99,36 @@ def consumer(org: str = CONSUMER_ORG) -> Principal:
 
 
 async def receive(hub: Hmpps, who: Principal, body: bytes) -> Answer:
-    """One posted message: a domain event, or an SNS message (verified) around one."""
-    message = sns.parse(body)
-    await hub.sns.verify(message)
+    """One posted message: a domain event, or an SNS message (verified) around one; counted by
+    type and outcome, a refusal too."""
+    event_type = tally.UNREAD
+    try:
+        message = sns.parse(body)
+        event_type = _type_of(message)
+        await hub.sns.verify(message)
+        answer = await _answer(hub, who, message)
+    except ServiceError:
+        await tally.count(hub.db, event_type, tally.REFUSED)
+        raise
+    await tally.count(hub.db, answer.event_type, answer.status)
+    return answer
+
+
+def _type_of(message: sns.Message) -> str:
+    if message.kind in (sns.SUBSCRIPTION_CONFIRMATION, sns.UNSUBSCRIBE_CONFIRMATION):
+        return f"sns.{message.kind}"
+    envelope = message.envelope
+    kind = envelope.get("eventType") if isinstance(envelope, dict) else None
+    return kind if isinstance(kind, str) else tally.UNREAD
+
+
+async def _answer(hub: Hmpps, who: Principal, message: sns.Message) -> Answer:
     if message.kind == sns.SUBSCRIPTION_CONFIRMATION:
         await hub.sns.confirm(message)
-        answer = await _subscription(hub, who, message, "confirmed")
-    elif message.kind == sns.UNSUBSCRIBE_CONFIRMATION:
-        answer = await _subscription(hub, who, message, "unsubscribed")
-    else:
-        answer = await take(hub, who, message.envelope)
-    hub.count(answer.event_type, answer.status)
-    return answer
+        return await _subscription(hub, who, message, "confirmed")
+    if message.kind == sns.UNSUBSCRIBE_CONFIRMATION:
+        return await _subscription(hub, who, message, "unsubscribed")
+    return await take(hub, who, message.envelope)
 
 
 async def _subscription(hub: Hmpps, who: Principal, message: sns.Message, what: str) -> Answer:
@@ -145,35 +154,53 @@ def _read(envelope: Any) -> hmpps.DomainEvent:
         raise Invalid(f"not a domain event joinup can read: {error}") from None
 
 
-async def take(hub: Hmpps, who: Principal, envelope: Any) -> Answer:
-    """One domain event: stored, a duplicate, ignored, or kept pending."""
+async def take(hub: Hmpps, who: Principal, envelope: Any, *, audited: bool = True) -> Answer:
+    """One domain event: stored, a duplicate, ignored, or kept pending. A licence activation
+    the key may not post is refused with an audit row, unless not `audited` (a retry writes its
+    own, with the domain event)."""
     event = _read(envelope)
     try:
         mapped = hmpps.map_event(event)
     except hmpps.InvalidDomainEvent as error:
         raise Invalid(f"the {event.event_type} event cannot be mapped: {error}") from None
     if isinstance(mapped, hmpps.Ignored):
-        return await _ignore(hub, who, event.event_type, mapped.reason)
+        await note(hub, who, event.event_type, IGNORED, event.event_type, mapped.reason)
+        return Answer(IGNORED, [], event.event_type, mapped.reason)
     if isinstance(mapped, hmpps.Mapped):
         return await _store(hub, who, event.event_type, list(mapped.events))
+    # Refused before CVL is asked, as ingest would refuse the event it makes: a key that may not
+    # post licence.activated has nothing kept pending for it (CONTRACT §2.1).
+    refused = who.may_write(EventType.LICENCE_ACTIVATED)
+    if refused is not None:
+        if audited:
+            await note(hub, who, mapped.event_id, tally.REFUSED, event.event_type, refused.detail)
+        raise refused
     try:
         return await _licence(hub, who, event.event_type, mapped)
     except cvl.Unavailable as error:
         return await _park(hub, who, envelope, mapped.event_id, event.event_type, str(error))
 
 
-async def _ignore(hub: Hmpps, who: Principal, event_type: str, reason: str) -> Answer:
+async def note(
+    hub: Hmpps, who: Principal, subject: str, outcome: str, event_type: str, reason: str
+) -> None:
+    """The audit row of a domain event ignored or refused (HMPPS_EVENT)."""
     async with hub.db.write() as conn:
-        await audit.record(
-            conn,
-            who,
-            audit.HMPPS_EVENT,
-            subject=event_type[:200],
-            subject_type=audit.EVENT,
-            outcome=IGNORED,
-            details={"event_type": event_type, "reason": reason},
-        )
-    return Answer(IGNORED, [], event_type, reason)
+        await noted(conn, who, subject, outcome, {"event_type": event_type, "reason": reason})
+
+
+async def noted(
+    conn: Connection, who: Principal, subject: str, outcome: str, details: Mapping[str, Any]
+) -> None:
+    await audit.record(
+        conn,
+        who,
+        audit.HMPPS_EVENT,
+        subject=subject[:200],
+        subject_type=audit.EVENT,
+        outcome=outcome,
+        details=details,
+    )
 
 
 async def _licence(
@@ -181,8 +208,12 @@ async def _licence(
 ) -> Answer:
     async with hub.db.read() as conn:
         stored = await event_store.get(conn, who.org, request.event_id)
+        waiting = await pending_store.get(conn, who.org, request.event_id)
     if stored is not None:
-        # Delivered again after it was stored: no need to ask CVL.
+        # Delivered again after it was stored: no need to ask CVL, nor to retry it any more.
+        if waiting is not None:
+            async with hub.db.write() as conn:
+                await pending_store.done(conn, who.org, request.event_id)
         return Answer(DUPLICATE, [request.event_id], event_type)
     licence = await hub.cvl.licence(request.licence_id, request.detail_url)
     try:
@@ -228,15 +259,7 @@ async def _park(
     }
     async with hub.db.write() as conn:
         if await pending_store.keep(conn, row):
-            await audit.record(
-                conn,
-                who,
-                audit.HMPPS_EVENT,
-                subject=event_id,
-                subject_type=audit.EVENT,
-                outcome=PENDING,
-                details={"event_type": event_type, "reason": error},
-            )
+            await noted(conn, who, event_id, PENDING, {"event_type": event_type, "reason": error})
     log.warning("domain event kept pending: %s", error, extra={"event_id": event_id})
     return Answer(PENDING, [event_id], event_type, error)
 
@@ -246,52 +269,3 @@ def delay(hub: Hmpps, attempts: int) -> timedelta:
     first = timedelta(seconds=hub.settings.hmpps_retry_seconds)
     later: timedelta = first * 2 ** min(attempts - 1, 20)
     return min(later, LONGEST_DELAY)
-
-
-async def retry_due(hub: Hmpps, now: datetime | None = None, limit: int = 20) -> int:
-    """Try again every pending domain event that is due; how many were stored.
-
-    A job of the worker (app/main.py `worker_of`), in the server process or in `joinup worker`.
-    Several may run at once: each event is taken by one of them at a time.
-    """
-    now = now or clock.now()
-    async with hub.db.read() as conn:
-        rows = await pending_store.due(conn, now, limit)
-    stored = 0
-    for row in rows:
-        async with hub.db.write() as conn:
-            mine = await pending_store.claim(
-                conn, row.org, row.event_id, row.next_attempt_at, now + LEASE
-            )
-        if mine:
-            stored += await _retry(hub, row, now)
-    return stored
-
-
-async def _retry(hub: Hmpps, row: Any, now: datetime) -> int:
-    who = await _poster(hub, row)
-    try:
-        answer = await take(hub, who, row.envelope)
-    except ServiceError as error:
-        # CVL answered, but not with a licence: keep it, and say why, rather than lose it.
-        failure = f"{error.slug}: {error.detail}"
-    else:
-        if answer.status != PENDING:
-            hub.count(answer.event_type, answer.status)
-            return 1
-        failure = answer.reason or "still pending"
-    attempts = row.attempts + 1
-    async with hub.db.write() as conn:
-        await pending_store.failed(
-            conn, row.org, row.event_id, attempts, now + delay(hub, attempts), failure[:1000]
-        )
-    return 0
-
-
-async def _poster(hub: Hmpps, row: Any) -> Principal:
-    """Who a pending event is stored for: the key that posted it, as it is now."""
-    if row.key_id is None:
-        return consumer(row.org)
-    async with hub.db.read() as conn:
-        found = await keys.active_principal(conn, row.key_id)
-    return found or Principal(row.key_id, row.org, frozenset({"submitter"}))
