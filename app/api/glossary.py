@@ -213,6 +213,6 @@ PARAMETERS: Final = {
     "what": "Only rows of this action",
     "from": f"Only rows on or after this day {_DATE}",
     "to": f"Only rows on or before this day {_DATE}",
-    "after": "Only changes after this change_id (0 for the first)",
-    "types": "Only changes of these types; repeat for several",
+    "after": "Only changes after this change_id (0, or empty, for the first)",
+    "types": "Only changes of these types; repeat, or separate with commas, for several",
 }

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from app.schemas.api import NO_NUL, FlagCode, Stage
 from app.schemas.keys import LocalAuthorities, PrisonCodes, ProbationRegions, ScopeValues
@@ -15,6 +16,59 @@ ChangeType = Literal[
 ]
 SubscriptionStatus = Literal["active", "failing", "disabled"]
 _SOME = Field(min_length=1, max_length=1000)
+
+
+# The feed's query: an empty value is the default (as a form left blank sends it), and `types`
+# may repeat, list several with commas, or both. Each schema says what is taken, so that a
+# client generated from it sends what the feed accepts.
+def _blank_is(default: object) -> BeforeValidator:
+    return BeforeValidator(lambda given: default if given == "" else given)
+
+
+def _each_type(given: Any) -> Any:
+    if not isinstance(given, list):
+        return given
+    parts = (part for value in given for part in str(value).split(","))
+    return list(dict.fromkeys(part for part in parts if part))
+
+
+_ONE_TYPE = "|".join(re.escape(kind) for kind in get_args(ChangeType))
+_LISTED_TYPES = f"^,*(({_ONE_TYPE})(,+({_ONE_TYPE}))*)?,*$"
+ChangeAfter = Annotated[
+    str,
+    _blank_is("0"),
+    Field(pattern=r"^[0-9]{1,18}$"),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9]{0,18}$"}),
+]
+ChangePageSize = Annotated[
+    int,
+    _blank_is(100),
+    Field(ge=1, le=1000),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": 1000},
+                {"type": "string", "maxLength": 0},
+            ]
+        }
+    ),
+]
+ChangeTypes = Annotated[
+    list[
+        Annotated[
+            ChangeType,
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "string", "enum": list(get_args(ChangeType))},
+                        {"type": "string", "pattern": _LISTED_TYPES},
+                    ]
+                }
+            ),
+        ]
+    ],
+    BeforeValidator(_each_type),
+]
 
 
 class SubscriptionFilter(BaseModel):

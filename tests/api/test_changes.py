@@ -125,6 +125,28 @@ def test_the_feed_pages_filters_by_type_and_keeps_to_the_scope(api: Api) -> None
     assert "'type'" in assert_problem(misspelt, 422, "validation-error")["detail"]
 
 
+def test_the_feed_takes_an_empty_value_as_its_default_and_types_separated_by_commas(
+    api: Api,
+) -> None:
+    api.batch(_on_ost_release(1, TODAY))
+    everything = _changes(api)
+    assert _changes(api, after="", limit="", types="") == everything
+    assert len(everything["items"]) == 5
+    assert _kinds(_changes(api, types="record.created,record.stage_changed")["items"]) == [
+        ("record.created", None)
+    ]
+    mixed = _changes(api, types=["record.flag_raised", "record.created,record.stage_changed"])
+    assert mixed == everything
+    for refused in ({"types": "record.created,record.deleted"}, {"limit": "0"}, {"after": "-1"}):
+        answer = api.client.get("/v1/changes", params=refused, headers=api.coordinator)
+        assert_problem(answer, 422, "validation-error")
+    named = api.client.get(
+        "/v1/changes", params={"types": "record.created,nope"}, headers=api.coordinator
+    )
+    [error] = assert_problem(named, 422)["errors"]
+    assert error["loc"] == ["query", "types", 1] and "'nope'" in error["msg"]
+
+
 def test_subscriptions_are_made_shown_once_listed_and_deleted(api: Api) -> None:
     body = {
         "url": "https://hooks.example.org/joinup",

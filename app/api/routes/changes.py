@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import AuditedConn, Reader
 from app.api.responses import JSON, problems
-from app.schemas.notifications import ChangePage, ChangeType
+from app.schemas.notifications import ChangeAfter, ChangePage, ChangePageSize, ChangeTypes
 from app.services.notifications import feed
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
@@ -20,15 +20,17 @@ router = APIRouter(prefix="/v1", tags=["notifications"])
     responses=problems("validation-error"),
     summary="Changes to release records, oldest first, for systems that poll",
     description="The changes webhooks carry, after the change id `after` (from the start when "
-    "left out): pass the answer's `next_after` as the next `after`. A scoped key sees only "
-    "changes of releases in its scope. Each page is recorded in the audit trail "
-    "(`READ_CHANGES`, with the people it names).",
+    "left out or empty): pass the answer's `next_after` as the next `after`. `limit` is 1 to "
+    "1000 (100 when left out or empty). `types` may repeat, list several separated by commas, "
+    "or both (every type when left out or empty). A scoped key sees only changes of releases "
+    "in its scope. Each page is recorded in the audit trail (`READ_CHANGES`, with the people "
+    "it names).",
 )
 async def list_changes(
     caller: Reader,
     conn: AuditedConn,
-    after: Annotated[str, Query(pattern=r"^[0-9]{1,18}$")] = "0",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    types: Annotated[list[ChangeType] | None, Query()] = None,
+    after: Annotated[ChangeAfter, Query()] = "0",
+    limit: Annotated[ChangePageSize, Query()] = 100,
+    types: Annotated[ChangeTypes | None, Query()] = None,
 ) -> JSON:
-    return JSON(await feed.page(conn, caller, int(after), limit, types))
+    return JSON(await feed.page(conn, caller, int(after), limit, types or None))
