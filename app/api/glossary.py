@@ -160,7 +160,7 @@ PER_SCHEMA: Final = {
     ("DomainEventAnswer", "status"): "accepted, duplicate, ignored (not a type joinup uses) or "
     "pending (retried until an HMPPS service answers)",
     ("SubscriptionRead", "status"): "active, failing (retrying) or disabled (after 3 days of "
-    "failures)",
+    "failures, or its key revoked: `disabled_reason` says which)",
     ("SubscriptionCreated", "status"): "active",
     ("Problem", "status"): "The HTTP status",
     ("Problem", "type"): "`/problems/<slug>`: a page saying what the problem means and how to "

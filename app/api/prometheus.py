@@ -200,7 +200,9 @@ class _Queue:
         )
         age.add_metric([], q.oldest_age_seconds)
         disabled = GaugeMetricFamily(
-            "joinup_webhook_subscriptions_disabled", "Subscriptions disabled after 3 days failing"
+            "joinup_webhook_subscriptions_disabled",
+            "Subscriptions that deliver nothing: disabled after 3 days failing, or their key "
+            "revoked",
         )
         disabled.add_metric([], q.disabled)
         return [attempts, depth, age, disabled]

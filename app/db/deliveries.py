@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.notification_tables import ChangeRow, DeliveryAttemptRow, DeliveryRow, SubscriptionRow
-from app.db.subscriptions import ACTIVE, DISABLED, FAILING
+from app.db.subscriptions import ACTIVE, DISABLED, FAILING, key_active
 from app.db.tables import UtcDateTime, table
 
 subscription = table(SubscriptionRow)
@@ -55,6 +55,7 @@ _DUE_CONDITION: Final = (
     "d.delivered_at IS NULL AND d.next_attempt_at <= :now"
     " AND (d.leased_until IS NULL OR d.leased_until <= :now)"
     " AND s.deleted_at IS NULL AND s.status <> 'disabled'"
+    " AND EXISTS (SELECT 1 FROM api_key AS k WHERE k.key_id = s.key_id AND k.revoked_at IS NULL)"
     " AND NOT EXISTS (SELECT 1 FROM delivery AS e WHERE e.subscription_id = d.subscription_id"
     " AND e.person_id = d.person_id AND e.change_id < d.change_id AND e.delivered_at IS NULL)"
 )
@@ -213,13 +214,18 @@ async def stats(conn: AsyncConnection) -> QueueStats:
     totals = select(
         func.coalesce(func.sum(subscription.c.delivered), 0),
         func.coalesce(func.sum(subscription.c.failed), 0),
-        func.count().filter(subscription.c.status == DISABLED),
+        func.count().filter((subscription.c.status == DISABLED) | ~key_active),
     ).where(live)
     delivered, failed, disabled = (await conn.execute(totals)).one()
+    # Deliveries of a subscription whose key is revoked will never be made: not owed.
     queue = (
         select(func.count(), func.min(change.c.changed_at))
-        .select_from(delivery.join(change, change.c.change_id == delivery.c.change_id))
-        .where(delivery.c.delivered_at.is_(None))
+        .select_from(
+            delivery.join(change, change.c.change_id == delivery.c.change_id).join(
+                subscription, subscription.c.subscription_id == delivery.c.subscription_id
+            )
+        )
+        .where(delivery.c.delivered_at.is_(None), key_active)
     )
     queued, oldest = (await conn.execute(queue)).one()
     return QueueStats(int(delivered), int(failed), int(queued), oldest, int(disabled))

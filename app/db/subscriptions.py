@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from sqlalchemy import (
     delete,
+    exists,
     select,
     update,
 )
@@ -34,22 +35,31 @@ change = table(ChangeRow)
 ACTIVE: Final = "active"
 FAILING: Final = "failing"
 DISABLED: Final = "disabled"
+# Whether the key that made a subscription is still active: once it is revoked, nothing more
+# is matched or sent (the revocation applies at once, as to the key's own reads).
+key_active = exists().where(
+    api_key.c.key_id == subscription.c.key_id, api_key.c.revoked_at.is_(None)
+)
 
 
 async def add(conn: AsyncConnection, row: Mapping[str, Any]) -> None:
     await conn.execute(subscription.insert().values(**row))
 
 
+def _shown() -> Any:
+    """Subscriptions not deleted, each with `key_active`."""
+    shown = select(subscription, key_active.label("key_active"))
+    return shown.where(subscription.c.deleted_at.is_(None))
+
+
 async def get(conn: AsyncConnection, subscription_id: str) -> Any:
-    query = select(subscription).where(
-        subscription.c.subscription_id == subscription_id, subscription.c.deleted_at.is_(None)
-    )
+    query = _shown().where(subscription.c.subscription_id == subscription_id)
     return (await conn.execute(query)).first()
 
 
 async def listing(conn: AsyncConnection, org: str | None) -> list[Any]:
     """The subscriptions of `org` (every one when None), oldest first."""
-    query = select(subscription).where(subscription.c.deleted_at.is_(None))
+    query = _shown()
     if org is not None:
         query = query.where(subscription.c.org == org)
     return list((await conn.execute(query.order_by(subscription.c.created_at))).all())
@@ -64,14 +74,20 @@ async def remove(conn: AsyncConnection, subscription_id: str, at: datetime) -> N
     await conn.execute(delete(delivery).where(owned, pending))
 
 
-async def enable(conn: AsyncConnection, subscription_id: str, at: datetime) -> None:
-    """Deliver again, from the first undelivered change, on a fresh retry schedule."""
-    query = update(subscription).where(subscription.c.subscription_id == subscription_id)
-    await conn.execute(query.values(status=ACTIVE))
+async def enable(conn: AsyncConnection, subscription_id: str, at: datetime) -> bool:
+    """A disabled subscription delivers again, from the first undelivered change, on a fresh
+    retry schedule; whether it was disabled (one that was not is left as it is)."""
+    query = update(subscription).where(
+        subscription.c.subscription_id == subscription_id, subscription.c.status == DISABLED
+    )
+    enabled = await conn.execute(query.values(status=ACTIVE))
+    if enabled.rowcount == 0:
+        return False
     waiting = update(delivery).where(
         delivery.c.subscription_id == subscription_id, delivery.c.delivered_at.is_(None)
     )
     await conn.execute(waiting.values(next_attempt_at=at, first_failed_at=None, attempts=0))
+    return True
 
 
 async def attempts(conn: AsyncConnection, subscription_id: str, limit: int) -> list[Any]:
@@ -87,12 +103,16 @@ async def attempts(conn: AsyncConnection, subscription_id: str, limit: int) -> l
 
 async def to_match(conn: AsyncConnection, last_change: int) -> list[Any]:
     """Subscriptions with changes up to `last_change` not yet matched, with the scope of the
-    key that made them (None: revoked), each locked until this transaction ends; those another
-    worker is matching are skipped."""
+    key that made them, each locked until this transaction ends; those another worker is
+    matching are skipped, and those whose key was revoked are left."""
     query = (
-        select(subscription, api_key.c.scope.label("key_scope"), api_key.c.revoked_at)
-        .join(api_key, api_key.c.key_id == subscription.c.key_id, isouter=True)
-        .where(subscription.c.deleted_at.is_(None), subscription.c.matched_upto < last_change)
+        select(subscription, api_key.c.scope.label("key_scope"))
+        .join(api_key, api_key.c.key_id == subscription.c.key_id)
+        .where(
+            subscription.c.deleted_at.is_(None),
+            subscription.c.matched_upto < last_change,
+            api_key.c.revoked_at.is_(None),
+        )
         .order_by(subscription.c.subscription_id)
     )
     if conn.dialect.name == "postgresql":
@@ -112,7 +132,7 @@ async def matched(
 async def behind(conn: AsyncConnection, last_change: int) -> bool:
     """Whether some subscription has changes up to `last_change` not yet matched."""
     query = select(subscription.c.subscription_id).where(
-        subscription.c.deleted_at.is_(None), subscription.c.matched_upto < last_change
+        subscription.c.deleted_at.is_(None), subscription.c.matched_upto < last_change, key_active
     )
     return (await conn.execute(query.limit(1))).first() is not None
 

@@ -118,6 +118,11 @@ class SubscriptionRead(BaseModel):
         description="The scope of the key that made it; it narrows every change sent"
     )
     status: SubscriptionStatus
+    disabled_reason: Literal["failed_for_3_days", "key_revoked"] | None = Field(
+        description="Why it is disabled: its deliveries failed for 3 days (`POST .../enable` "
+        "sends them again), or the key that made it was revoked (nothing more is sent; "
+        "subscribe again with an active key); null unless disabled"
+    )
     created_at: datetime
     last_delivery: LastDelivery | None
 

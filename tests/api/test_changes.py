@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.db import changes as change_store
 from app.db.engine import Database
 from app.main import delivering
 from app.services import clock
@@ -171,6 +172,40 @@ def test_subscriptions_are_made_shown_once_listed_and_deleted(api: Api) -> None:
     assert api.client.get(path, headers=api.coordinator).status_code == 404
 
 
+def test_a_scoped_admin_sees_and_manages_only_subscriptions_made_within_its_scope(
+    api: Api,
+) -> None:
+    def key(org: str, role: str, prisons: list[str] | None = None) -> dict[str, str]:
+        body = {"org": org, "roles": [role], **({"scope": {"prisons": prisons}} if prisons else {})}
+        made = api.client.post("/v1/keys", json=body, headers=api.admin)
+        assert made.status_code == 201, made.text
+        return {"Authorization": f"Bearer {made.json()['secret']}"}
+
+    def subscribe(headers: dict[str, str]) -> str:
+        made = api.client.post(
+            "/v1/subscriptions", json={"url": "https://hooks.example.org/x"}, headers=headers
+        )
+        assert made.status_code == 201, made.text
+        subscription_id: str = made.json()["subscription_id"]
+        return subscription_id
+
+    mdi = subscribe(key("PROBATION-MDI", "probation", ["MDI"]))
+    lpi = subscribe(key("PROBATION-LPI", "probation", ["LPI"]))
+    everywhere = subscribe(api.coordinator)
+    mdi_admin = key("ADMIN-MDI", "admin", ["MDI"])
+    listed = api.client.get("/v1/subscriptions", headers=mdi_admin).json()
+    assert [s["subscription_id"] for s in listed] == [mdi]
+    for outside in (lpi, everywhere):
+        path = f"/v1/subscriptions/{outside}"
+        assert_problem(api.client.get(path, headers=mdi_admin), 404, "not-found")
+        assert_problem(api.client.delete(path, headers=mdi_admin), 404, "not-found")
+        assert_problem(api.client.get(f"{path}/deliveries", headers=mdi_admin), 404)
+    assert api.client.get(f"/v1/subscriptions/{mdi}", headers=mdi_admin).status_code == 200
+    every = api.client.get("/v1/subscriptions", headers=api.admin).json()
+    assert {s["subscription_id"] for s in every} == {mdi, lpi, everywhere}
+    assert api.client.delete(f"/v1/subscriptions/{mdi}", headers=mdi_admin).status_code == 204
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -239,6 +274,37 @@ def test_a_window_closing_with_no_event_is_found_by_the_sweep(api: Api, database
         clock.set_offset_days(0)
     again = _changes(api, after=found[-1]["change_id"])["items"]
     assert _kinds(again) == [("record.flag_resolved", "no_naloxone")]
+
+
+def test_two_sweeps_at_once_find_each_time_driven_change_once(api: Api, database_url: str) -> None:
+    api.batch(_on_ost_release(1, TODAY - timedelta(days=21)))
+    last = _changes(api)["next_after"]
+    tomorrow = TODAY + timedelta(days=1)
+
+    async def sweep_twice() -> list[int]:
+        first, second = Database(database_url), Database(database_url)
+        try:
+            assert await sweep.sweep(first, TODAY) == 0  # the first look only starts
+            if first.dialect == "sqlite":
+                # One writer at a time: the second sweep comes after the first, and finds
+                # the day done.
+                return [await sweep.sweep(db, tomorrow) for db in (first, second)]
+            # While one transaction holds the sweep's row, another sweep skips it (the time
+            # limit only turns a sweep that waited for the row into a failure, not a hang).
+            async with first.write() as conn:
+                assert (await change_store.lock_sweep(conn))[0]
+                assert await asyncio.wait_for(sweep.sweep(second, tomorrow), 30) == 0
+            both = await asyncio.gather(sweep.sweep(first, tomorrow), sweep.sweep(second, tomorrow))
+            return sorted(both)
+        finally:
+            await first.dispose()
+            await second.dispose()
+
+    assert sorted(asyncio.run(sweep_twice())) == [0, 2]
+    assert _kinds(_changes(api, after=last)["items"]) == [
+        ("record.stage_changed", None),
+        ("record.flag_raised", "not_picked_up"),
+    ]
 
 
 def test_a_receiver_failing_for_the_whole_schedule_disables_the_subscription_and_loses_nothing(

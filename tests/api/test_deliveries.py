@@ -15,9 +15,10 @@ import pytest
 from app.db.engine import Database
 from app.main import delivering
 from app.services.notifications import delivery, webhooks
-from tests.support.api import Api, running, runtime_of
-from tests.support.envelopes import event, london_today, nomis
+from tests.support.api import Api, bearer, key_body, running, runtime_of
+from tests.support.envelopes import assert_problem, event, london_today, nomis
 from tests.support.receiver import Receiver, receiving
+from tests.support.server import free_port
 
 TODAY = london_today()
 
@@ -57,23 +58,51 @@ def _change_ids(api: Api) -> list[str]:
     return [c["change_id"] for c in answer.json()["items"]]
 
 
-def _rounds(api: Api, database_url: str, done: Callable[[], bool]) -> list[int]:
-    """The worker's rounds (match, then one claim sent), until `done`: what each round sent."""
+def _rounds(
+    api: Api, database_url: str, done: Callable[[], bool], most: int = 50
+) -> list[tuple[bool, int]]:
+    """The worker's rounds until `done` (at most `most`): whether each matched new changes,
+    and how many deliveries it sent."""
     how = delivering(runtime_of(api).settings)
 
-    async def work() -> list[int]:
+    async def work() -> list[tuple[bool, int]]:
         db = Database(database_url)
-        sent: list[int] = []
+        rounds: list[tuple[bool, int]] = []
         try:
             async with webhooks.client() as http:
-                while not done() and len(sent) < 50:
-                    await delivery.match(db)
-                    sent.append(await delivery.deliver(db, http, how))
+                while not done() and len(rounds) < most:
+                    matched = await delivery.match(db)
+                    rounds.append((matched, await delivery.deliver(db, http, how)))
         finally:
             await db.dispose()
-        return sent
+        return rounds
 
     return asyncio.run(work())
+
+
+def _sent(api: Api, database_url: str, done: Callable[[], bool], most: int = 50) -> list[int]:
+    return [sent for _, sent in _rounds(api, database_url, done, most)]
+
+
+def _key(api: Api, org: str, role: str, **more: Any) -> tuple[str, dict[str, str]]:
+    made = api.client.post("/v1/keys", json=key_body(org, role, **more), headers=api.admin)
+    assert made.status_code == 201, made.text
+    return made.json()["key_id"], bearer(made.json()["secret"])
+
+
+def _trail(api: Api, **filters: str) -> list[dict[str, Any]]:
+    answer = api.client.get("/v1/audit", params={"limit": 500, **filters}, headers=api.admin)
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def _metrics(api: Api) -> dict[str, float]:
+    lines = api.client.get("/metrics", headers=api.admin).text.splitlines()
+    return {
+        name: float(value)
+        for name, value in (line.rsplit(" ", 1) for line in lines if line.startswith("joinup_"))
+    }
 
 
 def test_a_secret_this_machine_cannot_open_fails_only_its_own_delivery(
@@ -81,7 +110,12 @@ def test_a_secret_this_machine_cannot_open_fails_only_its_own_delivery(
 ) -> None:
     """Two machines on one database, each with its own key file: a subscription made through
     the other one fails here, on its own, and the rest of the claim is sent and settled once."""
-    here = {"webhook_allow_insecure": True, "secret_key_file": str(tmp_path / "here.key")}
+    # Retries far off (the first after about 1,000 s): each round's claim is known.
+    here = {
+        "webhook_allow_insecure": True,
+        "webhook_retry_scale": 100.0,
+        "secret_key_file": str(tmp_path / "here.key"),
+    }
     there = {**here, "secret_key_file": str(tmp_path / "there.key")}
     with running(database_url, **here) as api:
         mine = _subscribe(api, f"{receiver.url}/mine", api.coordinator)
@@ -89,7 +123,7 @@ def test_a_secret_this_machine_cannot_open_fails_only_its_own_delivery(
             theirs = _subscribe(elsewhere, f"{receiver.url}/theirs", api.coordinator)
         assert api.batch(_release(1)).status_code == 200
         expected = _change_ids(api)
-        sent = _rounds(api, database_url, lambda: len(receiver.acknowledged("/mine")) >= 5)
+        sent = _sent(api, database_url, lambda: len(receiver.acknowledged("/mine")) >= 5)
         # The first claim held both subscriptions' first change (a person's later changes wait).
         assert sent[0] == 2 and sum(sent) == 6
         got = [r["headers"]["webhook-id"] for r in receiver.requests()]
@@ -105,3 +139,75 @@ def test_a_secret_this_machine_cannot_open_fails_only_its_own_delivery(
         delivered = _attempts(api, mine, api.coordinator)
         assert sorted(a["change_id"] for a in delivered) == expected
         assert all(a["status_code"] == 200 and a["attempt"] == 1 for a in delivered)
+
+
+def test_each_delivery_is_audited_as_a_read_of_the_person_it_names(
+    database_url: str, receiver: Receiver
+) -> None:
+    with running(database_url, webhook_allow_insecure=True) as api:
+        key_id, coordinator = _key(api, "COORD-NW", "coordinator")
+        subscription_id = _subscribe(api, f"{receiver.url}/hook", coordinator)
+        api.batch(_release(1) + _release(2))
+        feed = api.client.get("/v1/changes", headers=api.coordinator).json()["items"]
+        _sent(api, database_url, lambda: len(receiver.acknowledged()) >= len(feed))
+        person_of = {c["change_id"]: c["person_id"] for c in feed}
+        rows = _trail(api, what="DELIVER_CHANGES")
+        assert sorted(r["details"]["change_ids"][0] for r in rows) == sorted(person_of)
+        for row in rows:
+            [change_id] = row["details"]["change_ids"]
+            assert row["details"]["person_ids"] == [person_of[change_id]]
+            assert (row["who"], row["subjectId"]) == (key_id, subscription_id)
+            assert (row["details"]["org"], row["details"]["outcome"]) == ("COORD-NW", "ok")
+        first = feed[0]["person_id"]
+        theirs = [r for r in _trail(api, person_id=first) if r["what"] == "DELIVER_CHANGES"]
+        assert sorted(r["details"]["change_ids"][0] for r in theirs) == sorted(
+            c for c, person in person_of.items() if person == first
+        )
+
+
+def test_enabling_a_subscription_that_is_not_disabled_leaves_its_retries_alone(
+    database_url: str,
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: every attempt fails
+    settings: dict[str, Any] = {"webhook_allow_insecure": True, "webhook_retry_scale": 100.0}
+    with running(database_url, **settings) as api:
+        subscription_id = _subscribe(api, closed, api.coordinator)
+        path = f"/v1/subscriptions/{subscription_id}"
+        active = api.client.post(f"{path}/enable", headers=api.coordinator)
+        assert active.status_code == 200 and active.json()["status"] == "active"
+        api.batch(_release(1))
+        _sent(api, database_url, lambda: bool(_attempts(api, subscription_id, api.coordinator)))
+        failing = api.client.get(path, headers=api.coordinator).json()
+        assert failing["status"] == "failing"
+        answered = api.client.post(f"{path}/enable", headers=api.coordinator)
+        assert answered.status_code == 200 and answered.json() == failing
+        # The retry is still about 1,000 s off: a round sends nothing.
+        assert _sent(api, database_url, lambda: False, most=1) == [0]
+        attempts = _attempts(api, subscription_id, api.coordinator)
+        assert [a["attempt"] for a in attempts] == [1]
+        assert _trail(api, what="SUBSCRIPTION_ENABLED") == []
+
+
+def test_a_subscription_whose_key_is_revoked_delivers_nothing_more(
+    database_url: str, receiver: Receiver
+) -> None:
+    with running(database_url, webhook_allow_insecure=True) as api:
+        key_id, coordinator = _key(api, "COORD-NW", "coordinator")
+        subscription_id = _subscribe(api, f"{receiver.url}/hook", coordinator)
+        api.batch(_release(1))
+        # One round: the person's first change is sent, the other four wait behind it.
+        assert _sent(api, database_url, lambda: False, most=1) == [1]
+        revoked = api.client.delete(f"/v1/keys/{key_id}", headers=api.admin)
+        assert revoked.status_code == 204
+        api.batch(_release(2))
+        # Neither the queued changes nor the new ones are matched or sent.
+        assert _rounds(api, database_url, lambda: False, most=3) == [(False, 0)] * 3
+        assert len(receiver.requests()) == 1
+        path = f"/v1/subscriptions/{subscription_id}"
+        shown = api.client.get(path, headers=api.coordinator).json()
+        assert (shown["status"], shown["disabled_reason"]) == ("disabled", "key_revoked")
+        refused = api.client.post(f"{path}/enable", headers=api.coordinator)
+        assert "revoked" in assert_problem(refused, 409, "conflict")["detail"]
+        metrics = _metrics(api)
+        assert metrics["joinup_webhook_subscriptions_disabled"] == 1
+        assert metrics["joinup_webhook_queue_depth"] == 0

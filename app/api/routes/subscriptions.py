@@ -31,7 +31,10 @@ _DELIVERY = (
     "changes wait for `POST .../enable`. A person's changes arrive in order. The key's scope "
     "narrows every subscription it makes. See docs/notifications.md."
 )
-_MANAGED = "The caller's organisation's subscriptions; an admin sees and manages every one."
+_MANAGED = (
+    "The caller's organisation's subscriptions; an admin sees and manages every one made within "
+    "its scope (every one, when unscoped)."
+)
 
 
 @router.post(
@@ -99,9 +102,11 @@ async def deliveries(subscription_id: str, caller: SubscriptionManager, conn: Re
 @router.post(
     "/{subscription_id}/enable",
     response_model=SubscriptionRead,
-    responses=problems("not-found"),
+    responses=problems("not-found", "conflict"),
     summary="Deliver again to a disabled subscription, from its first undelivered change",
-    description=_MANAGED,
+    description=f"{_MANAGED} A subscription that is not disabled is answered as it is, its "
+    "retries untouched. One whose key was revoked cannot be enabled (409): subscribe again "
+    "with an active key.",
 )
 async def enable(subscription_id: str, caller: SubscriptionManager, conn: WriteConn) -> JSON:
     return JSON(await subscriptions.enable(conn, caller, subscription_id))

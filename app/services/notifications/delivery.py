@@ -95,10 +95,8 @@ async def queue_stats(db: Database) -> QueueStats | None:
 
 
 def interest(row: Any) -> Interest:
-    """What a subscription row (with its key's live `key_scope` and `revoked_at`) receives."""
-    limits = [_limit(row.filter), _limit(row.scope)]
-    if row.revoked_at is None:
-        limits.append(_limit(row.key_scope))
+    """What a subscription row (with the `key_scope` its key has now) receives."""
+    limits = [_limit(row.filter), _limit(row.scope), _limit(row.key_scope)]
     chosen = row.filter or {}
     return Interest(
         types=frozenset(row.types),

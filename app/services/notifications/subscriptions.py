@@ -1,5 +1,7 @@
 """Webhook subscriptions (CONTRACT §7): made by a reading key for its organisation, always
-narrowed by that key's scope, seen and managed by the organisation's keys and by admins."""
+narrowed by that key's scope, seen and managed by the organisation's keys and by admins (a
+scoped admin: those made within its scope, as with keys). Once the key that made one is
+revoked it delivers nothing more, and says so."""
 
 from __future__ import annotations
 
@@ -12,9 +14,9 @@ from app.db import Connection
 from app.db import changes as change_store
 from app.db import subscriptions as store
 from app.domain.changes import CHANGE_TYPES
-from app.domain.filters import stored
+from app.domain.filters import scope_of, stored, within
 from app.services import audit, clock
-from app.services.errors import ErrorItem, Invalid, NotFound
+from app.services.errors import Conflict, ErrorItem, Invalid, NotFound
 from app.services.notifications import webhooks
 from app.services.notifications.secrets import SecretBox, new_secret
 from app.services.principal import Principal
@@ -29,6 +31,9 @@ FILTERS: Final = (
 )
 # Attempts a subscription's delivery log shows.
 RECENT_ATTEMPTS: Final = 100
+# Why a subscription is disabled.
+FAILED_FOR_3_DAYS: Final = "failed_for_3_days"
+KEY_REVOKED: Final = "key_revoked"
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,17 @@ def _view(row: Any) -> dict[str, Any]:
         "types": row.types,
         "filter": row.filter,
         "scope": row.scope,
-        "status": row.status,
+        "status": row.status if row.key_active else store.DISABLED,
+        "disabled_reason": _disabled_reason(row),
         "created_at": row.created_at,
         "last_delivery": last,
     }
+
+
+def _disabled_reason(row: Any) -> str | None:
+    if not row.key_active:
+        return KEY_REVOKED
+    return FAILED_FOR_3_DAYS if row.status == store.DISABLED else None
 
 
 async def create(
@@ -103,17 +115,26 @@ async def create(
     return {**_view(made), "secret": secret}
 
 
+def _manages(who: Principal, row: Any) -> bool:
+    """The organisation's keys manage its subscriptions; an admin those made within its own
+    scope (every one, unscoped), as it manages only the keys within it (CONTRACT §2.1)."""
+    if row.org == who.org:
+        return True
+    return "admin" in who.roles and within(scope_of(row.scope), who.scope)
+
+
 async def _own(conn: Connection, who: Principal, subscription_id: str) -> Any:
     row = await store.get(conn, subscription_id)
-    if row is None or not ("admin" in who.roles or row.org == who.org):
+    if row is None or not _manages(who, row):
         raise NotFound(f"your organisation has no subscription {subscription_id!r}")
     return row
 
 
 async def listing(conn: Connection, who: Principal) -> list[dict[str, Any]]:
-    """The caller's organisation's subscriptions; an admin's answer has every one."""
+    """The caller's organisation's subscriptions; an admin's answer has every one within its
+    scope."""
     rows = await store.listing(conn, None if "admin" in who.roles else who.org)
-    return [_view(row) for row in rows]
+    return [_view(row) for row in rows if _manages(who, row)]
 
 
 async def read(conn: Connection, who: Principal, subscription_id: str) -> dict[str, Any]:
@@ -127,8 +148,16 @@ async def remove(conn: Connection, who: Principal, subscription_id: str) -> None
 
 
 async def enable(conn: Connection, who: Principal, subscription_id: str) -> dict[str, Any]:
-    await _own(conn, who, subscription_id)
-    await store.enable(conn, subscription_id, clock.now())
+    """A disabled subscription delivers again, on a fresh schedule; any other is answered as it
+    is, its retries untouched. One whose key was revoked cannot be: its owner makes another."""
+    row = await _own(conn, who, subscription_id)
+    if not row.key_active:
+        raise Conflict(
+            f"the key that made subscription {subscription_id!r} was revoked, so it delivers "
+            "nothing more; subscribe again with an active key (and delete this one)"
+        )
+    if not await store.enable(conn, subscription_id, clock.now()):
+        return _view(row)
     await _audit(conn, who, audit.SUBSCRIPTION_ENABLED, subscription_id)
     return _view(await _own(conn, who, subscription_id))
 
