@@ -185,18 +185,22 @@ class _Queue:
         q = self.queue
         attempts = CounterMetricFamily(
             "joinup_webhook_deliveries",
-            "Webhook delivery attempts by outcome: delivered (acknowledged) or failed",
+            "Webhook delivery attempts by outcome: delivered (acknowledged) or failed, to every "
+            "subscription there has been (deleted ones too)",
             labels=["outcome"],
         )
         attempts.add_metric(["delivered"], q.delivered)
         attempts.add_metric(["failed"], q.failed)
         depth = GaugeMetricFamily(
-            "joinup_webhook_queue_depth", "Deliveries owed to subscriptions and not yet made"
+            "joinup_webhook_queue_depth",
+            "Changes owed to subscriptions and not yet delivered: deliveries queued, and changes "
+            "not yet matched against a subscription's filter",
         )
         depth.add_metric([], q.queued)
         age = GaugeMetricFamily(
             "joinup_webhook_oldest_undelivered_age_seconds",
-            "Age of the oldest change not yet delivered to a subscription that should receive it",
+            "Age of the oldest change owed to a subscription (queued or not yet matched) and not "
+            "yet delivered",
         )
         age.add_metric([], q.oldest_age_seconds)
         disabled = GaugeMetricFamily(

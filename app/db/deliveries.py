@@ -206,26 +206,46 @@ class QueueStats:
     failed: int
     queued: int
     oldest_queued_at: datetime | None
+    unmatched: int
+    oldest_unmatched_at: datetime | None
     disabled: int
 
 
 async def stats(conn: AsyncConnection) -> QueueStats:
+    """Attempts by outcome over every subscription there has been (deleted ones too, so that
+    the totals never go down); for the live subscriptions whose key is active, the deliveries
+    queued and the changes not yet matched against them (each subscription's, counted for
+    it), with the oldest of each; and the live subscriptions that deliver nothing, disabled or
+    with their key revoked."""
     live = subscription.c.deleted_at.is_(None)
     totals = select(
         func.coalesce(func.sum(subscription.c.delivered), 0),
         func.coalesce(func.sum(subscription.c.failed), 0),
-        func.count().filter((subscription.c.status == DISABLED) | ~key_active),
-    ).where(live)
+        func.count().filter(live, (subscription.c.status == DISABLED) | ~key_active),
+    )
     delivered, failed, disabled = (await conn.execute(totals)).one()
-    # Deliveries of a subscription whose key is revoked will never be made: not owed.
-    queue = (
+    owed = (
         select(func.count(), func.min(change.c.changed_at))
         .select_from(
             delivery.join(change, change.c.change_id == delivery.c.change_id).join(
                 subscription, subscription.c.subscription_id == delivery.c.subscription_id
             )
         )
-        .where(delivery.c.delivered_at.is_(None), key_active)
+        .where(delivery.c.delivered_at.is_(None), live, key_active)
     )
-    queued, oldest = (await conn.execute(queue)).one()
-    return QueueStats(int(delivered), int(failed), int(queued), oldest, int(disabled))
+    queued, oldest = (await conn.execute(owed)).one()
+    waiting = (
+        select(func.count(), func.min(change.c.changed_at))
+        .select_from(subscription.join(change, change.c.change_id > subscription.c.matched_upto))
+        .where(live, key_active)
+    )
+    unmatched, oldest_unmatched = (await conn.execute(waiting)).one()
+    return QueueStats(
+        int(delivered),
+        int(failed),
+        int(queued),
+        oldest,
+        int(unmatched),
+        oldest_unmatched,
+        int(disabled),
+    )

@@ -165,6 +165,26 @@ def test_each_delivery_is_audited_as_a_read_of_the_person_it_names(
         )
 
 
+def test_the_queue_counts_changes_not_yet_matched_and_the_totals_never_go_down(
+    database_url: str, receiver: Receiver
+) -> None:
+    with running(database_url, webhook_allow_insecure=True) as api:
+        subscription_id = _subscribe(api, f"{receiver.url}/hook", api.coordinator)
+        api.batch(_release(1))
+        # No worker has run: the five changes are owed, though not yet matched.
+        waiting = _metrics(api)
+        assert waiting["joinup_webhook_queue_depth"] == 5
+        assert waiting["joinup_webhook_oldest_undelivered_age_seconds"] > 0
+        _sent(api, database_url, lambda: len(receiver.acknowledged()) >= 5)
+        done = _metrics(api)
+        assert done["joinup_webhook_queue_depth"] == 0
+        assert done["joinup_webhook_oldest_undelivered_age_seconds"] == 0
+        assert done['joinup_webhook_deliveries_total{outcome="delivered"}'] == 5
+        path = f"/v1/subscriptions/{subscription_id}"
+        assert api.client.delete(path, headers=api.coordinator).status_code == 204
+        assert _metrics(api)['joinup_webhook_deliveries_total{outcome="delivered"}'] == 5
+
+
 def test_enabling_a_subscription_that_is_not_disabled_leaves_its_retries_alone(
     database_url: str,
 ) -> None:

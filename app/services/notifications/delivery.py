@@ -82,16 +82,20 @@ class QueueStats:
 
 
 async def queue_stats(db: Database) -> QueueStats | None:
-    """For /metrics: attempts by outcome, the deliveries owed, the oldest one's age; None while
-    the database cannot be reached (the process's own metrics are still worth a scrape)."""
+    """For /metrics: attempts by outcome (ever), the changes owed to subscriptions (queued as
+    deliveries or not yet matched), the oldest one's age; None while the database cannot be
+    reached (the process's own metrics are still worth a scrape)."""
     try:
         async with db.read() as conn:
             found = await deliveries.stats(conn)
     except DatabaseUnavailable:
         return None
-    oldest = found.oldest_queued_at
-    age = (clock.now() - oldest).total_seconds() if oldest is not None else 0.0
-    return QueueStats(found.delivered, found.failed, found.queued, max(age, 0.0), found.disabled)
+    # A change not yet matched against a subscription is owed to it until its filter says
+    # otherwise: with no worker matching, the queue grows and ages all the same.
+    queued = found.queued + found.unmatched
+    waiting = [at for at in (found.oldest_queued_at, found.oldest_unmatched_at) if at is not None]
+    age = (clock.now() - min(waiting)).total_seconds() if waiting else 0.0
+    return QueueStats(found.delivered, found.failed, queued, max(age, 0.0), found.disabled)
 
 
 def interest(row: Any) -> Interest:
