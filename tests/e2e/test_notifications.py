@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 from tests.support.api import key_body
 from tests.support.envelopes import event, london_today, nomis
 from tests.support.receiver import Receiver, receiving
-from tests.support.server import ADMIN, serve, worker
+from tests.support.server import ADMIN, free_port, serve, worker
 
 pytestmark = pytest.mark.e2e
 
@@ -151,10 +152,15 @@ def test_a_failing_receiver_gets_every_change_in_order_once_it_recovers(
         receiver.answer(200)
         expected = [int(c["change_id"]) for c in feed]
         receiver.wait_for(lambda seen: len(receiver.acknowledged()) >= len(expected))
-    received = receiver.requests()
+    _every_change_once_in_order(receiver, expected)
+
+
+def _every_change_once_in_order(receiver: Receiver, expected: list[int]) -> None:
+    """Each change acknowledged once, under its own id and with one body on every attempt,
+    and each person's changes acknowledged in order."""
     assert sorted(_ids(receiver.acknowledged())) == expected
     bodies: dict[str, set[str]] = {}
-    for r in received:
+    for r in receiver.requests():
         bodies.setdefault(r["headers"]["webhook-id"], set()).add(r["body"])
         assert json.loads(r["body"])["change_id"] == r["headers"]["webhook-id"]
     assert all(len(b) == 1 for b in bodies.values())
@@ -165,6 +171,59 @@ def test_a_failing_receiver_gets_every_change_in_order_once_it_recovers(
             if json.loads(r["body"])["identifiers"]["nomis"] == person
         ]
         assert _ids(theirs) == sorted(_ids(theirs))
+
+
+def test_a_receiver_that_is_down_gets_every_change_in_order_once_it_is_back(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Retries after about 0.01 s, 0.03 s, 0.12 s, 0.6 s, 1.8 s, 3.6 s, 7.2 s ...
+    env = {**FAST, "JOINUP_WEBHOOK_RETRY_SCALE": "0.001"}
+    port = free_port()
+    with serve(database_url, tmp_path / "server.log", env=env) as server:
+        coordinator = _key(server.url, "COORD-NW", "coordinator")
+        submitter = _key(server.url, "HMP-MDI-HC", "submitter")
+        with receiving(tmp_path, port) as before:
+            before.answer(500)
+            sub = _subscribe(server.url, coordinator, f"{before.url}/hook")
+            _post(server.url, submitter, _release(1) + _release(2))
+            # Each person's first change is refused, more than once, under its own id.
+            before.wait_for(lambda seen: len(seen) >= 4)
+        # The receiver has stopped: its port refuses connections, and changes keep coming.
+        naloxone = event(
+            "naloxone.issued", "n-1", person={"nomis": nomis(1)}, occurred_on=str(TODAY)
+        )
+        _post(server.url, submitter, [naloxone])
+        expected = [int(c["change_id"]) for c in _feed(server.url, coordinator)]
+        log = f"{server.url}/v1/subscriptions/{sub['subscription_id']}/deliveries"
+
+        def attempts() -> list[dict[str, Any]]:
+            answer: list[dict[str, Any]] = httpx.get(log, headers=coordinator).json()
+            return answer
+
+        deadline = time.monotonic() + 60
+        while not any(a["status_code"] is None for a in attempts()):
+            assert time.monotonic() < deadline, "no attempt found the receiver down"
+            time.sleep(0.1)
+        before.answer(200)  # what the receiver started again on the same port answers
+        with receiving(tmp_path, port) as after:
+            after.wait_for(lambda seen: len(after.acknowledged()) >= len(expected))
+        tried = attempts()
+    _every_change_once_in_order(after, expected)
+    refused = {int(r["headers"]["webhook-id"]) for r in after.requests() if r["status"] == 500}
+    down = [a for a in tried if a["status_code"] is None]
+    assert down and all("ConnectError" in a["error"] for a in down)
+    # The changes tried while it was down are those refused before, sent again under the same
+    # id, their attempts numbered on from the 500s to the acknowledgement.
+    assert {int(a["change_id"]) for a in down} <= refused
+    for change_id in refused:
+        theirs = sorted((a for a in tried if int(a["change_id"]) == change_id), key=_number)
+        assert [a["attempt"] for a in theirs] == list(range(1, len(theirs) + 1))
+        assert theirs[0]["status_code"] == 500 and theirs[-1]["status_code"] == 200
+
+
+def _number(attempt: dict[str, Any]) -> int:
+    number: int = attempt["attempt"]
+    return number
 
 
 def test_a_worker_killed_mid_delivery_loses_nothing_and_sends_one_id_per_change(
