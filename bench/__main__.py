@@ -220,10 +220,8 @@ def main() -> None:
                 history.run(report, label, url)
     if "notifications" not in args.skip:
         for label, database in (("PostgreSQL", postgres_database), ("SQLite", sqlite_database)):
-            with database() as url:
-                migrate(Settings(database_url=url))
-                people = 2_000 if args.quick else 20_000
-                notifications.run(report, label, url, people, args.seconds)
+            people = 2_000 if args.quick else 20_000
+            notifications.run(report, label, database, people, args.seconds)
     # After joinup's figures: on these shared machines the two cores flat out for its wrk runs
     # slowed whatever ran next (joinup's batch ingest measured 2,400 events/s right after it,
     # 5,000-6,000 otherwise), and nothing here depends on its figures.
