@@ -2,7 +2,7 @@
 
 Revision ID: 0130
 Revises: 0111
-Create Date: 2026-12-08
+Create Date: 2026-12-07
 
 /metrics counts domain events by eventType and outcome (CONTRACT §8). The server, `joinup hmpps
 consume` and `joinup worker` are separate processes, so the counts are kept in the database,
