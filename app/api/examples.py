@@ -160,6 +160,7 @@ _SUBSCRIPTION: Final = {
     "filter": {"prisons": ["MDI"]},
     "scope": None,
     "status": "active",
+    "disabled_reason": None,
     "created_at": "2026-03-01T09:00:00Z",
     "last_delivery": None,
 }

@@ -301,11 +301,13 @@ def _call(world: World, endpoint: Endpoint, headers: dict[str, str]) -> Response
 
 
 def _subscription(world: World, headers: dict[str, str]) -> str:
-    """A subscription of the caller's organisation (a coordinator's, for other callers)."""
+    """A subscription of the caller's organisation; for other callers, one a coordinator within
+    SCOPE made, which a scoped admin may manage as well as an unscoped one."""
     api = world.api
     made = api.client.post("/v1/subscriptions", json={"url": HOOK}, headers=headers)
     if made.status_code != 201:
-        made = api.client.post("/v1/subscriptions", json={"url": HOOK}, headers=api.coordinator)
+        within = scoped_key(api, SCOPE, "coordinator", org="COORD-MDI")[1]
+        made = api.client.post("/v1/subscriptions", json={"url": HOOK}, headers=within)
     assert made.status_code == 201, made.text
     return str(made.json()["subscription_id"])
 
