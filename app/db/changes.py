@@ -54,11 +54,12 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def snapshot(row: Any) -> Snapshot:
-    """A release version's row as the snapshot changes compare. A version stored before records
-    were kept (record NULL) knows its open flags but not their dates."""
-    open_codes = _open_codes(row.open_flags)
-    record = row.record if not isinstance(row.record, str) else orjson.loads(row.record)
+def snapshot(row: Mapping[str, Any]) -> Snapshot:
+    """A release version's row (its columns by name) as the snapshot changes compare. A version
+    stored before records were kept (record NULL) knows its open flags but not their dates."""
+    open_codes = _open_codes(row["open_flags"])
+    record = row["record"]
+    record = record if not isinstance(record, str) else orjson.loads(record)
     listed = record.get("flags", []) if isinstance(record, dict) else []
     flags = {
         f["code"]: FlagState(f["code"], _day(f["raised_on"]), _day(f["resolved_on"]))
@@ -67,14 +68,14 @@ def snapshot(row: Any) -> Snapshot:
     for code in open_codes - flags.keys():
         flags[code] = FlagState(code, None, None)
     return Snapshot(
-        release_id=row.release_id,
-        person_id=row.person_id,
-        released_on=row.released_on,
-        prison=row.prison,
-        probation_region=row.probation_region,
-        local_authority=row.local_authority,
-        community_provider=row.community_provider,
-        stage=row.stage,
+        release_id=row["release_id"],
+        person_id=row["person_id"],
+        released_on=row["released_on"],
+        prison=row["prison"],
+        probation_region=row["probation_region"],
+        local_authority=row["local_authority"],
+        community_provider=row["community_provider"],
+        stage=row["stage"],
         flags=flags,
         open_flags=open_codes,
     )
@@ -149,14 +150,10 @@ async def last_compared(
 
 
 async def records_on(
-    conn: AsyncConnection,
-    person_ids: Collection[str],
-    day: date,
-    days: Collection[date] | None = None,
+    conn: AsyncConnection, person_ids: Collection[str], day: date
 ) -> dict[str, tuple[Snapshot, date]]:
-    """By release id, these people's records (of their releases dated `days` only, when
-    given) as of `day`, with the day each version starts."""
-    return await _snapshots(conn, _on, "valid_from", person_ids, day, days)
+    """By release id, these people's records as of `day`, with the day each version starts."""
+    return await _snapshots(conn, _on, "valid_from", person_ids, day, None)
 
 
 async def _snapshots(
@@ -174,7 +171,7 @@ async def _snapshots(
     rows = (await conn.execute(query, _params(person_ids, day, days))).all()
     found = {}
     async for row in handing_back(rows):
-        found[row.release_id] = (snapshot(row), getattr(row, dated))
+        found[row.release_id] = (snapshot(row._mapping), getattr(row, dated))
     return found
 
 

@@ -132,7 +132,7 @@ async def refresh(
     releases = [(p, day) for p in partial for day in chosen[p]]
     days = {day for p in partial for day in chosen[p]}
     derived = [p for p in ids if p not in partial_set]
-    async with outbox.recorded(conn, derived), outbox.recorded(conn, partial, days):
+    async with outbox.recorded(conn, derived, rows), outbox.recorded(conn, partial, edited, days):
         await release_store.replace(conn, whole, rows, releases, edited)
 
 

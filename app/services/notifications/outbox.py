@@ -9,7 +9,7 @@ is found by the first write that touches the release, and never twice.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any
@@ -26,15 +26,28 @@ Compared = Mapping[str, tuple[Snapshot, date | None]]
 
 @asynccontextmanager
 async def recorded(
-    conn: Connection, person_ids: Collection[str], days: Collection[date] | None = None
+    conn: Connection,
+    person_ids: Collection[str],
+    written: Sequence[Mapping[str, Any]],
+    days: Collection[date] | None = None,
 ) -> AsyncIterator[None]:
     """Around a re-derivation of these people's records (of their releases dated `days` only,
-    when given): store the changes it makes to them as of today (and any that time made since
-    they were last compared)."""
+    when given) that writes the version rows `written`: store the changes it makes to them as
+    of today (and any that time made since they were last compared)."""
     today = clock.today()
     before = await change_store.last_compared(conn, person_ids, today, days)
     yield
-    await compare(conn, person_ids, before, today, at=clock.now(), days=days)
+    after = {
+        row["release_id"]: (change_store.snapshot(row), row["valid_from"])
+        for row in written
+        if _covers(row, today)
+    }
+    await compare(conn, person_ids, before, today, at=clock.now(), after=after)
+
+
+def _covers(row: Mapping[str, Any], day: date) -> bool:
+    until = row["valid_until"]
+    return bool(row["valid_from"] <= day and (until is None or day < until))
 
 
 async def compare(
@@ -45,15 +58,17 @@ async def compare(
     *,
     at: datetime,
     effective_on_start: bool = False,
-    days: Collection[date] | None = None,
+    after: Mapping[str, tuple[Snapshot, date]] | None = None,
 ) -> int:
-    """Store the changes from `before` to these people's records as of `today`, and mark their
-    releases compared on `today`; the number of changes stored.
+    """Store the changes from `before` to these people's records as of `today` (`after`, by
+    release id with the day its version starts; read when not given), and mark their releases
+    compared on `today`; the number of changes stored.
 
     A change takes effect `today`, or with `effective_on_start` (time-driven changes) on the
     day its version of the record starts.
     """
-    after = await change_store.records_on(conn, person_ids, today, days)
+    if after is None:
+        after = await change_store.records_on(conn, person_ids, today)
     rows: list[dict[str, Any]] = []
     pace = Pace()
     for release_id in sorted(after, key=lambda r: (after[r][0].person_id, r)):
