@@ -45,7 +45,15 @@ def reset(database_url: str) -> None:
     engine = create_engine(sync_url(database_url))
     try:
         with engine.begin() as conn:
-            for table in ("release_version", "event", "identifier", "person", "audit"):
+            for table in (
+                "release_version",
+                "event",
+                "identifier",
+                "person",
+                "audit",
+                "change",
+                "release_notice",
+            ):
                 conn.execute(text(f"DELETE FROM {table}"))
     finally:
         engine.dispose()
