@@ -13,9 +13,9 @@ from app.db import changes as change_store
 from app.db.engine import Database
 from app.main import delivering
 from app.services import clock
-from app.services.notifications import delivery, sweep, webhooks
+from app.services.notifications import delivery, sweep, webhooks, worker
 from app.settings import Settings
-from tests.support.api import Api, running
+from tests.support.api import Api, running, runtime_of
 from tests.support.envelopes import assert_problem, event, london_today, nomis
 from tests.support.server import free_port
 
@@ -274,6 +274,45 @@ def test_a_window_closing_with_no_event_is_found_by_the_sweep(api: Api, database
         clock.set_offset_days(0)
     again = _changes(api, after=found[-1]["change_id"])["items"]
     assert _kinds(again) == [("record.flag_resolved", "no_naloxone")]
+
+
+def test_a_running_worker_sweeps_at_start_and_every_interval_so_a_closing_window_is_found(
+    api: Api, database_url: str
+) -> None:
+    """The worker's own timer, not a restart, finds what time alone changed: here its interval
+    is a tenth of a second instead of an hour, and the process's clock moves on a day while it
+    runs."""
+    api.batch(_on_ost_release(1, TODAY - timedelta(days=21)))
+    last = _changes(api)["next_after"]
+    how = delivering(runtime_of(api).settings)
+
+    async def run_until_found() -> None:
+        db = Database(database_url)
+        running_worker, stop = worker.start(
+            worker.Worker(db, how, worker.standard_jobs(0.1), poll_seconds=0.02)
+        )
+        try:
+            # The sweep at start only begins the comparisons: nothing is found today.
+            await asyncio.sleep(0.5)
+            assert _changes(api, after=last)["items"] == []
+            clock.set_offset_days(1)
+            for _ in range(100):
+                if _changes(api, after=last)["items"]:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # more sweeps, which must find nothing more
+        finally:
+            stop.set()
+            await running_worker
+            clock.set_offset_days(0)
+            await db.dispose()
+
+    asyncio.run(run_until_found())
+    found = _changes(api, after=last)["items"]
+    assert _kinds(found) == [
+        ("record.stage_changed", None),
+        ("record.flag_raised", "not_picked_up"),
+    ]
 
 
 def test_two_sweeps_at_once_find_each_time_driven_change_once(api: Api, database_url: str) -> None:
