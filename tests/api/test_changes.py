@@ -293,7 +293,11 @@ def test_a_running_worker_sweeps_at_start_and_every_interval_so_a_closing_window
         )
         try:
             # The sweep at start only begins the comparisons: nothing is found today.
-            await asyncio.sleep(0.5)
+            for _ in range(100):
+                async with db.write() as conn:
+                    if (await change_store.lock_sweep(conn))[1] == TODAY:
+                        break
+                await asyncio.sleep(0.1)
             assert _changes(api, after=last)["items"] == []
             clock.set_offset_days(1)
             for _ in range(100):
