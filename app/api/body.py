@@ -54,10 +54,15 @@ def model_body(model: type[Model]) -> Callable[[Request], Coroutine[Any, Any, Mo
 
 def documented_body(model: type[BaseModel]) -> dict[str, Any]:
     """The `openapi_extra` that documents a body read by `model_body(model)`."""
-    ref = f"#/components/schemas/{model.__name__}"
+    return documented_schema(model.__name__)
+
+
+def documented_schema(name: str) -> dict[str, Any]:
+    """The `openapi_extra` that documents a required JSON body of the components' schema
+    `name` (one `app.main` adds by hand, or a model's)."""
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": ref}}},
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
         }
     }

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from app.api.body import json_body
+from app.api.body import documented_schema, json_body
 from app.api.deps import (
     BatchConn,
     BatchTurn,
@@ -28,12 +28,7 @@ from app.tuning import turns
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
-_BATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchCreate"}}},
-    }
-}
+_BATCH_BODY = documented_schema("BatchCreate")
 
 
 # The body is parsed and validated by a dependency declared before the write transaction's, so

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from app.api.body import documented_body, json_body, model_body
+from app.api.body import documented_body, documented_schema, json_body, model_body
 from app.api.deps import (
     AuditedConn,
     Rehearsal,
@@ -33,12 +33,7 @@ from app.services.ingest import submissions
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
-_EVENT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventCreate"}}},
-    }
-}
+_EVENT_BODY = documented_schema("EventCreate")
 
 
 # The body is parsed and validated by a dependency declared before the write transaction's, so
