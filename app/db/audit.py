@@ -9,12 +9,12 @@ label that happens to spell a person's id names nobody).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Row, and_, exists, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, Row, and_, exc, exists, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import bulk
@@ -69,8 +69,12 @@ class Trail:
                 try:
                     yield conn
                 finally:
-                    # The DBAPI connection goes back to the pool: take the list off it.
-                    del conn.info[_HELD]
+                    # The DBAPI connection goes back to the pool: take the list off it. A
+                    # connection the database dropped mid-read (a restart) cannot even be asked
+                    # for its info, and is discarded, list and all: the read's own error, which
+                    # `Database.read` answers 503, must not be masked by a 500 from here.
+                    with suppress(exc.PendingRollbackError):
+                        del conn.info[_HELD]
         finally:
             if held:
                 await self._groups.submit(None, held)

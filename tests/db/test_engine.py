@@ -10,6 +10,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from app.db.audit import Trail
 from app.db.engine import Database
 from app.db.errors import DatabaseUnavailable
 
@@ -151,3 +152,26 @@ def test_postgresql_writes_plan_each_statement_for_its_values(
             await db.dispose()
 
     assert asyncio.run(session()) == ("force_custom_plan", 0)
+
+
+def test_a_read_whose_connection_the_database_drops_is_unavailable_not_an_error(
+    postgres_database: tuple[str, Engine],
+) -> None:
+    """A restart ends a read's connection mid-read: the audited read answers 503 like any read,
+    and its audit rows are not lost to a 500 from tidying the dropped connection."""
+    url, engine = postgres_database
+
+    async def read_while_dropped() -> None:
+        db = Database(str(url))
+        try:
+            trail = Trail(db, most=10)
+            async with trail.reading() as conn:
+                backend = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+                with engine.connect() as admin:
+                    admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+                await conn.execute(text("SELECT 1"))
+        finally:
+            await db.dispose()
+
+    with pytest.raises(DatabaseUnavailable):
+        asyncio.run(read_while_dropped())
