@@ -79,11 +79,15 @@ def array_text(values: Iterable[str]) -> ArrayText:
     return ArrayText('{"' + joined + '"}')
 
 
-class _TextArray(ARRAY[str]):
-    """A list of strings bound as the text of a PostgreSQL `varchar[]` (`array_text`)."""
+class _TextArray(TypeDecorator[list[str]]):
+    """A list of strings bound as the text of a PostgreSQL `varchar[]` (`array_text`).
 
-    def __init__(self) -> None:
-        super().__init__(String)
+    A decorator, not a subclass of ARRAY: the psycopg dialect swaps an ARRAY subclass for its
+    own array type, whose processor hands psycopg the list to dump element by element.
+    """
+
+    impl = ARRAY(String)
+    cache_ok = True
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any]:
         return lambda value: None if value is None else array_text(value)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, String, literal_column, select, text
+from sqlalchemy import Engine, String, event, literal_column, select, text
 
-from app.db.sets import array_text, one_of
+from app.db.sets import ArrayText, array_text, one_of
 
 AWKWARD = ["", 'a"b', "c\\d", '\\"', "NULL", "null", " padded ", "x,y", "{z}", "é/ü", "it's"]
 # PostgreSQL text holds any character but NUL (and UTF-8 no lone surrogate).
@@ -40,7 +40,19 @@ def test_one_of_finds_exactly_the_strings_bound(postgres_database: tuple[str, En
     everything = text("unnest(CAST(:everything AS varchar[])) AS v")
     query = select(value).select_from(everything).where(one_of("postgresql", value, "wanted"))
     wanted = AWKWARD[:6]
-    with engine.connect() as conn:
-        params = {"everything": array_text([*AWKWARD, "other"]), "wanted": wanted}
-        found = conn.execute(query, params).scalars().all()
+    sent: list[object] = []
+
+    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+        sent.append(params)
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with engine.connect() as conn:
+            params = {"everything": array_text([*AWKWARD, "other"]), "wanted": wanted}
+            found = conn.execute(query, params).scalars().all()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
     assert sorted(found) == sorted(wanted)
+    # The driver gets the array's text, not a list it would dump element by element.
+    [bound] = sent
+    assert isinstance(bound, dict) and type(bound["wanted"]) is ArrayText
