@@ -131,8 +131,9 @@ async def refresh(
     edited = await _version_rows(partial, events, rules, pace, chosen)
     releases = [(p, day) for p in partial for day in chosen[p]]
     days = {day for p in partial for day in chosen[p]}
-    derived = [p for p in ids if p not in partial_set]
-    async with outbox.recorded(conn, derived, rows), outbox.recorded(conn, partial, edited, days):
+    # A post's new people have no stored records for the outbox to read and compare with.
+    stored = [p for p in ids if p not in partial_set and p not in given]
+    async with outbox.recorded(conn, stored, rows), outbox.recorded(conn, partial, edited, days):
         await release_store.replace(conn, whole, rows, releases, edited)
 
 

@@ -33,7 +33,9 @@ async def recorded(
 ) -> AsyncIterator[None]:
     """Around a re-derivation of these people's records (of their releases dated `days` only,
     when given) that writes the version rows `written`: store the changes it makes to them as
-    of today (and any that time made since they were last compared)."""
+    of today (and any that time made since they were last compared). `written` may also hold
+    the rows of people never stored before, who are not among `person_ids`: all their records
+    are new."""
     today = clock.today()
     before = await change_store.last_compared(conn, person_ids, today, days)
     yield
