@@ -24,7 +24,6 @@ from tests.support.expected import reset
 from tests.support.histories import envelope, histories
 
 PERSON = {"crn": "X000002"}
-TODAY = london_today()
 
 
 @pytest.fixture
@@ -38,14 +37,15 @@ def steps(draw: st.DrawFn) -> list[tuple[str, Any]]:
     """Posts of a history dated in the last 40 days (so that windows are open, closing and
     closed; none after today, as §3.2 requires), in a random order; some events first posted
     with a wrong date and then corrected, and some retracted later."""
-    start = TODAY - timedelta(days=40)
+    today = london_today()
+    start = today - timedelta(days=40)
     events: list[Event] = draw(histories(start=start, days=40, max_events=10, order_free=True))
     planned: list[tuple[str, Any]] = []
     for event in events:
         body = envelope(event, PERSON)
         how = draw(st.sampled_from(["plain", "plain", "corrected", "retracted"]))
         if how == "corrected":
-            moved = min(event.occurred_on + timedelta(days=draw(st.integers(-9, 9))), TODAY)
+            moved = min(event.occurred_on + timedelta(days=draw(st.integers(-9, 9))), today)
             wrong = {**body, "occurred_on": moved.isoformat()}
             fixed = {**body, "event_id": f"{body['event_id']}-fix", "corrects": body["event_id"]}
             planned += [("post", wrong), ("post", fixed)]
@@ -100,7 +100,7 @@ def _replayed(api: Api) -> dict[str, tuple[str, frozenset[str]]]:
 
 def _open(resolved_on: str | None) -> bool:
     """A flag resolved on a later day (a first dose booked ahead) is open until then (§4)."""
-    return resolved_on is None or resolved_on > TODAY.isoformat()
+    return resolved_on is None or resolved_on > london_today().isoformat()
 
 
 def _recorded(api: Api) -> dict[str, tuple[str, frozenset[str]]]:

@@ -19,8 +19,6 @@ from tests.support.api import Api, running, runtime_of
 from tests.support.envelopes import assert_problem, event, london_today, nomis
 from tests.support.server import free_port
 
-TODAY = london_today()
-
 
 @pytest.fixture
 def api(database_url: str) -> Iterator[Api]:
@@ -51,7 +49,8 @@ def _kinds(items: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
 
 
 def test_a_new_record_makes_created_then_each_open_flag_raised(api: Api) -> None:
-    assert api.batch(_on_ost_release(1, TODAY)).status_code == 200
+    today = london_today()
+    assert api.batch(_on_ost_release(1, today)).status_code == 200
     items = _changes(api)["items"]
     assert _kinds(items) == [
         ("record.created", None),
@@ -65,18 +64,19 @@ def test_a_new_record_makes_created_then_each_open_flag_raised(api: Api) -> None
     first = items[0]
     assert first["identifiers"] == {"nomis": nomis(1)}
     assert first["stage"] == "awaiting_pickup" and first["prison"] == "MDI"
-    assert first["effective_on"] == str(TODAY) and first["released_on"] == str(TODAY)
-    assert items[1]["flag"] == {"code": "no_ost", "raised_on": str(TODAY), "resolved_on": None}
+    assert first["effective_on"] == str(today) and first["released_on"] == str(today)
+    assert items[1]["flag"] == {"code": "no_ost", "raised_on": str(today), "resolved_on": None}
 
 
 def test_a_later_event_makes_only_what_it_changed(api: Api) -> None:
-    api.batch(_on_ost_release(1, TODAY))
+    today = london_today()
+    api.batch(_on_ost_release(1, today))
     last = _changes(api)["next_after"]
     person = {"nomis": nomis(1)}
-    naloxone = event("naloxone.issued", "n-1", person=person, occurred_on=str(TODAY))
+    naloxone = event("naloxone.issued", "n-1", person=person, occurred_on=str(today))
     assert api.post(naloxone).status_code == 201
     assert _kinds(_changes(api, after=last)["items"]) == [("record.flag_resolved", "no_naloxone")]
-    started = event("community.treatment.started", "c-1", person=person, occurred_on=str(TODAY))
+    started = event("community.treatment.started", "c-1", person=person, occurred_on=str(today))
     assert api.post(started).status_code == 201
     later = _changes(api, after=last)["items"][1:]
     assert later[0]["type"] == "record.stage_changed"
@@ -85,7 +85,7 @@ def test_a_later_event_makes_only_what_it_changed(api: Api) -> None:
 
 
 def test_a_backdated_event_that_leaves_today_alone_makes_no_change(api: Api) -> None:
-    released = TODAY - timedelta(days=200)
+    released = london_today() - timedelta(days=200)
     person = {"nomis": nomis(1)}
 
     def community(kind: str, days: int) -> dict[str, Any]:
@@ -105,7 +105,8 @@ def test_a_backdated_event_that_leaves_today_alone_makes_no_change(api: Api) -> 
 
 
 def test_the_feed_pages_filters_by_type_and_keeps_to_the_scope(api: Api) -> None:
-    api.batch(_on_ost_release(1, TODAY, prison="LPI") + _on_ost_release(2, TODAY, prison="MDI"))
+    today = london_today()
+    api.batch(_on_ost_release(1, today, prison="LPI") + _on_ost_release(2, today, prison="MDI"))
     created = _changes(api, types="record.created")["items"]
     assert sorted(c["prison"] for c in created) == ["LPI", "MDI"]
     first = _changes(api, limit=2)
@@ -129,7 +130,7 @@ def test_the_feed_pages_filters_by_type_and_keeps_to_the_scope(api: Api) -> None
 def test_the_feed_takes_an_empty_value_as_its_default_and_types_separated_by_commas(
     api: Api,
 ) -> None:
-    api.batch(_on_ost_release(1, TODAY))
+    api.batch(_on_ost_release(1, london_today()))
     everything = _changes(api)
     assert _changes(api, after="", limit="", types="") == everything
     assert len(everything["items"]) == 5
@@ -243,7 +244,8 @@ def test_bad_subscriptions_are_refused(api: Api) -> None:
 
 
 def test_a_window_closing_with_no_event_is_found_by_the_sweep(api: Api, database_url: str) -> None:
-    released = TODAY - timedelta(days=21)
+    today = london_today()
+    released = today - timedelta(days=21)
     api.batch(_on_ost_release(1, released))
     last = _changes(api)["next_after"]
 
@@ -254,9 +256,9 @@ def test_a_window_closing_with_no_event_is_found_by_the_sweep(api: Api, database
         finally:
             await db.dispose()
 
-    tomorrow = TODAY + timedelta(days=1)
+    tomorrow = today + timedelta(days=1)
     # The first look starts the comparisons; the next day's finds the window closed, once.
-    assert asyncio.run(sweep_on(TODAY, tomorrow, tomorrow)) == [0, 2, 0]
+    assert asyncio.run(sweep_on(today, tomorrow, tomorrow)) == [0, 2, 0]
     found = _changes(api, after=last)["items"]
     assert _kinds(found) == [
         ("record.stage_changed", None),
@@ -283,7 +285,8 @@ def test_a_running_worker_sweeps_at_start_and_every_interval_so_a_closing_window
     is a tenth of a second instead of an hour, and the process's clock moves on a day while it
     runs. The API is asked from another thread: the worker's transactions run on this loop,
     and on SQLite a read's audit row waits for them."""
-    api.batch(_on_ost_release(1, TODAY - timedelta(days=21)))
+    today = london_today()
+    api.batch(_on_ost_release(1, today - timedelta(days=21)))
     last = _changes(api)["next_after"]
     how = delivering(runtime_of(api).settings)
 
@@ -296,7 +299,7 @@ def test_a_running_worker_sweeps_at_start_and_every_interval_so_a_closing_window
             # The sweep at start only begins the comparisons: nothing is found today.
             for _ in range(100):
                 async with db.write() as conn:
-                    if (await change_store.lock_sweep(conn))[1] == TODAY:
+                    if (await change_store.lock_sweep(conn))[1] == today:
                         break
                 await asyncio.sleep(0.1)
             assert (await asyncio.to_thread(_changes, api, after=last))["items"] == []
@@ -321,14 +324,15 @@ def test_a_running_worker_sweeps_at_start_and_every_interval_so_a_closing_window
 
 
 def test_two_sweeps_at_once_find_each_time_driven_change_once(api: Api, database_url: str) -> None:
-    api.batch(_on_ost_release(1, TODAY - timedelta(days=21)))
+    today = london_today()
+    api.batch(_on_ost_release(1, today - timedelta(days=21)))
     last = _changes(api)["next_after"]
-    tomorrow = TODAY + timedelta(days=1)
+    tomorrow = today + timedelta(days=1)
 
     async def sweep_twice() -> list[int]:
         first, second = Database(database_url), Database(database_url)
         try:
-            assert await sweep.sweep(first, TODAY) == 0  # the first look only starts
+            assert await sweep.sweep(first, today) == 0  # the first look only starts
             if first.dialect == "sqlite":
                 # One writer at a time: the second sweep comes after the first, and finds
                 # the day done.
@@ -360,7 +364,7 @@ def test_a_receiver_failing_for_the_whole_schedule_disables_the_subscription_and
     with running(database_url, **settings) as api:
         made = api.client.post("/v1/subscriptions", json={"url": closed}, headers=api.coordinator)
         path = f"/v1/subscriptions/{made.json()['subscription_id']}"
-        api.batch(_on_ost_release(1, TODAY))
+        api.batch(_on_ost_release(1, london_today()))
         how = delivering(Settings(database_url=database_url, **settings))
 
         async def work_until_disabled() -> None:

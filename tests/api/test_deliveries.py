@@ -20,8 +20,6 @@ from tests.support.envelopes import assert_problem, event, london_today, nomis
 from tests.support.receiver import Receiver, receiving
 from tests.support.server import free_port
 
-TODAY = london_today()
-
 
 @pytest.fixture
 def receiver(tmp_path: Path) -> Iterator[Receiver]:
@@ -30,11 +28,12 @@ def receiver(tmp_path: Path) -> Iterator[Receiver]:
 
 
 def _release(n: int, prison: str = "MDI") -> list[dict[str, Any]]:
+    today = london_today()
     person = {"nomis": nomis(n)}
-    started = str(TODAY - timedelta(days=30))
+    started = str(today - timedelta(days=30))
     return [
         event("prison.treatment.started", f"t-{n}", person=person, occurred_on=started),
-        event("prison.released", f"r-{n}", person=person, occurred_on=str(TODAY), prison=prison),
+        event("prison.released", f"r-{n}", person=person, occurred_on=str(today), prison=prison),
     ]
 
 

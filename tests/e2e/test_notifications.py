@@ -22,7 +22,6 @@ from tests.support.server import ADMIN, free_port, serve, worker
 
 pytestmark = pytest.mark.e2e
 
-TODAY = london_today()
 FAST = {
     "JOINUP_ADMIN_KEY": ADMIN,
     "JOINUP_WEBHOOK_ALLOW_INSECURE": "1",
@@ -52,7 +51,7 @@ def _subscribe(url: str, key: dict[str, str], target: str, **body: Any) -> dict[
 
 def _release(n: int, days_ago: int = 0, prison: str = "MDI") -> list[dict[str, Any]]:
     person = {"nomis": nomis(n)}
-    released = TODAY - timedelta(days=days_ago)
+    released = london_today() - timedelta(days=days_ago)
     return [
         event(
             "prison.treatment.started",
@@ -129,7 +128,12 @@ def test_a_failing_receiver_gets_every_change_in_order_once_it_recovers(
         submitter = _key(server.url, "HMP-MDI-HC", "submitter")
         _post(server.url, submitter, _release(1) + _release(2))
         later = [
-            event("naloxone.issued", "n-1", person={"nomis": nomis(1)}, occurred_on=str(TODAY))
+            event(
+                "naloxone.issued",
+                "n-1",
+                person={"nomis": nomis(1)},
+                occurred_on=str(london_today()),
+            )
         ]
         _post(server.url, submitter, later)
         feed = _feed(server.url, coordinator)
@@ -190,7 +194,7 @@ def test_a_receiver_that_is_down_gets_every_change_in_order_once_it_is_back(
             before.wait_for(lambda seen: len(seen) >= 4)
         # The receiver has stopped: its port refuses connections, and changes keep coming.
         naloxone = event(
-            "naloxone.issued", "n-1", person={"nomis": nomis(1)}, occurred_on=str(TODAY)
+            "naloxone.issued", "n-1", person={"nomis": nomis(1)}, occurred_on=str(london_today())
         )
         _post(server.url, submitter, [naloxone])
         expected = [int(c["change_id"]) for c in _feed(server.url, coordinator)]
@@ -289,7 +293,7 @@ def test_a_window_closing_with_no_event_is_sent_when_the_clock_moves_on(
     assert closed[0]["previous_stage"] == "awaiting_pickup"
     assert closed[0]["stage"] == "not_picked_up"
     assert closed[1]["flag"]["code"] == "not_picked_up"
-    assert closed[1]["effective_on"] == str(TODAY + timedelta(days=1))
+    assert closed[1]["effective_on"] == str(london_today() + timedelta(days=1))
 
 
 def test_a_key_scoped_to_mdi_never_gets_another_prisons_change(
